@@ -1,0 +1,209 @@
+"""Metadata Manager: the routes, the queue worker and the authorizer. Each handler parses,
+calls one thing in `chalicelib`, and answers; the README documents every route."""
+
+from __future__ import annotations
+
+import os
+from typing import Any, Dict, Optional
+
+from chalice.app import AuthRequest, AuthResponse, Chalice, Response, SQSEvent
+
+from chalicelib import auth, delivery
+from chalicelib.errors import BadRequest, NotFound
+from chalicelib.http import Call, endpoint, http_middleware, json_response
+from chalicelib.ids import is_config_id
+from chalicelib.logs import get_logger
+from chalicelib.models import (
+    DEFAULT_PAGE_SIZE,
+    MAX_PAGE_SIZE,
+    Accepted,
+    ConfigContent,
+    ConfigCreateInput,
+    Operation,
+    Page,
+    PageRender,
+    RenderConfig,
+    Site,
+    SiteInput,
+    is_page_slug,
+    is_site_slug,
+)
+from chalicelib.operations import Submission
+from chalicelib.services import Services, get_services
+from chalicelib.worker import QueueRecord, settle
+
+app = Chalice(app_name="metadata-manager", configure_logs=False)
+log = get_logger()
+app.register_middleware(http_middleware(app, log), "http")
+
+# The write queue's name is fixed when the app is packaged; see .chalice/config.json.
+WRITE_QUEUE_NAME = os.environ.get("WRITE_QUEUE_NAME", "metadata-manager-local-writes.fifo")
+
+
+def services() -> Services:
+    return get_services()
+
+
+def submission(call: Call) -> Submission:
+    request = call.request
+    return Submission(call.actor, call.request_id, request.method, request.path, call.idempotency_key())
+
+
+def accepted(result: Accepted) -> Response:
+    return json_response(result, status=202, headers={"Location": f"/operations/{result.operationId}"})
+
+
+# --- auth ------------------------------------------------------------------------------
+
+
+@app.authorizer(ttl_seconds=60)
+def token_authorizer(request: AuthRequest) -> AuthResponse:
+    """Resolves the bearer token; each route demands its scope from the context."""
+    principal = auth.authenticate(request.token, services().repository)
+    return AuthResponse(routes=["*"], principal_id=principal.token_id or "anonymous", context=principal.context())
+
+
+# --- public ----------------------------------------------------------------------------
+
+
+@app.route("/health", methods=["GET"])
+@endpoint(app, log, scope=None, answers={200: None})
+def health(call: Call) -> Response:
+    """Liveness: cheap, public, and says nothing about the data."""
+    return json_response({"status": "ok", "service": "metadata-manager", "stage": services().settings.stage})
+
+
+@app.route("/sites/{site}/pages/{page}", methods=["GET"])
+@endpoint(app, log, scope=None, answers={200: PageRender, 304: None}, errors=(404,))
+def render_page(call: Call, site: str, page: str) -> Response:
+    """The render config of one page, for frontends: cacheable, with CORS for the site."""
+    if not (is_site_slug(site) and is_page_slug(page)):
+        raise NotFound(f"no page '{page}' of site '{site}'")
+    return delivery.page_response(
+        services().repository, site, page, call.header("Origin"), call.header("If-None-Match"), call.request_id
+    )
+
+
+@app.route("/sites/{site}/pages/{page}", methods=["OPTIONS"])
+@endpoint(app, log, scope=None, answers={204: None})
+def render_page_preflight(call: Call, site: str, page: str) -> Response:
+    """CORS preflight, granted to the site's allowed origins only."""
+    if not is_site_slug(site):
+        return delivery.preflight_response(services().repository, "-", None)
+    return delivery.preflight_response(services().repository, site, call.header("Origin"))
+
+
+@app.route("/metadata/{id}", methods=["GET"])
+@endpoint(app, log, scope=None, answers={200: RenderConfig, 304: None}, errors=(404,))
+def get_config(call: Call, id: str) -> Response:
+    """One config by id, with its ETag."""
+    config = services().repository.get_config(id) if is_config_id(id) else None
+    return delivery.config_response(config, id, call.header("If-None-Match"), call.request_id)
+
+
+# --- sites -----------------------------------------------------------------------------
+
+
+@app.route("/sites/{site}", methods=["PUT"], authorizer=token_authorizer)
+@endpoint(app, log, scope="admin", answers={202: Accepted}, errors=(400, 409, 413, 415, 422))
+def put_site(call: Call, site: str, body: SiteInput) -> Response:
+    """Creates or replaces a site (asynchronously)."""
+    if not is_site_slug(site):
+        raise BadRequest("a site slug is 1 to 63 of a-z, 0-9 and '-', starting with a letter or digit")
+    return accepted(services().desk.put_site(site, body, submission(call)))
+
+
+@app.route("/sites/{site}", methods=["GET"], authorizer=token_authorizer)
+@endpoint(app, log, scope="read", answers={200: Site}, errors=(404,))
+def get_site(call: Call, site: str) -> Response:
+    """One site."""
+    found = services().repository.get_site(site) if is_site_slug(site) else None
+    if found is None:
+        raise NotFound(f"no site '{site}'")
+    return json_response(found)
+
+
+@app.route("/sites", methods=["GET"], authorizer=token_authorizer)
+@endpoint(app, log, scope="read", answers={200: Page}, errors=(400,))
+def list_sites(call: Call) -> Response:
+    """All sites, by slug, a page at a time."""
+    listing = services().repository.list_sites(
+        call.query_int("limit", DEFAULT_PAGE_SIZE, 1, MAX_PAGE_SIZE), call.query("cursor")
+    )
+    return json_response(_page(listing.items, listing.next_cursor))
+
+
+# --- configs ---------------------------------------------------------------------------
+
+
+@app.route("/metadata", methods=["POST"], authorizer=token_authorizer)
+@endpoint(app, log, scope="write", answers={202: Accepted}, errors=(400, 409, 413, 415, 422))
+def create_config(call: Call, body: ConfigCreateInput) -> Response:
+    """Creates the config of a page (asynchronously)."""
+    return accepted(services().desk.create_config(body, submission(call)))
+
+
+@app.route("/metadata/{id}", methods=["PUT"], authorizer=token_authorizer)
+@endpoint(app, log, scope="write", answers={202: Accepted}, errors=(400, 404, 409, 412, 413, 415, 422))
+def update_config(call: Call, id: str, body: ConfigContent) -> Response:
+    """Replaces a config's layout, theme and settings (asynchronously)."""
+    if not is_config_id(id):
+        raise NotFound(f"no config '{id}'")
+    return accepted(services().desk.update_config(id, body, call.header("If-Match"), submission(call)))
+
+
+@app.route("/metadata/{id}", methods=["DELETE"], authorizer=token_authorizer)
+@endpoint(app, log, scope="write", answers={202: Accepted}, errors=(400, 404, 409, 412))
+def delete_config(call: Call, id: str) -> Response:
+    """Deletes a config and frees its page (asynchronously); its history stays."""
+    if not is_config_id(id):
+        raise NotFound(f"no config '{id}'")
+    return accepted(services().desk.delete_config(id, call.header("If-Match"), submission(call)))
+
+
+@app.route("/metadata", methods=["GET"], authorizer=token_authorizer)
+@endpoint(app, log, scope="read", answers={200: Page}, errors=(400,))
+def list_configs(call: Call) -> Response:
+    """The configs of a site, by page; `page` narrows it to one page."""
+    site, page = call.query("site"), call.query("page")
+    if site is None or not is_site_slug(site):
+        raise BadRequest("query parameter 'site' is required: a site slug")
+    if page is not None and not is_page_slug(page):
+        raise BadRequest("query parameter 'page' must be a page slug")
+    limit = call.query_int("limit", DEFAULT_PAGE_SIZE, 1, MAX_PAGE_SIZE)
+    listing = services().repository.list_configs(site, page, limit, call.query("cursor"))
+    return json_response(_page(listing.items, listing.next_cursor))
+
+
+@app.route("/metadata/{id}/versions", methods=["GET"], authorizer=token_authorizer)
+@endpoint(app, log, scope="read", answers={200: Page}, errors=(400, 404))
+def list_versions(call: Call, id: str) -> Response:
+    """A config's versions, newest first, including its deletion."""
+    limit = call.query_int("limit", DEFAULT_PAGE_SIZE, 1, MAX_PAGE_SIZE)
+    listing = services().repository.list_versions(id, limit, call.query("cursor")) if is_config_id(id) else None
+    if listing is None or (not listing.items and call.query("cursor") is None):
+        raise NotFound(f"no config '{id}'")
+    return json_response(_page(listing.items, listing.next_cursor))
+
+
+@app.route("/operations/{operation_id}", methods=["GET"], authorizer=token_authorizer)
+@endpoint(app, log, scope="write", answers={200: Operation}, errors=(404,))
+def get_operation(call: Call, operation_id: str) -> Response:
+    """How an accepted write is going: pending, succeeded or failed."""
+    return json_response(services().desk.operation(operation_id))
+
+
+def _page(items: Any, next_cursor: Optional[str]) -> Dict[str, Any]:
+    return {"items": [item.model_dump(mode="json", exclude_none=True) for item in items], "nextCursor": next_cursor}
+
+
+# --- the worker ------------------------------------------------------------------------
+
+
+@app.on_sqs_message(queue=WRITE_QUEUE_NAME, batch_size=10)
+def apply_writes(event: SQSEvent) -> Optional[Dict[str, Any]]:
+    """Applies queued write operations, one resource at a time, each exactly once."""
+    s = services()
+    records = [QueueRecord.from_event(record.to_dict()) for record in event]
+    outcome = s.worker.process(records)
+    return settle(outcome, s.queue, s.settings.worker_reports_batch_failures, s.logger)

@@ -1,0 +1,1 @@
+"""Metadata Manager: render configurations for website pages, served from one DynamoDB table."""

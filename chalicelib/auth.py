@@ -1,0 +1,90 @@
+"""API tokens: scopes, minting, and the check behind the built-in authorizer.
+
+Tokens are stored only as SHA-256 hashes. The authorizer resolves a token to its scope
+and passes it to the view in the request context; each route then demands its scope
+(`chalicelib.http`), so that 401 and 403 carry the contract's error body and one cached
+authorizer answer serves every route.
+"""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+from typing import Dict, Literal, Mapping, Optional
+
+from chalicelib import ids
+from chalicelib.errors import Forbidden, ServiceUnavailable, Unauthorized
+from chalicelib.models import isoformat, utc_now
+from chalicelib.repository import Repository, Token
+
+Scope = Literal["read", "write", "admin"]
+SCOPES: tuple[Scope, ...] = ("read", "write", "admin")
+TOKEN_PREFIX = "mmt_"  # noqa: S105 (a prefix that makes leaked tokens easy to scan for)
+
+
+def scope_covers(granted: str, needed: Scope) -> bool:
+    """read < write < admin: a larger scope can do what a smaller one can."""
+    return granted in SCOPES and SCOPES.index(granted) >= SCOPES.index(needed)
+
+
+def token_id(token_hash: str) -> str:
+    """The public name of a token: safe to log, list and revoke by."""
+    return token_hash[:16]
+
+
+@dataclass(frozen=True)
+class Principal:
+    """Who the authorizer found behind a bearer token; `scope` is empty when nobody."""
+
+    token_id: str
+    scope: str
+    problem: str = ""
+
+    def context(self) -> Dict[str, str]:
+        return {"tokenId": self.token_id, "scope": self.scope, "problem": self.problem}
+
+    @classmethod
+    def from_context(cls, context: Mapping[str, object]) -> Principal:
+        return cls(
+            token_id=str(context.get("tokenId") or ""),
+            scope=str(context.get("scope") or ""),
+            problem=str(context.get("problem") or "no bearer token"),
+        )
+
+    def demand(self, needed: Scope) -> str:
+        """The actor name for a route that needs `needed`, or the 401/403/503 to answer."""
+        if self.problem == "unavailable":
+            raise ServiceUnavailable("tokens cannot be checked right now; try again shortly")
+        if not self.scope:
+            raise Unauthorized(f"a valid bearer token is required: {self.problem or 'unknown token'}")
+        if not scope_covers(self.scope, needed):
+            raise Forbidden(f"this route needs the '{needed}' scope; the token has '{self.scope}'")
+        return f"token:{self.token_id}"
+
+
+def authenticate(authorization: str, repository: Repository) -> Principal:
+    scheme, _, token = authorization.strip().partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        return Principal("", "", "the Authorization header must be 'Bearer <token>'")
+    token_hash = ids.token_hash(token.strip())
+    try:
+        stored = repository.get_token(token_hash)
+    except ServiceUnavailable:
+        return Principal("", "", "unavailable")
+    if stored is None:
+        return Principal("", "", "unknown or revoked token")
+    return Principal(stored.tokenId, stored.scope)
+
+
+def mint_token() -> str:
+    return TOKEN_PREFIX + secrets.token_urlsafe(32)
+
+
+def issue_token(repository: Repository, name: str, scope: Scope, token: Optional[str] = None) -> tuple[str, Token]:
+    """Stores a token (a new random one unless given) and answers it with its record;
+    the token itself is shown once and never stored."""
+    secret = token or mint_token()
+    token_hash = ids.token_hash(secret)
+    record = Token(tokenId=token_id(token_hash), name=name, scope=scope, createdAt=isoformat(utc_now()))
+    repository.put_token(token_hash, record)
+    return secret, record

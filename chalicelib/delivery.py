@@ -1,0 +1,81 @@
+"""The public read path for frontends: one read, cacheable answers, CORS per site."""
+
+from __future__ import annotations
+
+from typing import Dict, Optional
+
+from chalice.app import Response
+
+from chalicelib.errors import NotFound
+from chalicelib.http import empty_response, error_response, json_response
+from chalicelib.models import PageRender, RenderConfig, Site, etag, etag_matches
+from chalicelib.repository import Repository
+
+# How long a CDN may serve a page's answer stale while it fetches a fresh one, or while
+# the API is failing: a page keeps rendering through a short outage.
+STALE_WHILE_REVALIDATE = 60
+STALE_IF_ERROR = 86_400
+# Unknown pages are cached briefly: a page created a moment later shows up soon.
+NOT_FOUND_MAX_AGE = 10
+PREFLIGHT_MAX_AGE = 600
+
+
+def cors_headers(site: Optional[Site], origin: Optional[str]) -> Dict[str, str]:
+    """A grant only for an origin the site lists, matched exactly (scheme and port too)."""
+    headers = {"Vary": "Origin"}
+    if site is not None and origin and origin in site.allowedOrigins:
+        headers["Access-Control-Allow-Origin"] = origin
+        headers["Access-Control-Expose-Headers"] = "ETag, X-Request-Id"
+    return headers
+
+
+def cache_headers(max_age: int) -> Dict[str, str]:
+    return {
+        "Cache-Control": f"public, max-age={max_age}, "
+        f"stale-while-revalidate={STALE_WHILE_REVALIDATE}, stale-if-error={STALE_IF_ERROR}"
+    }
+
+
+def page_response(
+    repository: Repository,
+    site: str,
+    page: str,
+    origin: Optional[str],
+    if_none_match: Optional[str],
+    request_id: str,
+) -> Response:
+    snapshot = repository.read(site=site, page=(site, page), consistent=False)
+    cors = cors_headers(snapshot.site, origin)
+    config = snapshot.page
+    if snapshot.site is None or config is None:
+        missing = f"no site '{site}'" if snapshot.site is None else f"site '{site}' has no page '{page}'"
+        return error_response(NotFound(missing), request_id, {**cors, **cache_headers(NOT_FOUND_MAX_AGE)})
+    headers = {**cors, **cache_headers(snapshot.site.cacheMaxAge), "ETag": etag(config.id, config.version)}
+    if if_none_match and etag_matches(if_none_match, headers["ETag"]):
+        return empty_response(304, headers)
+    return json_response(PageRender.model_validate(config.model_dump()), headers=headers)
+
+
+def preflight_response(repository: Repository, site: str, origin: Optional[str]) -> Response:
+    headers = cors_headers(repository.get_site(site), origin)
+    if "Access-Control-Allow-Origin" in headers:
+        headers.update(
+            {
+                "Access-Control-Allow-Methods": "GET, OPTIONS",
+                "Access-Control-Allow-Headers": "If-None-Match",
+                "Access-Control-Max-Age": str(PREFLIGHT_MAX_AGE),
+            }
+        )
+    return empty_response(204, headers)
+
+
+def config_response(
+    config: Optional[RenderConfig], config_id: str, if_none_match: Optional[str], request_id: str
+) -> Response:
+    if config is None:
+        return error_response(NotFound(f"no config '{config_id}'"), request_id)
+    # Clients may keep it, but must ask again each time: a 304 when it has not changed.
+    headers = {"ETag": etag(config.id, config.version), "Cache-Control": "no-cache"}
+    if if_none_match and etag_matches(if_none_match, headers["ETag"]):
+        return empty_response(304, headers)
+    return json_response(config, headers=headers)

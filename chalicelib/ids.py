@@ -1,0 +1,75 @@
+"""Identifiers: config ids, operation ids, and digests of secrets and requests.
+
+An operation id carries the time it was accepted and a check, so `GET /operations/{id}`
+can answer "pending" for a real id whose operation the worker has not recorded yet
+(the API writes nothing to the table) and 404 for a mistyped or expired one.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import os
+import re
+from datetime import UTC, datetime
+from typing import Any, Callable, Optional
+
+_ID_PATTERN = re.compile(r"^[a-z2-7]{26}$")
+
+
+def _encode(raw: bytes) -> str:
+    return base64.b32encode(raw).decode("ascii").rstrip("=").lower()
+
+
+def _decode(text: str) -> Optional[bytes]:
+    if not _ID_PATTERN.match(text):
+        return None
+    try:
+        return base64.b32decode(text.upper() + "======")
+    except ValueError:
+        return None
+
+
+def _millis(now: datetime) -> bytes:
+    return int(now.timestamp() * 1000).to_bytes(6, "big")
+
+
+def new_config_id(now: datetime, random_bytes: Callable[[int], bytes] = os.urandom) -> str:
+    """26 characters, sorting by creation time."""
+    return _encode(_millis(now) + random_bytes(10))
+
+
+def is_config_id(text: str) -> bool:
+    return _decode(text) is not None
+
+
+def _check(body: bytes) -> bytes:
+    return hashlib.sha256(b"operation:" + body).digest()[:2]
+
+
+def new_operation_id(now: datetime, random_bytes: Callable[[int], bytes] = os.urandom) -> str:
+    body = _millis(now) + random_bytes(8)
+    return _encode(body + _check(body))
+
+
+def operation_accepted_at(operation_id: str) -> Optional[datetime]:
+    """When the API accepted this operation, or None when the id is not one it made."""
+    raw = _decode(operation_id)
+    if raw is None or _check(raw[:14]) != raw[14:]:
+        return None
+    return datetime.fromtimestamp(int.from_bytes(raw[:6], "big") / 1000, tz=UTC)
+
+
+def token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode("utf-8")).hexdigest()
+
+
+def idempotency_hash(actor: str, key: str) -> str:
+    """Idempotency keys belong to the token that sent them."""
+    return hashlib.sha256(f"{actor}\n{key}".encode()).hexdigest()
+
+
+def request_fingerprint(method: str, path: str, body: Any) -> str:
+    canonical = json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return hashlib.sha256(f"{method} {path}\n{canonical}".encode()).hexdigest()

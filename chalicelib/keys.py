@@ -1,0 +1,106 @@
+"""Every key format of the single table, and nothing else.
+
+Items and their keys (pk / sk, and gsi1pk / gsi1sk where an item is listed):
+
+| item                      | pk                 | sk                  | gsi1pk   | gsi1sk      |
+|---------------------------|--------------------|---------------------|----------|-------------|
+| site                      | SITE#<site>        | SITE                | SITES    | <site>      |
+| page of a site (current   | SITE#<site>        | PAGE#<page>         |          |             |
+|   config, unique per page)|                    |                     |          |             |
+| config (current)          | CONFIG#<id>        | CURRENT             |          |             |
+| config version (immutable)| CONFIG#<id>        | VERSION#<0000000042>|          |             |
+| operation (with TTL)      | OP#<operationId>   | OP                  |          |             |
+| idempotency key (with TTL)| IDEMPOTENCY#<hash> | IDEMPOTENCY         |          |             |
+| API token (hash only)     | TOKEN#<sha256>     | TOKEN               | TOKENS   | <tokenId>   |
+
+A site's page items and the config's current item hold the same render config: both
+are written in one transaction, so the public route for (site, page) and the route for
+an id each answer with one read.
+"""
+
+from __future__ import annotations
+
+from typing import Dict
+
+Key = Dict[str, str]
+
+PK = "pk"
+SK = "sk"
+GSI1 = "gsi1"
+GSI1_PK = "gsi1pk"
+GSI1_SK = "gsi1sk"
+TTL_ATTRIBUTE = "expiresAt"
+
+SITE_SK = "SITE"
+SITES_LIST = "SITES"
+PAGE_PREFIX = "PAGE#"
+CURRENT_SK = "CURRENT"
+VERSION_PREFIX = "VERSION#"
+OPERATION_SK = "OP"
+IDEMPOTENCY_SK = "IDEMPOTENCY"
+TOKEN_SK = "TOKEN"  # noqa: S105 (a sort key, not a secret)
+TOKENS_LIST = "TOKENS"
+
+# Zero-padded so that versions sort by number; ten digits outlast any page.
+VERSION_DIGITS = 10
+
+
+def site_pk(site: str) -> str:
+    return f"SITE#{site}"
+
+
+def site_key(site: str) -> Key:
+    return {PK: site_pk(site), SK: SITE_SK}
+
+
+def site_list_entry(site: str) -> Key:
+    """The GSI1 attributes that list a site in `GET /sites`."""
+    return {GSI1_PK: SITES_LIST, GSI1_SK: site}
+
+
+def page_sk(page: str) -> str:
+    return f"{PAGE_PREFIX}{page}"
+
+
+def page_key(site: str, page: str) -> Key:
+    return {PK: site_pk(site), SK: page_sk(page)}
+
+
+def page_from_sk(sk: str) -> str:
+    return sk[len(PAGE_PREFIX) :]
+
+
+def config_pk(config_id: str) -> str:
+    return f"CONFIG#{config_id}"
+
+
+def config_key(config_id: str) -> Key:
+    return {PK: config_pk(config_id), SK: CURRENT_SK}
+
+
+def version_sk(version: int) -> str:
+    return f"{VERSION_PREFIX}{version:0{VERSION_DIGITS}d}"
+
+
+def version_key(config_id: str, version: int) -> Key:
+    return {PK: config_pk(config_id), SK: version_sk(version)}
+
+
+def version_from_sk(sk: str) -> int:
+    return int(sk[len(VERSION_PREFIX) :])
+
+
+def operation_key(operation_id: str) -> Key:
+    return {PK: f"OP#{operation_id}", SK: OPERATION_SK}
+
+
+def idempotency_key(key_hash: str) -> Key:
+    return {PK: f"IDEMPOTENCY#{key_hash}", SK: IDEMPOTENCY_SK}
+
+
+def token_key(token_hash: str) -> Key:
+    return {PK: f"TOKEN#{token_hash}", SK: TOKEN_SK}
+
+
+def token_list_entry(token_id: str) -> Key:
+    return {GSI1_PK: TOKENS_LIST, GSI1_SK: token_id}

@@ -1,0 +1,47 @@
+"""Structured JSON logs: one object per line, carrying the request and operation ids, so
+one write can be followed from the API through the queue into the worker."""
+
+from __future__ import annotations
+
+import logging
+import sys
+from contextlib import contextmanager
+from contextvars import ContextVar
+from typing import Any, Dict, Iterator, Optional
+
+from pythonjsonlogger.json import JsonFormatter
+
+_context: ContextVar[Optional[Dict[str, Any]]] = ContextVar("log_context", default=None)
+LOGGER_NAME = "metadata_manager"
+
+
+class _ContextFilter(logging.Filter):
+    def filter(self, record: logging.LogRecord) -> bool:
+        for key, value in (_context.get() or {}).items():
+            setattr(record, key, value)
+        return True
+
+
+def get_logger(level: str = "INFO") -> logging.Logger:
+    logger = logging.getLogger(LOGGER_NAME)
+    if not logger.handlers:
+        handler = logging.StreamHandler(sys.stdout)
+        handler.setFormatter(
+            JsonFormatter("%(levelname)s %(message)s", rename_fields={"levelname": "level"}, timestamp=True)
+        )
+        handler.addFilter(_ContextFilter())
+        logger.addHandler(handler)
+        # Lambda's root handler would print every line a second time, as text.
+        logger.propagate = False
+    logger.setLevel(level)
+    return logger
+
+
+@contextmanager
+def log_context(**values: Optional[str]) -> Iterator[None]:
+    """Adds fields (requestId, operationId, ...) to every line logged inside the block."""
+    token = _context.set({**(_context.get() or {}), **{k: v for k, v in values.items() if v is not None}})
+    try:
+        yield
+    finally:
+        _context.reset(token)

@@ -1,0 +1,43 @@
+"""Run-time settings, read from the environment once and validated."""
+
+from __future__ import annotations
+
+import os
+from functools import lru_cache
+from typing import Mapping
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class Settings(BaseModel):
+    """What a function needs to know about its stage, from `.chalice/config.json`."""
+
+    model_config = ConfigDict(frozen=True)
+
+    stage: str = Field(default="local", alias="APP_STAGE")
+    table_name: str = Field(alias="TABLE_NAME")
+    queue_name: str = Field(alias="WRITE_QUEUE_NAME")
+    # Given by infrastructure as code; when empty, looked up once by name.
+    queue_url: str = Field(default="", alias="QUEUE_URL")
+    # Without ReportBatchItemFailures on the event source, the worker deletes the
+    # messages it finished itself and raises for the rest (see chalicelib.worker).
+    worker_reports_batch_failures: bool = Field(default=False, alias="WORKER_REPORTS_BATCH_FAILURES")
+    # How long the worker keeps an operation's record (and so its Idempotency-Key).
+    operation_ttl_seconds: int = Field(default=7 * 24 * 3600, alias="OPERATION_TTL_SECONDS", gt=0)
+    # The write queue's MessageRetentionPeriod: an unrecorded operation older than
+    # this can no longer be waiting in the queue.
+    queue_retention_seconds: int = Field(default=4 * 24 * 3600, alias="QUEUE_RETENTION_SECONDS", gt=0)
+    # The maxReceiveCount of the write queue's redrive policy.
+    max_receive_count: int = Field(default=5, alias="MAX_RECEIVE_COUNT", gt=0)
+    log_level: str = Field(default="INFO", alias="LOG_LEVEL")
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str]) -> Settings:
+        known = {field.alias for field in cls.model_fields.values() if field.alias}
+        return cls.model_validate({key: value for key, value in environ.items() if key in known})
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """The settings of this process; tests that change the environment call `cache_clear()`."""
+    return Settings.from_env(os.environ)

@@ -1,0 +1,1 @@
+"""Infrastructure definitions and release tooling (not part of the Lambda package)."""

@@ -1,0 +1,180 @@
+"""The one definition of the service's AWS resources: the table, the write queue and its
+dead-letter queue. Tests, the local stack and the deploy path all build from here, with
+names and limits taken from the stage in `.chalice/config.json`.
+
+Not packaged into the Lambda: functions only read names from their environment.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Dict, Optional
+
+from botocore.exceptions import ClientError
+
+from chalicelib import keys
+
+PROJECT_DIR = Path(__file__).resolve().parent.parent
+WORKER_FUNCTION = "apply_writes"
+# AWS asks for a visibility timeout of at least six times the function's timeout, so a
+# batch still running is never handed to a second worker.
+VISIBILITY_TIMEOUT_FACTOR = 6
+DLQ_RETENTION_SECONDS = 14 * 24 * 3600
+
+
+@dataclass(frozen=True)
+class StageResources:
+    stage: str
+    table_name: str
+    queue_name: str
+    dead_letter_queue_name: str
+    max_receive_count: int
+    queue_retention_seconds: int
+    worker_timeout_seconds: int
+
+    @property
+    def visibility_timeout_seconds(self) -> int:
+        return VISIBILITY_TIMEOUT_FACTOR * self.worker_timeout_seconds
+
+    @classmethod
+    def for_stage(cls, stage: str, project_dir: Path = PROJECT_DIR) -> StageResources:
+        config = json.loads((project_dir / ".chalice" / "config.json").read_text())
+        if stage not in config["stages"]:
+            raise ValueError(f"no stage '{stage}' in .chalice/config.json (stages: {', '.join(config['stages'])})")
+        stage_config = config["stages"][stage]
+        env = {**config.get("environment_variables", {}), **stage_config.get("environment_variables", {})}
+        worker = stage_config.get("lambda_functions", {}).get(WORKER_FUNCTION, {})
+        timeout = worker.get("lambda_timeout", stage_config.get("lambda_timeout", config.get("lambda_timeout", 60)))
+        return cls(
+            stage=stage,
+            table_name=env["TABLE_NAME"],
+            queue_name=env["WRITE_QUEUE_NAME"],
+            dead_letter_queue_name=env["DEAD_LETTER_QUEUE_NAME"],
+            max_receive_count=int(env.get("MAX_RECEIVE_COUNT", 5)),
+            queue_retention_seconds=int(env.get("QUEUE_RETENTION_SECONDS", 345600)),
+            worker_timeout_seconds=int(timeout),
+        )
+
+    def environment(self) -> Dict[str, str]:
+        """The environment a function of this stage runs with (as in config.json)."""
+        config = json.loads((PROJECT_DIR / ".chalice" / "config.json").read_text())
+        return {
+            **config.get("environment_variables", {}),
+            **config["stages"][self.stage].get("environment_variables", {}),
+        }
+
+
+def table_definition(resources: StageResources) -> Dict[str, Any]:
+    """CreateTable arguments: one table, one index, on-demand billing."""
+    string = "S"
+    return {
+        "TableName": resources.table_name,
+        "BillingMode": "PAY_PER_REQUEST",
+        "KeySchema": [
+            {"AttributeName": keys.PK, "KeyType": "HASH"},
+            {"AttributeName": keys.SK, "KeyType": "RANGE"},
+        ],
+        "AttributeDefinitions": [
+            {"AttributeName": name, "AttributeType": string} for name in (keys.PK, keys.SK, keys.GSI1_PK, keys.GSI1_SK)
+        ],
+        "GlobalSecondaryIndexes": [
+            {
+                "IndexName": keys.GSI1,
+                "KeySchema": [
+                    {"AttributeName": keys.GSI1_PK, "KeyType": "HASH"},
+                    {"AttributeName": keys.GSI1_SK, "KeyType": "RANGE"},
+                ],
+                "Projection": {"ProjectionType": "ALL"},
+            }
+        ],
+        "SSESpecification": {"Enabled": True},
+        "DeletionProtectionEnabled": resources.stage == "prod",
+    }
+
+
+def dead_letter_queue_attributes(resources: StageResources) -> Dict[str, str]:
+    return {
+        "FifoQueue": "true",
+        "MessageRetentionPeriod": str(DLQ_RETENTION_SECONDS),
+        "SqsManagedSseEnabled": "true",
+    }
+
+
+def queue_attributes(resources: StageResources, dead_letter_queue_arn: str) -> Dict[str, str]:
+    return {
+        "FifoQueue": "true",
+        "VisibilityTimeout": str(resources.visibility_timeout_seconds),
+        "MessageRetentionPeriod": str(resources.queue_retention_seconds),
+        "SqsManagedSseEnabled": "true",
+        "RedrivePolicy": json.dumps(
+            {"deadLetterTargetArn": dead_letter_queue_arn, "maxReceiveCount": resources.max_receive_count}
+        ),
+    }
+
+
+@dataclass(frozen=True)
+class Provisioned:
+    table_name: str
+    queue_url: str
+    queue_arn: str
+    dead_letter_queue_url: str
+    dead_letter_queue_arn: str
+
+
+def provision(session: Any, resources: StageResources) -> Provisioned:
+    """Creates what is missing and updates what differs; running it twice changes nothing."""
+    dynamodb = session.client("dynamodb")
+    sqs = session.client("sqs")
+    _ensure_table(dynamodb, resources)
+    dlq_url = _ensure_queue(sqs, resources.dead_letter_queue_name, dead_letter_queue_attributes(resources))
+    dlq_arn = _queue_arn(sqs, dlq_url)
+    queue_url = _ensure_queue(sqs, resources.queue_name, queue_attributes(resources, dlq_arn))
+    return Provisioned(resources.table_name, queue_url, _queue_arn(sqs, queue_url), dlq_url, dlq_arn)
+
+
+def _ensure_table(dynamodb: Any, resources: StageResources) -> None:
+    definition = table_definition(resources)
+    try:
+        dynamodb.describe_table(TableName=resources.table_name)
+    except ClientError as exc:
+        if exc.response["Error"]["Code"] != "ResourceNotFoundException":
+            raise
+        dynamodb.create_table(**definition)
+        dynamodb.get_waiter("table_exists").wait(TableName=resources.table_name)
+    ttl = dynamodb.describe_time_to_live(TableName=resources.table_name)["TimeToLiveDescription"]
+    if ttl.get("TimeToLiveStatus") not in ("ENABLED", "ENABLING"):
+        dynamodb.update_time_to_live(
+            TableName=resources.table_name,
+            TimeToLiveSpecification={"Enabled": True, "AttributeName": keys.TTL_ATTRIBUTE},
+        )
+    backups = dynamodb.describe_continuous_backups(TableName=resources.table_name)["ContinuousBackupsDescription"]
+    pitr = backups.get("PointInTimeRecoveryDescription", {}).get("PointInTimeRecoveryStatus")
+    if pitr != "ENABLED":
+        dynamodb.update_continuous_backups(
+            TableName=resources.table_name,
+            PointInTimeRecoverySpecification={"PointInTimeRecoveryEnabled": True},
+        )
+
+
+def _ensure_queue(sqs: Any, name: str, attributes: Dict[str, str]) -> str:
+    url: Optional[str]
+    try:
+        url = sqs.get_queue_url(QueueName=name)["QueueUrl"]
+    except ClientError as exc:
+        if exc.response["Error"]["Code"] not in ("AWS.SimpleQueueService.NonExistentQueue", "QueueDoesNotExist"):
+            raise
+        url = None
+    if url is None:
+        return str(sqs.create_queue(QueueName=name, Attributes=attributes)["QueueUrl"])
+    current = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["All"])["Attributes"]
+    # FifoQueue cannot change after creation; everything else is brought in line.
+    changed = {key: value for key, value in attributes.items() if key != "FifoQueue" and current.get(key) != value}
+    if changed:
+        sqs.set_queue_attributes(QueueUrl=url, Attributes=changed)
+    return str(url)
+
+
+def _queue_arn(sqs: Any, url: str) -> str:
+    return str(sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"])
