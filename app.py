@@ -8,7 +8,7 @@ from typing import Any, Dict, Optional
 
 from chalice.app import AuthRequest, AuthResponse, Chalice, Response, SQSEvent
 
-from chalicelib import auth, delivery
+from chalicelib import auth, delivery, openapi
 from chalicelib.errors import BadRequest, NotFound
 from chalicelib.http import Call, endpoint, http_middleware, json_response
 from chalicelib.ids import is_config_id
@@ -19,12 +19,14 @@ from chalicelib.models import (
     Accepted,
     ConfigContent,
     ConfigCreateInput,
+    ConfigPage,
     Operation,
-    Page,
     PageRender,
     RenderConfig,
     Site,
     SiteInput,
+    SitePage,
+    VersionPage,
     is_page_slug,
     is_site_slug,
 )
@@ -71,6 +73,13 @@ def token_authorizer(request: AuthRequest) -> AuthResponse:
 def health(call: Call) -> Response:
     """Liveness: cheap, public, and says nothing about the data."""
     return json_response({"status": "ok", "service": "metadata-manager", "stage": services().settings.stage})
+
+
+@app.route("/openapi.json", methods=["GET"])
+@endpoint(app, log, scope=None, answers={200: None})
+def openapi_document(call: Call) -> Response:
+    """This API, described as an OpenAPI 3 document."""
+    return json_response(openapi.document(app))
 
 
 @app.route("/sites/{site}/pages/{page}", methods=["GET"])
@@ -124,7 +133,7 @@ def get_site(call: Call, site: str) -> Response:
 
 
 @app.route("/sites", methods=["GET"], authorizer=token_authorizer)
-@endpoint(app, log, scope="read", answers={200: Page}, errors=(400,))
+@endpoint(app, log, scope="read", answers={200: SitePage}, errors=(400,))
 def list_sites(call: Call) -> Response:
     """All sites, by slug, a page at a time."""
     listing = services().repository.list_sites(
@@ -162,7 +171,7 @@ def delete_config(call: Call, id: str) -> Response:
 
 
 @app.route("/metadata", methods=["GET"], authorizer=token_authorizer)
-@endpoint(app, log, scope="read", answers={200: Page}, errors=(400,))
+@endpoint(app, log, scope="read", answers={200: ConfigPage}, errors=(400,))
 def list_configs(call: Call) -> Response:
     """The configs of a site, by page; `page` narrows it to one page."""
     site, page = call.query("site"), call.query("page")
@@ -176,7 +185,7 @@ def list_configs(call: Call) -> Response:
 
 
 @app.route("/metadata/{id}/versions", methods=["GET"], authorizer=token_authorizer)
-@endpoint(app, log, scope="read", answers={200: Page}, errors=(400, 404))
+@endpoint(app, log, scope="read", answers={200: VersionPage}, errors=(400, 404))
 def list_versions(call: Call, id: str) -> Response:
     """A config's versions, newest first, including its deletion."""
     limit = call.query_int("limit", DEFAULT_PAGE_SIZE, 1, MAX_PAGE_SIZE)

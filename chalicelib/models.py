@@ -179,10 +179,24 @@ class Operation(BaseModel):
     completedAt: Optional[str] = None
 
 
-class Page(BaseModel):
-    """One page of a listing; `nextCursor` is opaque and null on the last page."""
+class SitePage(BaseModel):
+    """One page of sites; `nextCursor` is opaque and null on the last page."""
 
-    items: List[Any]
+    items: List[Site]
+    nextCursor: Optional[str]
+
+
+class ConfigPage(BaseModel):
+    """One page of configs; `nextCursor` is opaque and null on the last page."""
+
+    items: List[RenderConfig]
+    nextCursor: Optional[str]
+
+
+class VersionPage(BaseModel):
+    """One page of a config's versions, newest first; `nextCursor` as in other listings."""
+
+    items: List[ConfigVersion]
     nextCursor: Optional[str]
 
 
