@@ -10,12 +10,26 @@ from chalice.app import AuthRequest, AuthResponse, Chalice, Response, SQSEvent
 
 from chalicelib import auth, delivery, openapi
 from chalicelib.errors import BadRequest, NotFound
-from chalicelib.http import Call, endpoint, http_middleware, json_response
+from chalicelib.http import (
+    CURSOR,
+    IDEMPOTENCY_KEY,
+    IF_MATCH,
+    IF_NONE_MATCH,
+    LIMIT,
+    ORIGIN,
+    Call,
+    Param,
+    endpoint,
+    http_middleware,
+    json_response,
+)
 from chalicelib.ids import is_config_id
 from chalicelib.logs import get_logger
 from chalicelib.models import (
     DEFAULT_PAGE_SIZE,
     MAX_PAGE_SIZE,
+    PAGE_PATTERN,
+    SITE_PATTERN,
     Accepted,
     ConfigContent,
     ConfigCreateInput,
@@ -37,6 +51,11 @@ from chalicelib.worker import QueueRecord, settle
 app = Chalice(app_name="metadata-manager", configure_logs=False)
 log = get_logger()
 app.register_middleware(http_middleware(app, log), "http")
+
+SITE_QUERY = Param(
+    "site", "The site whose configs to list.", required=True, schema={"type": "string", "pattern": SITE_PATTERN}
+)
+PAGE_QUERY = Param("page", "Only this page's config.", schema={"type": "string", "pattern": PAGE_PATTERN})
 
 # The write queue's name is fixed when the app is packaged; see .chalice/config.json.
 WRITE_QUEUE_NAME = os.environ.get("WRITE_QUEUE_NAME", "metadata-manager-local-writes.fifo")
@@ -83,7 +102,7 @@ def openapi_document(call: Call) -> Response:
 
 
 @app.route("/sites/{site}/pages/{page}", methods=["GET"])
-@endpoint(app, log, scope=None, answers={200: PageRender, 304: None}, errors=(404,))
+@endpoint(app, log, scope=None, answers={200: PageRender, 304: None}, errors=(404,), headers=(ORIGIN, IF_NONE_MATCH))
 def render_page(call: Call, site: str, page: str) -> Response:
     """The render config of one page, for frontends: cacheable, with CORS for the site."""
     if not (is_site_slug(site) and is_page_slug(page)):
@@ -94,7 +113,7 @@ def render_page(call: Call, site: str, page: str) -> Response:
 
 
 @app.route("/sites/{site}/pages/{page}", methods=["OPTIONS"])
-@endpoint(app, log, scope=None, answers={204: None})
+@endpoint(app, log, scope=None, answers={204: None}, headers=(ORIGIN,))
 def render_page_preflight(call: Call, site: str, page: str) -> Response:
     """CORS preflight, granted to the site's allowed origins only."""
     if not is_site_slug(site):
@@ -103,7 +122,7 @@ def render_page_preflight(call: Call, site: str, page: str) -> Response:
 
 
 @app.route("/metadata/{id}", methods=["GET"])
-@endpoint(app, log, scope=None, answers={200: RenderConfig, 304: None}, errors=(404,))
+@endpoint(app, log, scope=None, answers={200: RenderConfig, 304: None}, errors=(404,), headers=(IF_NONE_MATCH,))
 def get_config(call: Call, id: str) -> Response:
     """One config by id, with its ETag."""
     config = services().repository.get_config(id) if is_config_id(id) else None
@@ -114,7 +133,9 @@ def get_config(call: Call, id: str) -> Response:
 
 
 @app.route("/sites/{site}", methods=["PUT"], authorizer=token_authorizer)
-@endpoint(app, log, scope="admin", answers={202: Accepted}, errors=(400, 409, 413, 415, 422))
+@endpoint(
+    app, log, scope="admin", answers={202: Accepted}, errors=(400, 409, 413, 415, 422), headers=(IDEMPOTENCY_KEY,)
+)
 def put_site(call: Call, site: str, body: SiteInput) -> Response:
     """Creates or replaces a site (asynchronously)."""
     if not is_site_slug(site):
@@ -133,7 +154,7 @@ def get_site(call: Call, site: str) -> Response:
 
 
 @app.route("/sites", methods=["GET"], authorizer=token_authorizer)
-@endpoint(app, log, scope="read", answers={200: SitePage}, errors=(400,))
+@endpoint(app, log, scope="read", answers={200: SitePage}, errors=(400,), query=(LIMIT, CURSOR))
 def list_sites(call: Call) -> Response:
     """All sites, by slug, a page at a time."""
     listing = services().repository.list_sites(
@@ -146,14 +167,23 @@ def list_sites(call: Call) -> Response:
 
 
 @app.route("/metadata", methods=["POST"], authorizer=token_authorizer)
-@endpoint(app, log, scope="write", answers={202: Accepted}, errors=(400, 409, 413, 415, 422))
+@endpoint(
+    app, log, scope="write", answers={202: Accepted}, errors=(400, 409, 413, 415, 422), headers=(IDEMPOTENCY_KEY,)
+)
 def create_config(call: Call, body: ConfigCreateInput) -> Response:
     """Creates the config of a page (asynchronously)."""
     return accepted(services().desk.create_config(body, submission(call)))
 
 
 @app.route("/metadata/{id}", methods=["PUT"], authorizer=token_authorizer)
-@endpoint(app, log, scope="write", answers={202: Accepted}, errors=(400, 404, 409, 412, 413, 415, 422))
+@endpoint(
+    app,
+    log,
+    scope="write",
+    answers={202: Accepted},
+    errors=(400, 404, 409, 412, 413, 415, 422),
+    headers=(IF_MATCH, IDEMPOTENCY_KEY),
+)
 def update_config(call: Call, id: str, body: ConfigContent) -> Response:
     """Replaces a config's layout, theme and settings (asynchronously)."""
     if not is_config_id(id):
@@ -162,7 +192,9 @@ def update_config(call: Call, id: str, body: ConfigContent) -> Response:
 
 
 @app.route("/metadata/{id}", methods=["DELETE"], authorizer=token_authorizer)
-@endpoint(app, log, scope="write", answers={202: Accepted}, errors=(400, 404, 409, 412))
+@endpoint(
+    app, log, scope="write", answers={202: Accepted}, errors=(400, 404, 409, 412), headers=(IF_MATCH, IDEMPOTENCY_KEY)
+)
 def delete_config(call: Call, id: str) -> Response:
     """Deletes a config and frees its page (asynchronously); its history stays."""
     if not is_config_id(id):
@@ -171,7 +203,9 @@ def delete_config(call: Call, id: str) -> Response:
 
 
 @app.route("/metadata", methods=["GET"], authorizer=token_authorizer)
-@endpoint(app, log, scope="read", answers={200: ConfigPage}, errors=(400,))
+@endpoint(
+    app, log, scope="read", answers={200: ConfigPage}, errors=(400,), query=(SITE_QUERY, PAGE_QUERY, LIMIT, CURSOR)
+)
 def list_configs(call: Call) -> Response:
     """The configs of a site, by page; `page` narrows it to one page."""
     site, page = call.query("site"), call.query("page")
@@ -185,7 +219,7 @@ def list_configs(call: Call) -> Response:
 
 
 @app.route("/metadata/{id}/versions", methods=["GET"], authorizer=token_authorizer)
-@endpoint(app, log, scope="read", answers={200: VersionPage}, errors=(400, 404))
+@endpoint(app, log, scope="read", answers={200: VersionPage}, errors=(400, 404), query=(LIMIT, CURSOR))
 def list_versions(call: Call, id: str) -> Response:
     """A config's versions, newest first, including its deletion."""
     limit = call.query_int("limit", DEFAULT_PAGE_SIZE, 1, MAX_PAGE_SIZE)

@@ -125,14 +125,39 @@ def field_errors(exc: ValidationError) -> List[Dict[str, Any]]:
 
 
 @dataclass(frozen=True)
+class Param:
+    """A query parameter or request header a route reads."""
+
+    name: str
+    description: str
+    required: bool = False
+    schema: Mapping[str, Any] = field(default_factory=lambda: {"type": "string"})
+
+
+LIMIT = Param("limit", "Items per page.", schema={"type": "integer", "minimum": 1, "maximum": 100, "default": 20})
+CURSOR = Param("cursor", "The `nextCursor` of the previous page, exactly as received.")
+IF_MATCH = Param("If-Match", "Apply only if the config's ETag is still this one; else 412.")
+IF_NONE_MATCH = Param("If-None-Match", "An ETag the client holds; 304 with no body when it is current.")
+IDEMPOTENCY_KEY = Param(
+    "Idempotency-Key",
+    "Sending the same key again with the same request gives back the same operation; with another request, 409.",
+    schema={"type": "string", "minLength": 1, "maxLength": 255},
+)
+ORIGIN = Param("Origin", "The page's origin; CORS is granted when the site lists it.")
+
+
+@dataclass(frozen=True)
 class EndpointSpec:
-    """What a route promises, for the OpenAPI document: its scope, body and answers."""
+    """What a route promises, for the OpenAPI document: its scope, inputs and answers."""
 
     scope: Optional[Scope]
     body: Optional[Type[BaseModel]]
     answers: Mapping[int, Optional[Type[BaseModel]]]
-    errors: Sequence[int] = field(default_factory=tuple)
+    errors: Sequence[int] = ()
+    query: Sequence[Param] = ()
+    headers: Sequence[Param] = ()
     summary: str = ""
+    description: str = ""
 
 
 def endpoint(
@@ -142,6 +167,8 @@ def endpoint(
     scope: Optional[Scope],
     answers: Mapping[int, Optional[Type[BaseModel]]],
     errors: Sequence[int] = (),
+    query: Sequence[Param] = (),
+    headers: Sequence[Param] = (),
 ) -> Callable[[View], View]:
     def decorate(view: View) -> View:
         hints = get_type_hints(view)
@@ -171,12 +198,16 @@ def endpoint(
                     headers={"Content-Type": "application/json"},
                 )
 
+        doc = (view.__doc__ or "").strip()
         wrapped.endpoint = EndpointSpec(  # type: ignore[attr-defined]
             scope=scope,
             body=body_model,
             answers=answers,
             errors=tuple(errors),
-            summary=(view.__doc__ or "").strip().split("\n")[0],
+            query=tuple(query),
+            headers=tuple(headers),
+            summary=doc.split("\n")[0],
+            description=doc,
         )
         return wrapped
 
