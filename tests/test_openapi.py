@@ -1,0 +1,265 @@
+"""GET /openapi.json: a valid OpenAPI document of exactly the routes the app serves, whose
+security, schemas and headers say what the API really demands and answers."""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any, Dict, Iterator, List, Optional, Tuple
+
+import pytest
+from chalice.test import Client
+
+# No stubs for jsonschema in requirements-dev.txt (types-jsonschema would give them).
+from jsonschema import Draft202012Validator  # type: ignore[import-untyped]
+from openapi_spec_validator import validate
+
+from chalicelib import auth
+from chalicelib.models import PAGE_PATTERN, SITE_PATTERN
+from tests.conftest import Api
+
+HTTP_METHODS = {"get", "put", "post", "delete", "options", "head", "patch", "trace"}
+# Path parameters that reach a view's own checks rather than the router's.
+SAMPLE_PATH_VALUES = {"site": "shop", "page": "home", "id": "a" * 26, "operation_id": "a" * 26}
+NEXT_SMALLER_SCOPE = {"read": None, "write": "read", "admin": "write"}
+
+VALID_CONFIG = {"site": "shop", "page": "home", "layout": "two-column", "theme": "dark", "settings": {"hero": True}}
+VALID_SITE = {"name": "Shop", "allowedOrigins": ["https://shop.example"], "cacheMaxAge": 120}
+
+
+@pytest.fixture
+def spec(client: Client) -> Dict[str, Any]:
+    response = client.http.get("/openapi.json")
+    assert response.status_code == 200, response.body
+    assert response.headers["Content-Type"] == "application/json"
+    document: Dict[str, Any] = json.loads(response.body)
+    return document
+
+
+def app_routes() -> Iterator[Tuple[str, str, Any]]:
+    from app import app
+
+    for path, methods in app.routes.items():
+        for method, route in methods.items():
+            yield path, method.lower(), route
+
+
+def operations(spec: Dict[str, Any]) -> Iterator[Tuple[str, str, Dict[str, Any]]]:
+    for path, item in spec["paths"].items():
+        for method, operation in item.items():
+            yield path, method, operation
+
+
+def schema_validator(spec: Dict[str, Any], schema: Dict[str, Any]) -> Draft202012Validator:
+    """A validator for a schema of the document, its `#/components/...` refs resolved in it."""
+    return Draft202012Validator({**schema, "components": spec["components"]})
+
+
+def body_schema(spec: Dict[str, Any], method: str, path: str) -> Draft202012Validator:
+    return schema_validator(spec, spec["paths"][path][method]["requestBody"]["content"]["application/json"]["schema"])
+
+
+def assert_documented(spec: Dict[str, Any], method: str, path: str, response: Any) -> None:
+    """The answer's status is documented, its body fits the documented schema, and each of
+    its headers the document knows of is documented for that status."""
+    documented = spec["paths"][path][method]["responses"]
+    status = str(response.status_code)
+    assert status in documented, (method, path, status, sorted(documented))
+    answer = documented[status]
+    if "content" in answer:
+        schema = answer["content"]["application/json"]["schema"]
+        body = json.loads(response.body)
+        errors = [error.message for error in schema_validator(spec, schema).iter_errors(body)]
+        assert not errors, (method, path, status, errors, body)
+    else:
+        assert not response.body, (method, path, status, response.body)
+    known = {name.lower() for name in spec["components"]["headers"]}
+    declared = {name.lower() for name in answer.get("headers", {})}
+    sent = {name.lower() for name in response.headers}
+    assert (sent & known) <= declared, (method, path, status, sorted((sent & known) - declared))
+
+
+def concrete(path: str) -> str:
+    return re.sub(r"\{(\w+)\}", lambda match: SAMPLE_PATH_VALUES[match.group(1)], path)
+
+
+def test_the_document_is_valid_openapi_3_1(spec: Dict[str, Any]) -> None:
+    validate(spec)
+    assert spec["openapi"].startswith("3.1.")
+
+
+def test_every_route_and_method_is_documented_and_nothing_else(spec: Dict[str, Any]) -> None:
+    served = {(path, method) for path, method, _ in app_routes()}
+    documented = {(path, method) for path, method, _ in operations(spec)}
+    assert documented == served
+    assert all(set(item) <= HTTP_METHODS for item in spec["paths"].values())
+
+
+def test_operation_ids_are_the_view_names_and_summaries_their_docstrings(spec: Dict[str, Any]) -> None:
+    for path, method, route in app_routes():
+        operation = spec["paths"][path][method]
+        assert operation["operationId"] == route.view_name
+        assert operation["summary"] == route.view_function.__doc__.strip().split("\n")[0]
+    ids = [operation["operationId"] for _, _, operation in operations(spec)]
+    assert len(ids) == len(set(ids))
+
+
+def test_protected_operations_declare_bearer_security_and_their_scope(spec: Dict[str, Any]) -> None:
+    scheme_name, scheme = next(iter(spec["components"]["securitySchemes"].items()))
+    assert scheme == {**scheme, "type": "http", "scheme": "bearer"}
+    for path, method, route in app_routes():
+        operation = spec["paths"][path][method]
+        if route.authorizer is None:
+            assert operation["security"] == [], (method, path)
+            assert "x-scope" not in operation
+            continue
+        scope = operation["x-scope"]
+        assert scope in auth.SCOPES, (method, path)
+        assert operation["security"] == [{scheme_name: [scope]}], (method, path)
+        assert f"`{scope}` scope" in operation["description"]
+        assert {"401", "403"} <= set(operation["responses"]), (method, path)
+
+
+def test_each_protected_operation_demands_exactly_its_documented_scope(spec: Dict[str, Any], api: Api) -> None:
+    protected = [(path, method, op) for path, method, op in operations(spec) if op["security"]]
+    assert protected
+    for path, method, operation in protected:
+        url, scope = concrete(path), operation["x-scope"]
+        body: Optional[Dict[str, Any]] = {} if "requestBody" in operation else None
+        allowed = api.request(method.upper(), url, body, scope=scope)
+        assert allowed.status_code not in (401, 403), (method, path, scope, allowed.body)
+        smaller = NEXT_SMALLER_SCOPE[scope]
+        if smaller is None:
+            denied = api.request(method.upper(), url, body, scope=None, headers={"Authorization": "Bearer mmt_nope"})
+            expected = 401
+        else:
+            denied = api.request(method.upper(), url, body, scope=smaller)
+            expected = 403
+        assert denied.status_code == expected, (method, path, smaller, denied.body)
+        assert_documented(spec, method, path, denied)
+
+
+def test_public_operations_answer_without_a_token(spec: Dict[str, Any], api: Api) -> None:
+    for path, method, operation in operations(spec):
+        if not operation["security"]:
+            response = api.request(method.upper(), concrete(path), scope=None)
+            assert response.status_code not in (401, 403), (method, path, response.body)
+            assert_documented(spec, method, path, response)
+
+
+def test_every_error_is_documented_with_the_error_body(spec: Dict[str, Any]) -> None:
+    error_ref = {"$ref": "#/components/schemas/ErrorBody"}
+    for path, method, operation in operations(spec):
+        responses = operation["responses"]
+        assert "500" in responses, (method, path)
+        if "requestBody" in operation:
+            assert {"400", "413", "415", "422"} <= set(responses), (method, path)
+        for status, answer in responses.items():
+            if int(status) >= 400:
+                assert answer["content"]["application/json"]["schema"] == error_ref, (method, path, status)
+                assert answer["description"], (method, path, status)
+
+
+def test_slug_parameters_and_bodies_carry_the_slug_patterns(spec: Dict[str, Any]) -> None:
+    schemas = spec["components"]["schemas"]
+    assert schemas["ConfigCreateInput"]["properties"]["site"]["pattern"] == SITE_PATTERN
+    assert schemas["ConfigCreateInput"]["properties"]["page"]["pattern"] == PAGE_PATTERN
+    parameters = spec["paths"]["/sites/{site}/pages/{page}"]["get"]["parameters"]
+    patterns = {p["name"]: p["schema"].get("pattern") for p in parameters if p["in"] == "path"}
+    assert patterns == {"site": SITE_PATTERN, "page": PAGE_PATTERN}
+
+
+INVALID_BODIES: List[Tuple[str, str, Any]] = [
+    ("post", "/metadata", {**VALID_CONFIG, "site": "Shop!"}),
+    ("post", "/metadata", {**VALID_CONFIG, "page": "-home"}),
+    ("post", "/metadata", {key: value for key, value in VALID_CONFIG.items() if key != "layout"}),
+    ("post", "/metadata", {**VALID_CONFIG, "colour": "red"}),
+    ("post", "/metadata", {**VALID_CONFIG, "theme": "dark mode"}),
+    ("post", "/metadata", {**VALID_CONFIG, "settings": [1, 2]}),
+    ("put", "/sites/{site}", {**VALID_SITE, "cacheMaxAge": -1}),
+    ("put", "/sites/{site}", {**VALID_SITE, "cacheMaxAge": "60"}),
+    ("put", "/sites/{site}", {**VALID_SITE, "name": ""}),
+    ("put", "/sites/{site}", {**VALID_SITE, "allowedOrigins": ["https://shop.example"] * 51}),
+    ("put", "/metadata/{id}", {"layout": "two-column"}),
+]
+
+
+@pytest.mark.parametrize(("method", "path", "body"), INVALID_BODIES)
+def test_request_schemas_reject_what_the_api_rejects(
+    spec: Dict[str, Any], api: Api, method: str, path: str, body: Any
+) -> None:
+    response = api.request(method.upper(), concrete(path), body)
+    assert response.status_code == 422, response.body
+    assert_documented(spec, method, path, response)
+    assert not body_schema(spec, method, path).is_valid(body)
+
+
+def test_request_schemas_accept_what_the_api_accepts(spec: Dict[str, Any], api: Api) -> None:
+    assert body_schema(spec, "put", "/sites/{site}").is_valid(VALID_SITE)
+    site = api.request("PUT", "/sites/shop", VALID_SITE)
+    assert site.status_code == 202, site.body
+    assert_documented(spec, "put", "/sites/{site}", site)
+    api.apply()
+    assert body_schema(spec, "post", "/metadata").is_valid(VALID_CONFIG)
+    created = api.request("POST", "/metadata", VALID_CONFIG)
+    assert created.status_code == 202, created.body
+    assert_documented(spec, "post", "/metadata", created)
+
+
+def test_config_answers_match_their_documented_schemas_and_headers(spec: Dict[str, Any], api: Api) -> None:
+    api.create_site()
+    config = api.create_config()
+    path = "/metadata/{id}"
+    fresh = api.request("GET", f"/metadata/{config['id']}", scope=None)
+    assert fresh.status_code == 200
+    assert_documented(spec, "get", path, fresh)
+    assert "ETag" in spec["paths"][path]["get"]["responses"]["200"]["headers"]
+    etag = fresh.headers["ETag"]
+    cached = api.request("GET", f"/metadata/{config['id']}", scope=None, headers={"If-None-Match": etag})
+    assert cached.status_code == 304
+    assert_documented(spec, "get", path, cached)
+    reads = [
+        ("/metadata?site=shop", "/metadata"),
+        (f"/metadata/{config['id']}/versions", "/metadata/{id}/versions"),
+        ("/sites", "/sites"),
+        ("/sites/shop", "/sites/{site}"),
+    ]
+    for url, template in reads:
+        response = api.request("GET", url, scope="read")
+        assert response.status_code == 200, (url, response.body)
+        assert_documented(spec, "get", template, response)
+
+
+def test_the_page_route_documents_its_cache_and_cors_headers(spec: Dict[str, Any], api: Api) -> None:
+    api.create_site()
+    api.create_config()
+    path = "/sites/{site}/pages/{page}"
+    origin = {"Origin": "https://shop.example"}
+    page = api.request("GET", "/sites/shop/pages/home", scope=None, headers=origin)
+    assert page.status_code == 200
+    assert page.headers["Access-Control-Allow-Origin"] == "https://shop.example"
+    assert_documented(spec, "get", path, page)
+    documented = spec["paths"][path]["get"]["responses"]["200"]["headers"]
+    assert {"ETag", "Cache-Control", "Access-Control-Allow-Origin", "Vary"} <= set(documented)
+    missing = api.request("GET", "/sites/shop/pages/nowhere", scope=None, headers=origin)
+    assert missing.status_code == 404
+    assert_documented(spec, "get", path, missing)
+    preflight = api.request("OPTIONS", "/sites/shop/pages/home", scope=None, headers=origin)
+    assert preflight.status_code == 204
+    assert_documented(spec, "options", path, preflight)
+
+
+def test_an_accepted_write_is_documented_with_its_location(spec: Dict[str, Any], api: Api) -> None:
+    api.create_site()
+    accepted = api.request("POST", "/metadata", VALID_CONFIG)
+    assert accepted.status_code == 202
+    assert_documented(spec, "post", "/metadata", accepted)
+    assert {"Location", "X-Request-Id"} <= set(spec["paths"]["/metadata"]["post"]["responses"]["202"]["headers"])
+    assert accepted.headers["Location"] == f"/operations/{json.loads(accepted.body)['operationId']}"
+
+
+def test_the_document_is_built_once_per_process() -> None:
+    from app import app
+    from chalicelib import openapi
+
+    assert openapi.document(app) is openapi.document(app)
