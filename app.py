@@ -66,8 +66,7 @@ def services() -> Services:
 
 
 def submission(call: Call) -> Submission:
-    request = call.request
-    return Submission(call.actor, call.request_id, request.method, request.path, call.idempotency_key())
+    return Submission(call.actor, call.request_id, call.request.method, call.path, call.idempotency_key())
 
 
 def accepted(result: Accepted) -> Response:

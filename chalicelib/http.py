@@ -73,6 +73,11 @@ class Call:
     request_id: str
     actor: str = ""
 
+    @property
+    def path(self) -> str:
+        """The path as requested (`request.path` is the route's template)."""
+        return str(self.request.to_original_event().get("path") or self.request.path)
+
     def header(self, name: str) -> Optional[str]:
         value = self.request.headers.get(name.lower())
         return None if value is None else str(value)
@@ -227,7 +232,8 @@ def http_middleware(
                 "request",
                 extra={
                     "method": request.method,
-                    "path": request.path,
+                    "path": request.to_original_event().get("path") or request.path,
+                    "route": request.path,
                     "status": response.status_code,
                     "durationMs": round((time.perf_counter() - started) * 1000, 2),
                 },

@@ -313,7 +313,7 @@ def _apply(envelope: Envelope, snapshot: Snapshot, repository: Repository, recei
             createdAt=previous.createdAt if previous else stamp,
             updatedAt=stamp,
         )
-        repository.put_site(site, previous.version if previous else None, receipt)
+        repository.put_site(site, previous.version if previous else None, receipt.with_version(site.version))
         return site.version
     if isinstance(envelope, ConfigCreate):
         data = envelope.data
@@ -322,16 +322,16 @@ def _apply(envelope: Envelope, snapshot: Snapshot, repository: Repository, recei
         if snapshot.page is not None:
             raise OperationFailed("Conflict", f"page '{data.page}' of site '{data.site}' already has a config")
         config = RenderConfig(**data.model_dump(), version=1, createdAt=stamp, updatedAt=stamp)
-        repository.create_config(config, receipt)
+        repository.create_config(config, receipt.with_version(1))
         return 1
     current = _expected(envelope, snapshot.config)
     if isinstance(envelope, ConfigUpdate):
         updated = current.model_copy(
             update={**envelope.data.model_dump(exclude={"id"}), "version": current.version + 1, "updatedAt": stamp}
         )
-        repository.replace_config(updated, receipt)
+        repository.replace_config(updated, receipt.with_version(updated.version))
         return updated.version
-    repository.delete_config(current, receipt)
+    repository.delete_config(current, receipt.with_version(current.version + 1))
     return current.version + 1
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Callable, Dict, List, Mapping, Optional, Sequence, Tuple
 
@@ -91,6 +91,10 @@ class Receipt:
     final: bool = True
     idempotency_hash: Optional[str] = None
     fingerprint: Optional[str] = None
+
+    def with_version(self, version: int) -> Receipt:
+        """The receipt of an operation that leaves its resource at `version`."""
+        return replace(self, operation=self.operation.model_copy(update={"version": version}))
 
 
 def _epoch(moment: datetime) -> int:

@@ -1,0 +1,120 @@
+"""Bearer tokens and scopes: every route by no token / unknown token / too small a scope / enough."""
+
+from __future__ import annotations
+
+from typing import Any, Dict, Optional
+
+import pytest
+
+from chalicelib import auth
+from chalicelib.ids import token_hash
+from chalicelib.services import get_services
+from tests.conftest import Api, assert_error
+
+CONFIG_ID = "a" * 26
+OPERATION_ID = "b" * 26
+
+# (method, path, body, the scope the contract asks for)
+PROTECTED = [
+    ("PUT", "/sites/shop", {"name": "Shop"}, "admin"),
+    ("GET", "/sites/shop", None, "read"),
+    ("GET", "/sites", None, "read"),
+    ("POST", "/metadata", {"site": "shop", "page": "p", "layout": "a", "theme": "b"}, "write"),
+    ("PUT", f"/metadata/{CONFIG_ID}", {"layout": "a", "theme": "b"}, "write"),
+    ("DELETE", f"/metadata/{CONFIG_ID}", None, "write"),
+    ("GET", "/metadata?site=shop", None, "read"),
+    ("GET", f"/metadata/{CONFIG_ID}/versions", None, "read"),
+    ("GET", f"/operations/{OPERATION_ID}", None, "write"),
+]
+PUBLIC = [
+    ("GET", "/health"),
+    ("GET", "/openapi.json"),
+    ("GET", f"/metadata/{CONFIG_ID}"),
+    ("GET", "/sites/shop/pages/home"),
+    ("OPTIONS", "/sites/shop/pages/home"),
+]
+SMALLER: Dict[str, Optional[str]] = {"read": None, "write": "read", "admin": "write"}
+
+
+def _route(path: str) -> str:
+    from app import app
+
+    bare = path.split("?")[0]
+    for route in app.routes:
+        parts, actual = route.split("/"), bare.split("/")
+        if len(parts) == len(actual) and all(p.startswith("{") or p == a for p, a in zip(parts, actual, strict=True)):
+            return route
+    raise AssertionError(f"no route for {path}")
+
+
+def test_the_matrix_covers_every_route() -> None:
+    from app import app
+
+    covered = {(method, _route(path)) for method, path, _, _ in PROTECTED} | {
+        (method, _route(path)) for method, path in PUBLIC
+    }
+    assert covered == {(method, route) for route, methods in app.routes.items() for method in methods}
+
+
+@pytest.mark.parametrize(("method", "path", "body", "scope"), PROTECTED)
+def test_protected_routes_refuse_a_request_without_a_token(
+    api: Api, method: str, path: str, body: Optional[Dict[str, Any]], scope: str
+) -> None:
+    response = api.request(method, path, body, scope=None)
+    assert response.status_code == 401
+
+
+@pytest.mark.parametrize(("method", "path", "body", "scope"), PROTECTED)
+def test_protected_routes_refuse_an_unknown_token_with_401(
+    api: Api, method: str, path: str, body: Optional[Dict[str, Any]], scope: str
+) -> None:
+    response = api.request(method, path, body, scope=None, headers={"Authorization": "Bearer mmt_not-a-real-token"})
+    assert_error(response, 401, "Unauthorized")
+
+
+@pytest.mark.parametrize(("method", "path", "body", "scope"), [row for row in PROTECTED if SMALLER[row[3]]])
+def test_protected_routes_refuse_a_smaller_scope_with_403(
+    api: Api, method: str, path: str, body: Optional[Dict[str, Any]], scope: str
+) -> None:
+    error = assert_error(api.request(method, path, body, scope=SMALLER[scope]), 403, "Forbidden")
+    assert f"'{scope}'" in error["message"]
+
+
+@pytest.mark.parametrize(("method", "path", "body", "scope"), PROTECTED)
+def test_protected_routes_admit_their_scope_and_larger_ones(
+    api: Api, method: str, path: str, body: Optional[Dict[str, Any]], scope: str
+) -> None:
+    for granted in auth.SCOPES[auth.SCOPES.index(scope) :]:
+        response = api.request(method, path, body, scope=granted)
+        assert response.status_code not in (401, 403), (granted, response.json_body)
+
+
+@pytest.mark.parametrize(("method", "path"), PUBLIC)
+def test_public_routes_need_no_token(api: Api, method: str, path: str) -> None:
+    response = api.request(method, path, scope=None)
+    assert response.status_code not in (401, 403)
+
+
+def test_a_header_that_is_not_bearer_is_refused(api: Api) -> None:
+    token = api.tokens["admin"]
+    response = api.request("GET", "/sites", scope=None, headers={"Authorization": f"Basic {token}"})
+    assert_error(response, 401, "Unauthorized")
+
+
+def test_tokens_are_stored_only_as_hashes(api: Api) -> None:
+    repository = get_services().repository
+    token = api.tokens["write"]
+    stored = repository.get_token(token_hash(token))
+    assert stored is not None
+    assert stored.scope == "write"
+    items = get_services().table.scan()["Items"]  # a test may look at the whole table
+    assert not any(token in str(item) for item in items)
+
+
+def test_a_revoked_token_is_refused(api: Api) -> None:
+    repository = get_services().repository
+    secret, record = auth.issue_token(repository, "short-lived", "read")
+    assert api.request("GET", "/sites", scope=None, headers={"Authorization": f"Bearer {secret}"}).status_code == 200
+    assert repository.delete_token(record.tokenId)
+    response = api.request("GET", "/sites", scope=None, headers={"Authorization": f"Bearer {secret}"})
+    assert_error(response, 401, "Unauthorized")
