@@ -1,0 +1,194 @@
+"""The single-table repository against moto: keys, atomic writes, expiry, throttling."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any, Dict, Iterator, List
+
+import boto3
+import pytest
+from botocore.exceptions import ClientError
+
+from chalicelib import keys
+from chalicelib.errors import BadRequest, ServiceUnavailable
+from chalicelib.models import Operation, RenderConfig, Site
+from chalicelib.repository import Receipt, Repository
+from infra.resources import Provisioned
+
+NOW = datetime(2026, 11, 22, 12, 0, tzinfo=UTC)
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = NOW
+
+    def __call__(self) -> datetime:
+        return self.now
+
+
+@pytest.fixture
+def clock() -> Clock:
+    return Clock()
+
+
+@pytest.fixture
+def table(stack: Provisioned) -> Any:
+    return boto3.resource("dynamodb", region_name="us-east-1").Table(stack.table_name)
+
+
+@pytest.fixture
+def repository(table: Any, clock: Clock) -> Repository:
+    return Repository(table, operation_ttl_seconds=3600, clock=clock, sleep=lambda _: None)
+
+
+def receipt(operation_id: str, resource: str = "shop") -> Receipt:
+    operation = Operation(operationId=operation_id, status="succeeded", type="site.put", resourceId=resource)
+    return Receipt(operation, actor="token:test")
+
+
+def site(slug: str = "shop", version: int = 1) -> Site:
+    return Site(
+        site=slug, name="Shop", allowedOrigins=[], cacheMaxAge=60, version=version, createdAt="t", updatedAt="t"
+    )
+
+
+def config(version: int = 1, **fields: Any) -> RenderConfig:
+    values: Dict[str, Any] = {
+        "id": "c" * 26,
+        "site": "shop",
+        "page": "home",
+        "layout": "grid",
+        "theme": "dark",
+        "settings": {"ratio": 0.1, "deep": [[[{"x": None}]]]},
+        "version": version,
+        "createdAt": "t",
+        "updatedAt": "t",
+    }
+    values.update(fields)
+    return RenderConfig(**values)
+
+
+def all_items(table: Any) -> List[Dict[str, Any]]:
+    return list(table.scan()["Items"])  # tests may look at the whole table; the service never scans
+
+
+def test_a_config_is_stored_under_its_id_and_its_page(repository: Repository, table: Any) -> None:
+    repository.put_site(site(), None, receipt("op1"))
+    repository.create_config(config(), receipt("op2"))
+    keys_stored = {(item["pk"], item["sk"]) for item in all_items(table)}
+    assert keys_stored >= {
+        (keys.site_pk("shop"), keys.SITE_SK),
+        (keys.config_pk("c" * 26), keys.CURRENT_SK),
+        (keys.site_pk("shop"), keys.page_sk("home")),
+        (keys.config_pk("c" * 26), keys.version_sk(1)),
+        (keys.operation_key("op2")[keys.PK], keys.OPERATION_SK),
+    }
+    snapshot = repository.read(site="shop", page=("shop", "home"), config_id="c" * 26)
+    assert snapshot.config == snapshot.page == config()
+
+
+def test_settings_round_trip_exactly(repository: Repository) -> None:
+    repository.put_site(site(), None, receipt("op1"))
+    stored = config(settings={"float": 0.1, "big": 10**30, "text": "é", "empty": {}, "list": [1.5, True, None]})
+    repository.create_config(stored, receipt("op2"))
+    assert repository.get_config(stored.id) == stored
+
+
+def test_a_write_whose_condition_fails_leaves_nothing_behind(repository: Repository, table: Any) -> None:
+    repository.put_site(site(), None, receipt("op1"))
+    repository.create_config(config(), receipt("op2"))
+    before = all_items(table)
+    with pytest.raises(ServiceUnavailable):
+        # The version moved meanwhile: the whole transaction is refused.
+        repository.replace_config(config(version=5, layout="new"), receipt("op3"))
+    assert all_items(table) == before
+
+
+def test_an_operation_is_recorded_once(repository: Repository) -> None:
+    repository.put_site(site(), None, receipt("op1"))
+    with pytest.raises(ServiceUnavailable):
+        repository.put_site(site(version=2), 1, receipt("op1"))
+    assert repository.get_site("shop") == site()
+
+
+def test_versions_sort_by_number_past_nine(repository: Repository) -> None:
+    repository.put_site(site(), None, receipt("op0"))
+    repository.create_config(config(), receipt("op1"))
+    for version in range(2, 13):
+        repository.replace_config(config(version=version), receipt(f"op{version}"))
+    listing = repository.list_versions("c" * 26, limit=100, cursor=None)
+    assert [item.version for item in listing.items] == list(range(12, 0, -1))
+
+
+def test_an_expired_operation_counts_as_gone_before_ttl_deletes_it(repository: Repository, clock: Clock) -> None:
+    repository.put_site(site(), None, receipt("op1"))
+    assert repository.get_operation("op1") is not None
+    clock.now = NOW + timedelta(hours=2)
+    assert repository.get_operation("op1") is None
+
+
+def test_a_cursor_for_another_listing_is_refused(repository: Repository) -> None:
+    repository.put_site(site("alpha"), None, receipt("op1", "alpha"))
+    repository.put_site(site("beta"), None, receipt("op2", "beta"))
+    cursor = repository.list_sites(limit=1, cursor=None).next_cursor
+    assert cursor is not None
+    with pytest.raises(BadRequest):
+        repository.list_configs("alpha", None, 10, cursor)
+    with pytest.raises(BadRequest):
+        repository.list_versions("c" * 26, 10, "eyJsIjoidmVyc2lvbnM6Y2NjIiwicCI6Im5vdC1hLW51bWJlciJ9")
+
+
+@pytest.fixture
+def throttled_reads(table: Any) -> Iterator[List[int]]:
+    """Answers the first two BatchGetItem calls with every key unprocessed, as DynamoDB
+    does when it throttles; counts the calls."""
+    calls: List[int] = []
+    requested: Dict[str, Any] = {}
+    events = table.meta.client.meta.events
+
+    def remember(params: Dict[str, Any], **_: Any) -> None:
+        requested.clear()
+        requested.update(params["RequestItems"])
+
+    def unprocess(parsed: Dict[str, Any], **_: Any) -> None:
+        calls.append(1)
+        if len(calls) <= 2:
+            parsed["Responses"] = {name: [] for name in requested}
+            parsed["UnprocessedKeys"] = dict(requested)
+
+    events.register("before-parameter-build.dynamodb.BatchGetItem", remember)
+    events.register("after-call.dynamodb.BatchGetItem", unprocess)
+    yield calls
+    events.unregister("before-parameter-build.dynamodb.BatchGetItem", remember)
+    events.unregister("after-call.dynamodb.BatchGetItem", unprocess)
+
+
+def test_unprocessed_keys_are_asked_for_again(repository: Repository, throttled_reads: List[int]) -> None:
+    repository.put_site(site(), None, receipt("op1"))
+    snapshot = repository.read(site="shop", operation_id="op1")
+    assert len(throttled_reads) == 3
+    assert snapshot.operation is not None
+
+
+def test_a_throttled_table_is_service_unavailable(repository: Repository, table: Any) -> None:
+    def throttle(**_: Any) -> None:
+        raise ClientError({"Error": {"Code": "ProvisionedThroughputExceededException", "Message": "x"}}, "GetItem")
+
+    table.meta.client.meta.events.register("before-call.dynamodb.GetItem", throttle)
+    try:
+        with pytest.raises(ServiceUnavailable):
+            repository.get_config("c" * 26)
+    finally:
+        table.meta.client.meta.events.unregister("before-call.dynamodb.GetItem", throttle)
+
+
+def test_an_unexpected_aws_error_is_not_hidden(repository: Repository, table: Any) -> None:
+    def deny(**_: Any) -> None:
+        raise ClientError({"Error": {"Code": "AccessDeniedException", "Message": "no"}}, "GetItem")
+
+    table.meta.client.meta.events.register("before-call.dynamodb.GetItem", deny)
+    try:
+        with pytest.raises(ClientError):
+            repository.get_config("c" * 26)
+    finally:
+        table.meta.client.meta.events.unregister("before-call.dynamodb.GetItem", deny)
