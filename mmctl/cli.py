@@ -1,0 +1,65 @@
+"""Commands an operator runs against a stage: API tokens for now.
+
+AWS is reached the usual way (AWS_PROFILE, AWS_REGION, or AWS_ENDPOINT_URL for the local
+stack); the stage's resource names come from .chalice/config.json.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from typing import Any, Callable, List, TextIO
+
+import boto3
+
+from chalicelib import auth
+from chalicelib.repository import Repository
+from infra.resources import StageResources
+
+SessionFactory = Callable[[], Any]
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m mmctl",
+        description="Operate a Metadata Manager stage. AWS credentials and endpoint come from the "
+        "environment (AWS_PROFILE, AWS_REGION, AWS_ENDPOINT_URL).",
+    )
+    parser.add_argument("--stage", default="local", help="stage in .chalice/config.json (default: local)")
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    tokens = commands.add_parser("tokens", help="create, list and revoke API tokens")
+    token_commands = tokens.add_subparsers(dest="action", required=True)
+    create = token_commands.add_parser("create", help="create a token; it is printed once and stored only as a hash")
+    create.add_argument("--name", required=True, help="who or what the token is for, e.g. 'admin tool'")
+    create.add_argument("--scope", required=True, choices=auth.SCOPES, help="read < write < admin")
+    token_commands.add_parser("list", help="list tokens (ids, names, scopes; never the tokens themselves)")
+    revoke = token_commands.add_parser("revoke", help="revoke a token by its id (as `list` shows it)")
+    revoke.add_argument("token_id")
+    return parser
+
+
+def main(argv: List[str], session_factory: SessionFactory = boto3.session.Session, out: TextIO = sys.stdout) -> int:
+    args = build_parser().parse_args(argv)
+    resources = StageResources.for_stage(args.stage)
+    table = session_factory().resource("dynamodb").Table(resources.table_name)
+    repository = Repository(table)
+    return _tokens(args, repository, out)
+
+
+def _tokens(args: argparse.Namespace, repository: Repository, out: TextIO) -> int:
+    if args.action == "create":
+        secret, record = auth.issue_token(repository, args.name, args.scope)
+        print(json.dumps({"token": secret, **record.model_dump()}, indent=2), file=out)
+        print("Keep the token now: it cannot be shown again.", file=sys.stderr)
+        return 0
+    if args.action == "list":
+        for token in repository.list_tokens():
+            print(f"{token.tokenId}  {token.scope:<5}  {token.createdAt}  {token.name}", file=out)
+        return 0
+    if repository.delete_token(args.token_id):
+        print(f"revoked {args.token_id}", file=out)
+        return 0
+    print(f"no token with id {args.token_id}", file=sys.stderr)
+    return 1
