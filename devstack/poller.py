@@ -11,7 +11,10 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import threading
 from typing import Any, Callable, Dict, List, Mapping, Sequence
+
+from botocore.exceptions import BotoCoreError, ClientError
 
 Invoke = Callable[[Dict[str, Any]], Any]
 log = logging.getLogger("devstack.poller")
@@ -94,3 +97,16 @@ class QueuePoller:
                 return seen
             seen += received
         return seen
+
+    def run(self, stop: threading.Event, wait_seconds: int = 1, retry_seconds: float = 1.0) -> None:
+        """Polls until `stop` is set, with short long-polls so a stop is noticed quickly.
+
+        An unreachable queue (the emulator stopping, a network blip) is retried, as
+        Lambda's pollers do, rather than ending the loop.
+        """
+        while not stop.is_set():
+            try:
+                self.poll_once(wait_seconds)
+            except (BotoCoreError, ClientError) as exc:
+                log.warning("cannot receive from %s, retrying: %s", self._queue_url, exc)
+                stop.wait(retry_seconds)

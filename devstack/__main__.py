@@ -1,0 +1,88 @@
+"""`python -m devstack`: the local stack and the commands that act on it."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+from typing import Optional, Sequence
+
+from chalicelib.auth import SCOPES
+
+DESCRIPTION = """\
+Runs Metadata Manager on this machine: the API (Chalice's local server, stage 'local')
+on 127.0.0.1:PORT, the queue worker, and every @app.schedule function at its rate, with
+DynamoDB and SQS emulated by moto (no AWS account, Docker or Java). Restarts the API
+and the worker when app.py, chalicelib/ or .chalice/config.json change. Ctrl-C or
+SIGTERM stops all of it."""
+
+EPILOG = """\
+environment:
+  LOCAL_ADMIN_TOKEN  the admin token seeded at start (default: local-admin-token)
+  PORT               the default of --port (else 8000)
+
+commands on a running stack (choose it with --port):
+  python -m devstack fire NAME        run the scheduled function NAME once, now
+  python -m devstack token [--scope]  issue an API token and print it
+
+see docs/local-stack.md"""
+
+
+def _default_port() -> int:
+    value = os.environ.get("PORT", "")
+    return int(value) if value.isdigit() else 8000
+
+
+def parser() -> argparse.ArgumentParser:
+    root = argparse.ArgumentParser(
+        prog="python -m devstack",
+        description=DESCRIPTION,
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    root.add_argument(
+        "--port", type=int, default=_default_port(), help="the API's port on 127.0.0.1 (default: $PORT or 8000)"
+    )
+    root.add_argument(
+        "--seed",
+        type=Path,
+        metavar="FILE",
+        help="load these sites and page configs through the API once it is up (e.g. examples/seed.json)",
+    )
+    root.add_argument(
+        "--aws",
+        action="store_true",
+        help="do not start moto: provision and run against the AWS of the environment "
+        "(AWS_ENDPOINT_URL, AWS_PROFILE, credentials and region as boto3 finds them)",
+    )
+    root.add_argument("--no-reload", dest="reload", action="store_false", help="do not restart on code changes")
+    commands = root.add_subparsers(dest="command", title="commands", metavar="{fire,token}")
+    # SUPPRESS: `--port` given before the command is kept, not reset to the default.
+    fire = commands.add_parser("fire", help="run a scheduled function once, now, against the running stack")
+    fire.add_argument("name", help="the function's name (as in @app.schedule, usually the Python function's)")
+    fire.add_argument("--port", type=int, default=argparse.SUPPRESS, help="the running stack's API port")
+    token = commands.add_parser("token", help="issue an API token in the running stack and print it")
+    token.add_argument("--scope", choices=SCOPES, default="read", help="the token's scope (default: read)")
+    token.add_argument("--name", default="devstack token", help="a label stored with the token")
+    token.add_argument("--port", type=int, default=argparse.SUPPRESS, help="the running stack's API port")
+    return root
+
+
+def main(argv: Optional[Sequence[str]] = None) -> int:
+    args = parser().parse_args(argv)
+    if args.command == "fire":
+        from devstack.tools import fire
+
+        return fire(args.port, args.name)
+    if args.command == "token":
+        from devstack.tools import token
+
+        return token(args.port, args.scope, args.name)
+    from devstack.supervisor import run
+
+    return run(args.port, args.seed, args.aws, args.reload)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

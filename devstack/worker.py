@@ -1,0 +1,114 @@
+"""The worker process of the local stack (`python -m devstack.worker`): delivers each
+`@app.on_sqs_message` queue to its function, as Lambda's event source does, and fires
+each `@app.schedule` function at its rate, as EventBridge does."""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import logging
+import signal
+import sys
+import threading
+from types import FrameType
+from typing import Any, Callable, Dict, List, Optional, Sequence
+
+import boto3
+from chalice.app import Chalice, SQSEventConfig
+from chalice.test import Client
+
+from chalicelib.settings import get_settings
+from devstack.poller import QueuePoller
+from devstack.processes import exit_with_parent, quiet_sdk_logs
+from devstack.schedule import Scheduler
+from infra.resources import PROJECT_DIR
+
+log = logging.getLogger("devstack.worker")
+# Lambda takes at most 10 messages of a FIFO queue in one batch.
+MAX_FIFO_BATCH = 10
+
+
+class Functions:
+    """Invokes the app's functions as Lambda would, one at a time.
+
+    `chalice.test.Client` swaps `os.environ` for the stage's during each invocation;
+    two threads doing that at once could leave each other's copy in place.
+    """
+
+    def __init__(self, app: Chalice, stage: str) -> None:
+        self._client = Client(app, stage_name=stage, project_dir=str(PROJECT_DIR))
+        self._lock = threading.Lock()
+
+    def invoke(self, name: str, event: Dict[str, Any]) -> Any:
+        with self._lock:
+            return self._client.lambda_.invoke(name, event).payload
+
+    def for_function(self, name: str) -> Callable[[Dict[str, Any]], Any]:
+        return lambda event: self.invoke(name, event)
+
+
+def queue_sources(app: Chalice) -> List[SQSEventConfig]:
+    return [source for source in app.event_sources if isinstance(source, SQSEventConfig)]
+
+
+def _queue_name(source: SQSEventConfig) -> str:
+    if source.queue:
+        return source.queue
+    return str(source.queue_arn).rsplit(":", 1)[-1]
+
+
+def start(app: Chalice, stage: str, sqs: Any, region: str, stop: threading.Event) -> List[threading.Thread]:
+    """One poller thread per queue the app listens to, and one scheduler thread."""
+    functions = Functions(app, stage)
+    threads = []
+    for source in queue_sources(app):
+        name = _queue_name(source)
+        url = sqs.get_queue_url(QueueName=name)["QueueUrl"]
+        poller = QueuePoller(
+            sqs,
+            url,
+            functions.for_function(source.name),
+            batch_size=min(source.batch_size, MAX_FIFO_BATCH),
+            # Mirrors how the deployed event source is set up (see chalicelib.worker).
+            report_batch_item_failures=get_settings().worker_reports_batch_failures,
+        )
+        threads.append(threading.Thread(target=poller.run, args=(stop,), name=f"poll-{source.name}"))
+        print(f"devstack: {source.name} receives {name} in batches of up to {source.batch_size}", flush=True)
+    scheduler = Scheduler(app, stage, region, functions.invoke)
+    for line in scheduler.describe():
+        print(f"devstack: schedule {line}", flush=True)
+    threads.append(threading.Thread(target=scheduler.run, args=(stop,), name="scheduler"))
+    for thread in threads:
+        thread.start()
+    return threads
+
+
+def main(argv: Optional[Sequence[str]] = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m devstack.worker", description=__doc__)
+    parser.add_argument("--stage", default="local")
+    args = parser.parse_args(argv)
+    stop = threading.Event()
+
+    def on_signal(signum: int, frame: Optional[FrameType]) -> None:
+        stop.set()  # the batch in hand finishes; no new one is received
+
+    signal.signal(signal.SIGTERM, on_signal)
+    signal.signal(signal.SIGINT, on_signal)
+    exit_with_parent()
+    logging.basicConfig(stream=sys.stdout, level=logging.INFO, format="%(message)s")
+    quiet_sdk_logs()
+    app: Chalice = importlib.import_module("app").app
+    session = boto3.session.Session()
+    threads = start(app, args.stage, session.client("sqs"), session.region_name or "us-east-1", stop)
+    while not stop.wait(0.5):
+        if not all(thread.is_alive() for thread in threads):
+            log.error("a worker thread ended unexpectedly; stopping the worker")
+            stop.set()
+            return 1
+    for thread in threads:
+        thread.join()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
