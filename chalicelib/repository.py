@@ -8,6 +8,7 @@ never leaves half a write. No `Scan`.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import time
 from dataclasses import dataclass, replace
@@ -245,8 +246,7 @@ class Repository:
                     values,
                 ),
                 *self._receipt_items(receipt),
-            ],
-            receipt.operation.operationId,
+            ]
         )
 
     def create_config(self, config: RenderConfig, receipt: Receipt) -> None:
@@ -271,8 +271,7 @@ class Repository:
                     "attribute_not_exists(#pk)",
                 ),
                 *self._receipt_items(receipt),
-            ],
-            receipt.operation.operationId,
+            ]
         )
 
     def replace_config(self, config: RenderConfig, receipt: Receipt) -> None:
@@ -299,8 +298,7 @@ class Repository:
                     "attribute_not_exists(#pk)",
                 ),
                 *self._receipt_items(receipt),
-            ],
-            receipt.operation.operationId,
+            ]
         )
 
     def delete_config(self, config: RenderConfig, receipt: Receipt) -> None:
@@ -325,13 +323,12 @@ class Repository:
                     "attribute_not_exists(#pk)",
                 ),
                 *self._receipt_items(receipt),
-            ],
-            receipt.operation.operationId,
+            ]
         )
 
     def record_operation(self, receipt: Receipt) -> None:
         """Records an operation that changed nothing (it failed, or repeated a key)."""
-        self._transact(self._receipt_items(receipt), receipt.operation.operationId)
+        self._transact(self._receipt_items(receipt))
 
     # --- API tokens ----------------------------------------------------------------
 
@@ -505,9 +502,12 @@ class Repository:
             raise _unavailable(exc) from exc
         return items[:limit], len(items) > limit
 
-    def _transact(self, items: List[Item], token: str) -> None:
+    def _transact(self, items: List[Item]) -> None:
+        # The token makes the SDK's own retry of this very call a no-op. It is derived
+        # from the items, not the operation: a later, different transaction for the same
+        # operation (after a re-read) must not be refused as a parameter mismatch.
+        token = hashlib.sha256(json.dumps(items, sort_keys=True, default=str).encode()).hexdigest()[:36]
         try:
-            # The token makes a retried call within ten minutes a no-op, not a second write.
             self._client.transact_write_items(TransactItems=items, ClientRequestToken=token)  # type: ignore[arg-type]
         except (ClientError, BotoCoreError) as exc:
             raise _unavailable(exc) from exc

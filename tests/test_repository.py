@@ -192,3 +192,24 @@ def test_an_unexpected_aws_error_is_not_hidden(repository: Repository, table: An
             repository.get_config("c" * 26)
     finally:
         table.meta.client.meta.events.unregister("before-call.dynamodb.GetItem", deny)
+
+
+def test_request_tokens_repeat_only_for_the_same_transaction(repository: Repository, table: Any) -> None:
+    """DynamoDB refuses a token reused with other items for ten minutes (moto does not
+    check this): a failure record and a later apply of one operation need distinct ones."""
+    tokens: List[str] = []
+
+    def remember(params: Dict[str, Any], **_: Any) -> None:
+        tokens.append(params["ClientRequestToken"])
+
+    table.meta.client.meta.events.register("before-parameter-build.dynamodb.TransactWriteItems", remember)
+    failed = Operation(operationId="op1", status="failed", type="site.put", resourceId="shop")
+    repository.record_operation(Receipt(failed, actor="token:test", final=False))
+    repository.put_site(site(), None, receipt("op1"))
+    with pytest.raises(ServiceUnavailable):
+        repository.put_site(site(), None, receipt("op1"))
+    table.meta.client.meta.events.unregister("before-parameter-build.dynamodb.TransactWriteItems", remember)
+    assert len(tokens) == 3
+    assert tokens[0] != tokens[1]
+    assert tokens[1] == tokens[2]
+    assert all(len(token) <= 36 for token in tokens)
