@@ -34,6 +34,7 @@ from chalicelib.models import (
     ConfigContent,
     ConfigCreateInput,
     ConfigPage,
+    Health,
     Operation,
     PageRender,
     RenderConfig,
@@ -87,10 +88,10 @@ def token_authorizer(request: AuthRequest) -> AuthResponse:
 
 
 @app.route("/health", methods=["GET"])
-@endpoint(app, log, scope=None, answers={200: None})
+@endpoint(app, log, scope=None, answers={200: Health})
 def health(call: Call) -> Response:
     """Liveness: cheap, public, and says nothing about the data."""
-    return json_response({"status": "ok", "service": "metadata-manager", "stage": services().settings.stage})
+    return json_response(Health(status="ok", service=app.app_name, stage=services().settings.stage))
 
 
 @app.route("/openapi.json", methods=["GET"])

@@ -15,7 +15,8 @@ import re
 from datetime import UTC, datetime
 from typing import Any, Callable, Optional
 
-_ID_PATTERN = re.compile(r"^[a-z2-7]{26}$")
+ID_PATTERN = r"^[a-z2-7]{26}$"
+_ID = re.compile(ID_PATTERN)
 
 
 def _encode(raw: bytes) -> str:
@@ -23,7 +24,7 @@ def _encode(raw: bytes) -> str:
 
 
 def _decode(text: str) -> Optional[bytes]:
-    if not _ID_PATTERN.match(text):
+    if not _ID.match(text):
         return None
     try:
         return base64.b32decode(text.upper() + "======")

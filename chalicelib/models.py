@@ -114,6 +114,12 @@ class ConfigCreateInput(ConfigContent):
     page: PageSlug
 
 
+class Health(BaseModel):
+    status: Literal["ok"]
+    service: str
+    stage: str
+
+
 class Site(BaseModel):
     site: str
     name: str

@@ -24,6 +24,7 @@ from pydantic.json_schema import JsonSchemaMode, models_json_schema
 from chalicelib import errors
 from chalicelib.auth import SCOPES
 from chalicelib.http import REQUEST_ID_HEADER, EndpointSpec, Param
+from chalicelib.ids import ID_PATTERN
 from chalicelib.models import (
     MAX_BODY_BYTES,
     MAX_SETTINGS_BYTES,
@@ -55,11 +56,11 @@ PATH_PARAMETERS: Mapping[str, Tuple[str, Mapping[str, Any]]] = {
     "page": ("A page's slug, unique within its site.", {"type": "string", "pattern": PAGE_PATTERN}),
     "id": (
         "A config's id: the `id` of the 202 answer to `POST /metadata`, and of every config listed.",
-        {"type": "string"},
+        {"type": "string", "pattern": ID_PATTERN},
     ),
     "operation_id": (
         "An operation's id: the `operationId` of a 202 answer, also the end of its `Location` header.",
-        {"type": "string"},
+        {"type": "string", "pattern": ID_PATTERN},
     ),
 }
 
