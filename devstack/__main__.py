@@ -8,8 +8,6 @@ import sys
 from pathlib import Path
 from typing import Optional, Sequence
 
-from chalicelib.auth import SCOPES
-
 DESCRIPTION = """\
 Runs Metadata Manager on this machine: the API (Chalice's local server, stage 'local')
 on 127.0.0.1:PORT, the queue worker, and every @app.schedule function at its rate, with
@@ -23,8 +21,10 @@ environment:
   PORT               the default of --port (else 8000)
 
 commands on a running stack (choose it with --port):
-  python -m devstack fire NAME        run the scheduled function NAME once, now
-  python -m devstack token [--scope]  issue an API token and print it
+  python -m devstack fire NAME   run the scheduled function NAME once, now
+
+other tools reach the emulated AWS with the `export AWS_ENDPOINT_URL=...` line printed
+at start, e.g. `python -m mmctl tokens create --name me --scope read`
 
 see docs/local-stack.md"""
 
@@ -57,28 +57,20 @@ def parser() -> argparse.ArgumentParser:
         "(AWS_ENDPOINT_URL, AWS_PROFILE, credentials and region as boto3 finds them)",
     )
     root.add_argument("--no-reload", dest="reload", action="store_false", help="do not restart on code changes")
-    commands = root.add_subparsers(dest="command", title="commands", metavar="{fire,token}")
+    commands = root.add_subparsers(dest="command", title="commands", metavar="{fire}")
     # SUPPRESS: `--port` given before the command is kept, not reset to the default.
     fire = commands.add_parser("fire", help="run a scheduled function once, now, against the running stack")
     fire.add_argument("name", help="the function's name (as in @app.schedule, usually the Python function's)")
     fire.add_argument("--port", type=int, default=argparse.SUPPRESS, help="the running stack's API port")
-    token = commands.add_parser("token", help="issue an API token in the running stack and print it")
-    token.add_argument("--scope", choices=SCOPES, default="read", help="the token's scope (default: read)")
-    token.add_argument("--name", default="devstack token", help="a label stored with the token")
-    token.add_argument("--port", type=int, default=argparse.SUPPRESS, help="the running stack's API port")
     return root
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
     args = parser().parse_args(argv)
     if args.command == "fire":
-        from devstack.tools import fire
+        from devstack.fire import fire
 
         return fire(args.port, args.name)
-    if args.command == "token":
-        from devstack.tools import token
-
-        return token(args.port, args.scope, args.name)
     from devstack.supervisor import run
 
     return run(args.port, args.seed, args.aws, args.reload)

@@ -1,7 +1,8 @@
-"""Commands that act on a running local stack: fire a schedule now, issue a token.
+"""`python -m devstack fire NAME`: runs one scheduled function now, against a running stack.
 
-They find the stack through its state file (devstack.state), point this process at the
-same AWS endpoint with the stage's environment, and run the app's own code here.
+It finds the stack through its state file (devstack.state), points this process at the
+same AWS endpoint with the stage's environment, and runs the function's code here, so
+its logs and its answer show in the terminal that fired it.
 """
 
 from __future__ import annotations
@@ -12,22 +13,22 @@ import logging
 import os
 import sys
 import traceback
+from pathlib import Path
+from typing import Callable, Optional
 
 from chalice.app import Chalice
 from chalice.test import Client
 
-from chalicelib import auth
-from chalicelib.services import get_services
 from devstack import state
 from devstack.aws import apply_environment, emulated_environment
 from devstack.processes import quiet_sdk_logs
-from devstack.schedule import Scheduler
+from devstack.schedule import ScheduleError, Scheduler
 from infra.resources import PROJECT_DIR, StageResources
 
 
-def connect(port: int) -> state.StackState:
+def connect(port: int, state_directory: Optional[Path] = None) -> state.StackState:
     """Points this process at the running stack's AWS, with its stage's environment."""
-    stack = state.read(port)
+    stack = state.read(port, state_directory)
     if stack.aws_endpoint is not None:
         apply_environment(os.environ, emulated_environment(os.environ, stack.aws_endpoint, stack.region))
     os.environ.update(StageResources.for_stage(stack.stage).environment())
@@ -42,18 +43,26 @@ def _load_app() -> Chalice:
     return app
 
 
-def fire(port: int, name: str) -> int:
+def fire(
+    port: int, name: str, state_directory: Optional[Path] = None, load_app: Callable[[], Chalice] = _load_app
+) -> int:
     """Invokes one `@app.schedule` function now, with a scheduled event; prints what it returned."""
     try:
-        stack = connect(port)
+        stack = connect(port, state_directory)
     except state.StackNotRunning as exc:
         print(f"devstack: {exc}", file=sys.stderr)
         return 2
     logging.basicConfig(stream=sys.stdout, level=logging.INFO, format="%(message)s")
     quiet_sdk_logs()
-    app = _load_app()
+    app = load_app()
     client = Client(app, stage_name=stack.stage, project_dir=str(PROJECT_DIR))
-    scheduler = Scheduler(app, stack.stage, stack.region, lambda fn, event: client.lambda_.invoke(fn, event).payload)
+    try:
+        scheduler = Scheduler(
+            app, stack.stage, stack.region, lambda fn, event: client.lambda_.invoke(fn, event).payload
+        )
+    except ScheduleError as exc:
+        print(f"devstack: {exc}", file=sys.stderr)
+        return 2
     if name not in scheduler.schedules:
         known = ", ".join(sorted(scheduler.schedules)) or "app.py has none"
         print(f"devstack: no scheduled function '{name}' (scheduled functions: {known})", file=sys.stderr)
@@ -65,17 +74,4 @@ def fire(port: int, name: str) -> int:
         print(f"devstack: {name} raised", file=sys.stderr)
         return 1
     print(json.dumps(result, indent=2, default=str))
-    return 0
-
-
-def token(port: int, scope: auth.Scope, name: str) -> int:
-    """Issues a token in the running stack's table; prints it (and only it) on stdout."""
-    try:
-        connect(port)
-    except state.StackNotRunning as exc:
-        print(f"devstack: {exc}", file=sys.stderr)
-        return 2
-    secret, record = auth.issue_token(get_services().repository, name, scope)
-    print(secret)
-    print(f"devstack: token {record.tokenId} ('{name}', scope {scope}) issued", file=sys.stderr)
     return 0

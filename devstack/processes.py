@@ -85,5 +85,8 @@ def exit_with_parent(interval: float = 1.0) -> None:
 def quiet_sdk_logs() -> None:
     """The AWS SDK says at INFO where it found credentials and endpoints, on every client
     it builds; the service's own lines are what a developer wants to read."""
-    for name in ("botocore", "boto3", "urllib3"):
+    for name in ("botocore", "boto3"):
         logging.getLogger(name).setLevel(logging.WARNING)
+    # In Lambda each request has a process of its own; the local server's threads share
+    # one client, whose pool of 10 connections overflows harmlessly under a burst.
+    logging.getLogger("urllib3.connectionpool").setLevel(logging.ERROR)

@@ -31,7 +31,13 @@ LOCAL_ACCOUNT_ID = "123456789012"
 _RATE = re.compile(r"^rate\(\s*(\d+)\s+(minute|minutes|hour|hours|day|days)\s*\)$", re.IGNORECASE)
 _CRON = re.compile(r"^cron\((.*)\)$", re.IGNORECASE)
 _UNIT_SECONDS = {"minute": 60, "hour": 3600, "day": 86400}
-_MONTHS = {name: number for number, name in enumerate(calendar.month_abbr) if name}
+# Spelled out: calendar.month_abbr follows the locale, EventBridge does not.
+_MONTHS = {
+    name: number
+    for number, name in enumerate(
+        ("JAN", "FEB", "MAR", "APR", "MAY", "JUN", "JUL", "AUG", "SEP", "OCT", "NOV", "DEC"), 1
+    )
+}
 # EventBridge numbers the days of the week 1 (Sunday) to 7 (Saturday).
 _WEEKDAYS = {name: number for number, name in enumerate(("SUN", "MON", "TUE", "WED", "THU", "FRI", "SAT"), 1)}
 # Far enough ahead for any yearly or leap-day schedule; a cron whose next time lies

@@ -1,4 +1,4 @@
-"""Where a running local stack says how to reach it, for `python -m devstack fire|token`.
+"""Where a running local stack says how to reach it, for `python -m devstack fire`.
 
 One small JSON file per API port in the temporary directory, written once the stack is
 up and removed when it stops.
@@ -34,8 +34,8 @@ def state_dir() -> Path:
     return Path(os.environ.get("DEVSTACK_STATE_DIR") or Path(tempfile.gettempdir()) / f"devstack-{os.getuid()}")
 
 
-def state_path(port: int) -> Path:
-    return state_dir() / f"metadata-manager-{port}.json"
+def state_path(port: int, directory: Optional[Path] = None) -> Path:
+    return (directory or state_dir()) / f"metadata-manager-{port}.json"
 
 
 def write(port: int, state: StackState) -> Path:
@@ -47,8 +47,8 @@ def write(port: int, state: StackState) -> Path:
     return path
 
 
-def read(port: int) -> StackState:
-    path = state_path(port)
+def read(port: int, directory: Optional[Path] = None) -> StackState:
+    path = state_path(port, directory)
     try:
         data = json.loads(path.read_text())
         state = StackState(**data)

@@ -7,17 +7,17 @@ from __future__ import annotations
 import argparse
 import importlib
 import logging
+import os
 import signal
 import sys
 import threading
 from types import FrameType
-from typing import Any, Callable, Dict, List, Optional, Sequence
+from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence
 
 import boto3
 from chalice.app import Chalice, SQSEventConfig
 from chalice.test import Client
 
-from chalicelib.settings import get_settings
 from devstack.poller import QueuePoller
 from devstack.processes import exit_with_parent, quiet_sdk_logs
 from devstack.schedule import Scheduler
@@ -47,6 +47,13 @@ class Functions:
         return lambda event: self.invoke(name, event)
 
 
+def reports_batch_item_failures(environ: Mapping[str, str]) -> bool:
+    """Whether the event source is set up with ReportBatchItemFailures: the functions are
+    told so by WORKER_REPORTS_BATCH_FAILURES (see chalicelib.settings), and the local
+    event source must do what they expect of it."""
+    return environ.get("WORKER_REPORTS_BATCH_FAILURES", "").strip().lower() in ("1", "true", "yes", "on")
+
+
 def queue_sources(app: Chalice) -> List[SQSEventConfig]:
     return [source for source in app.event_sources if isinstance(source, SQSEventConfig)]
 
@@ -69,8 +76,7 @@ def start(app: Chalice, stage: str, sqs: Any, region: str, stop: threading.Event
             url,
             functions.for_function(source.name),
             batch_size=min(source.batch_size, MAX_FIFO_BATCH),
-            # Mirrors how the deployed event source is set up (see chalicelib.worker).
-            report_batch_item_failures=get_settings().worker_reports_batch_failures,
+            report_batch_item_failures=reports_batch_item_failures(os.environ),
         )
         threads.append(threading.Thread(target=poller.run, args=(stop,), name=f"poll-{source.name}"))
         print(f"devstack: {source.name} receives {name} in batches of up to {source.batch_size}", flush=True)

@@ -1,0 +1,383 @@
+"""The local stack end to end: `python -m devstack` as a subprocess, driven over real HTTP.
+
+One stack serves the whole module (started with the example seed); the last test stops
+it and checks that nothing is left running.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import uuid
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable, Dict, Iterator, List, Optional
+
+import boto3
+import pytest
+import requests
+
+from devstack import state
+from infra.resources import PROJECT_DIR
+
+pytestmark = pytest.mark.e2e
+
+START_TIMEOUT = 60.0
+ADMIN_TOKEN = f"e2e-admin-{uuid.uuid4().hex[:12]}"
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def port_open(port: int) -> bool:
+    with socket.socket() as sock:
+        return sock.connect_ex(("127.0.0.1", port)) == 0
+
+
+def children_of(pid: int) -> List[int]:
+    command = ["ps", "-A", "-o", "pid=,ppid="]  # POSIX ps, as on Linux and macOS
+    listing = subprocess.run(command, capture_output=True, text=True, check=True).stdout  # noqa: S603
+    pairs = [line.split() for line in listing.splitlines() if line.strip()]
+    return [int(child) for child, parent in pairs if int(parent) == pid]
+
+
+def alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    return True
+
+
+def wait_for(condition: Callable[[], Any], timeout: float, what: str, interval: float = 0.1) -> Any:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        result = condition()
+        if result:
+            return result
+        time.sleep(interval)
+    raise AssertionError(f"timed out after {timeout:.0f}s waiting for {what}")
+
+
+@dataclass
+class LocalStack:
+    process: subprocess.Popen[bytes]
+    port: int
+    log_path: Path
+    env: Dict[str, str]
+    info: Optional[state.StackState] = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def output(self) -> str:
+        return self.log_path.read_text(errors="replace")
+
+    def wait_output(self, text: str, timeout: float = START_TIMEOUT, count: int = 1) -> None:
+        def seen() -> bool:
+            if self.process.poll() is not None:
+                raise AssertionError(f"the stack exited ({self.process.returncode}):\n{self.output()}")
+            return self.output().count(text) >= count
+
+        wait_for(seen, timeout, repr(text))
+
+    def stop(self, signum: int = signal.SIGTERM) -> int:
+        if self.process.poll() is None:
+            self.process.send_signal(signum)
+            try:
+                self.process.wait(30)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.process.pid, signal.SIGKILL)
+                self.process.wait()
+        return self.process.returncode
+
+    def aws(self, service: str) -> Any:
+        assert self.info is not None
+        assert self.info.aws_endpoint is not None
+        return boto3.client(
+            service,  # type: ignore[call-overload]
+            endpoint_url=self.info.aws_endpoint,
+            region_name=self.info.region,
+            aws_access_key_id="testing",
+            aws_secret_access_key="testing",
+        )
+
+
+@pytest.fixture(scope="module")
+def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalStack]:
+    folder = tmp_path_factory.mktemp("local-stack")
+    env = {name: value for name, value in os.environ.items() if not name.startswith("AWS_")}
+    env.update(LOCAL_ADMIN_TOKEN=ADMIN_TOKEN, DEVSTACK_STATE_DIR=str(folder), PYTHONUNBUFFERED="1")
+    env.pop("PORT", None)
+    port = free_port()
+    log_path = folder / "stack.log"
+    with log_path.open("wb") as log:
+        process = subprocess.Popen(  # noqa: S603
+            [sys.executable, "-m", "devstack", "--port", str(port), "--seed", "examples/seed.json"],
+            cwd=PROJECT_DIR,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+    local = LocalStack(process, port, log_path, env)
+    try:
+        local.wait_output("devstack: seeded")
+        local.info = state.read(port, folder)
+        yield local
+    finally:
+        local.stop()
+
+
+class Http:
+    def __init__(self, stack: LocalStack, token: str = ADMIN_TOKEN) -> None:
+        self.base = stack.url
+        self.token = token
+
+    def request(self, method: str, path: str, token: Optional[str] = "", **kwargs: Any) -> requests.Response:
+        headers = dict(kwargs.pop("headers", {}))
+        chosen = self.token if token == "" else token
+        if chosen is not None:
+            headers["Authorization"] = f"Bearer {chosen}"
+        return requests.request(method, self.base + path, headers=headers, timeout=10, **kwargs)
+
+    def accepted(self, method: str, path: str, body: Any, **kwargs: Any) -> Dict[str, Any]:
+        response = self.request(method, path, json=body, **kwargs)
+        assert response.status_code == 202, response.text
+        assert response.headers["Location"] == f"/operations/{response.json()['operationId']}"
+        result: Dict[str, Any] = response.json()
+        return result
+
+    def operation(self, operation_id: str, timeout: float = 20.0) -> Dict[str, Any]:
+        """Polls until the worker has applied the operation (or failed it)."""
+
+        def finished() -> Optional[Dict[str, Any]]:
+            response = self.request("GET", f"/operations/{operation_id}")
+            assert response.status_code == 200, response.text
+            body: Dict[str, Any] = response.json()
+            return body if body["status"] != "pending" else None
+
+        result: Dict[str, Any] = wait_for(finished, timeout, f"operation {operation_id}", interval=0.1)
+        return result
+
+    def applied(self, method: str, path: str, body: Any = None, **kwargs: Any) -> Dict[str, Any]:
+        operation = self.operation(self.accepted(method, path, body, **kwargs)["operationId"])
+        assert operation["status"] == "succeeded", operation
+        return operation
+
+
+@pytest.fixture(scope="module")
+def http(stack: LocalStack) -> Http:
+    return Http(stack)
+
+
+def assert_contract_error(response: requests.Response, status: int, code: str) -> Dict[str, Any]:
+    assert response.status_code == status, (response.status_code, response.text)
+    assert response.headers["Content-Type"].startswith("application/json")
+    body: Dict[str, Any] = response.json()
+    assert body["error"] == code, body
+    assert body["message"]
+    assert body["requestId"] == response.headers["X-Request-Id"]
+    return body
+
+
+def config_body(site: str, page: str, **fields: Any) -> Dict[str, Any]:
+    return {"site": site, "page": page, "layout": "two-column", "theme": "dark", "settings": {"n": 1}, **fields}
+
+
+def test_start_prints_the_api_the_token_and_the_moto_endpoint(stack: LocalStack) -> None:
+    assert stack.info is not None
+    output = stack.output()
+    assert f"API            {stack.url}" in output
+    assert f"admin token    {ADMIN_TOKEN}" in output
+    assert f"moto endpoint  {stack.info.aws_endpoint}" in output
+    assert f"export AWS_ENDPOINT_URL={stack.info.aws_endpoint} " in output
+    assert requests.get(f"{stack.url}/health", timeout=5).json()["stage"] == "local"
+
+
+def test_the_example_seed_went_in_through_the_api(stack: LocalStack, http: Http) -> None:
+    sites = http.request("GET", "/sites").json()["items"]
+    assert {site["site"] for site in sites} >= {"shop", "blog"}
+    page = requests.get(f"{stack.url}/sites/shop/pages/home", headers={"Origin": "https://shop.example"}, timeout=5)
+    assert page.status_code == 200, page.text
+    assert page.json()["layout"] == "hero-grid"
+    assert page.headers["ETag"]
+    assert page.headers["Access-Control-Allow-Origin"] == "https://shop.example"
+
+
+def test_a_config_is_created_read_updated_and_deleted_over_http(stack: LocalStack, http: Http) -> None:
+    http.applied("PUT", "/sites/e2e-life", {"name": "Life", "allowedOrigins": [], "cacheMaxAge": 30})
+    created = http.applied("POST", "/metadata", config_body("e2e-life", "home"))
+    config_id = created["resourceId"]
+
+    by_id = requests.get(f"{stack.url}/metadata/{config_id}", timeout=5)
+    assert by_id.status_code == 200
+    assert by_id.json()["version"] == 1
+    etag = by_id.headers["ETag"]
+    by_page = requests.get(f"{stack.url}/sites/e2e-life/pages/home", timeout=5)
+    assert by_page.status_code == 200
+    assert by_page.json()["layout"] == "two-column"
+    assert (
+        requests.get(f"{stack.url}/metadata/{config_id}", headers={"If-None-Match": etag}, timeout=5).status_code == 304
+    )
+
+    change = {"layout": "one-column", "theme": "light", "settings": {"n": 2}}
+    http.applied("PUT", f"/metadata/{config_id}", change, headers={"If-Match": etag})
+    updated = requests.get(f"{stack.url}/metadata/{config_id}", timeout=5)
+    assert updated.json()["version"] == 2
+    assert updated.json()["theme"] == "light"
+    stale = http.request("PUT", f"/metadata/{config_id}", json=change, headers={"If-Match": etag})
+    assert_contract_error(stale, 412, "PreconditionFailed")
+
+    versions = http.request("GET", f"/metadata/{config_id}/versions").json()["items"]
+    assert [version["version"] for version in versions] == [2, 1]
+
+    http.applied("DELETE", f"/metadata/{config_id}", headers={"If-Match": updated.headers["ETag"]})
+    assert_contract_error(requests.get(f"{stack.url}/metadata/{config_id}", timeout=5), 404, "NotFound")
+    assert_contract_error(requests.get(f"{stack.url}/sites/e2e-life/pages/home", timeout=5), 404, "NotFound")
+
+
+def test_errors_the_gateway_answers_have_the_contract_body(stack: LocalStack, http: Http) -> None:
+    missing = http.request("GET", "/sites", token=None)
+    assert_contract_error(missing, 401, "Unauthorized")
+    assert_contract_error(http.request("GET", "/no/such/route", token=None), 404, "NotFound")
+    assert_contract_error(http.request("GET", "/no/such/route"), 404, "NotFound")
+    assert_contract_error(http.request("GET", "/sites", token="not-a-token"), 401, "Unauthorized")
+
+
+def test_bad_requests_get_their_codes(stack: LocalStack, http: Http) -> None:
+    assert stack.info is not None
+    malformed = http.request("POST", "/metadata", data=b"{not json", headers={"Content-Type": "application/json"})
+    assert_contract_error(malformed, 400, "BadRequest")
+
+    invalid = http.request("POST", "/metadata", json=config_body("shop", "Not A Slug", layout=""))
+    details = assert_contract_error(invalid, 422, "ValidationFailed")["details"]
+    assert {detail["field"] for detail in details} >= {"page", "layout"}
+
+    read_token = mmctl_token(stack, "read")
+    forbidden = http.request("POST", "/metadata", token=read_token, json=config_body("shop", "e2e-forbidden"))
+    assert_contract_error(forbidden, 403, "Forbidden")
+    assert http.request("GET", "/sites/shop", token=read_token).status_code == 200
+
+    assert_contract_error(requests.get(f"{stack.url}/metadata/{'a' * 26}", timeout=5), 404, "NotFound")
+    assert_contract_error(http.request("GET", "/sites/no-such-site"), 404, "NotFound")
+
+
+def mmctl_token(stack: LocalStack, scope: str) -> str:
+    """A token made the way a developer would: mmctl, pointed at the printed moto endpoint."""
+    assert stack.info is not None
+    env = {
+        **stack.env,
+        "AWS_ENDPOINT_URL": str(stack.info.aws_endpoint),
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_DEFAULT_REGION": stack.info.region,
+    }
+    result = subprocess.run(  # noqa: S603
+        [sys.executable, "-m", "mmctl", "tokens", "create", "--name", "e2e", "--scope", scope],
+        cwd=PROJECT_DIR,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+    return str(json.loads(result.stdout)["token"])
+
+
+def test_twenty_concurrent_writes_all_apply(stack: LocalStack, http: Http) -> None:
+    http.applied("PUT", "/sites/e2e-burst", {"name": "Burst"})
+
+    def create(index: int) -> str:
+        return str(http.accepted("POST", "/metadata", config_body("e2e-burst", f"page-{index}"))["operationId"])
+
+    with ThreadPoolExecutor(max_workers=20) as pool:
+        operation_ids = list(pool.map(create, range(20)))
+    operations = [http.operation(operation_id) for operation_id in operation_ids]
+    assert [operation["status"] for operation in operations] == ["succeeded"] * 20
+    listed = http.request("GET", "/metadata", params={"site": "e2e-burst", "limit": 100}).json()["items"]
+    assert sorted(item["page"] for item in listed) == sorted(f"page-{index}" for index in range(20))
+
+
+def test_a_poison_message_reaches_the_dead_letter_queue_while_other_writes_apply(stack: LocalStack, http: Http) -> None:
+    info = stack.info
+    assert info is not None
+    sqs = stack.aws("sqs")
+    poison = f"not an operation {uuid.uuid4()}"
+    sqs.send_message(
+        QueueUrl=info.queue_url,
+        MessageBody=poison,
+        MessageGroupId=f"poison-{uuid.uuid4()}",
+        MessageDeduplicationId=str(uuid.uuid4()),
+    )
+    http.applied("PUT", "/sites/e2e-poison", {"name": "Still applied"})
+    http.applied("POST", "/metadata", config_body("e2e-poison", "home"))
+
+    def dead_lettered() -> bool:
+        received = sqs.receive_message(
+            QueueUrl=info.dead_letter_queue_url, MaxNumberOfMessages=10, WaitTimeSeconds=1
+        ).get("Messages", [])
+        return any(message["Body"] == poison for message in received)
+
+    # maxReceiveCount receives, each after a visibility timeout (6 x the worker's timeout).
+    wait_for(dead_lettered, 60, "the poison message in the dead-letter queue", interval=0.5)
+    left = sqs.get_queue_attributes(
+        QueueUrl=info.queue_url,
+        AttributeNames=["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"],
+    )["Attributes"]
+    assert left == {"ApproximateNumberOfMessages": "0", "ApproximateNumberOfMessagesNotVisible": "0"}
+
+
+def test_fire_names_the_scheduled_functions_when_asked_for_an_unknown_one(stack: LocalStack) -> None:
+    result = subprocess.run(  # noqa: S603
+        [sys.executable, "-m", "devstack", "fire", "no_such_function", "--port", str(stack.port)],
+        cwd=PROJECT_DIR,
+        env=stack.env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 2, result.stderr
+    assert "no scheduled function 'no_such_function'" in result.stderr
+
+
+def test_a_code_change_restarts_the_api_and_the_worker(stack: LocalStack, http: Http) -> None:
+    before = set(children_of(stack.process.pid))
+    assert len(before) == 2
+    app_py = PROJECT_DIR / "app.py"
+    # A new modification time, the same content: what saving the file in an editor does.
+    os.utime(app_py)
+    stack.wait_output("devstack: reloaded", timeout=30)
+    after = set(children_of(stack.process.pid))
+    assert len(after) == 2
+    assert not before & after
+    assert not any(alive(pid) for pid in before)
+    http.applied("PUT", "/sites/e2e-after-reload", {"name": "After reload"})
+
+
+def test_stopping_leaves_nothing_behind(stack: LocalStack) -> None:
+    assert stack.info is not None
+    assert stack.info.aws_endpoint is not None
+    children = children_of(stack.process.pid)
+    moto_port = int(stack.info.aws_endpoint.rsplit(":", 1)[1])
+    assert children
+    assert port_open(stack.port)
+    assert port_open(moto_port)
+
+    assert stack.stop(signal.SIGINT) == 0  # what Ctrl-C sends
+
+    assert not [pid for pid in children if alive(pid)]
+    assert not port_open(stack.port)
+    assert not port_open(moto_port)
+    assert not state.state_path(stack.port, Path(stack.env["DEVSTACK_STATE_DIR"])).exists()
+    assert stack.output().rstrip().endswith("devstack: stopped")
