@@ -4,11 +4,13 @@ calls one thing in `chalicelib`, and answers; the README documents every route."
 from __future__ import annotations
 
 import os
+from datetime import timedelta
 from typing import Any, Dict, Optional
 
-from chalice.app import AuthRequest, AuthResponse, Chalice, Response, SQSEvent
+from chalice.app import AuthRequest, AuthResponse, Chalice, CloudWatchEvent, Rate, Response, SQSEvent
 
 from chalicelib import auth, delivery, openapi
+from chalicelib.backups import BackupReport, run_backup_check
 from chalicelib.errors import BadRequest, NotFound
 from chalicelib.http import (
     CURSOR,
@@ -46,6 +48,7 @@ from chalicelib.models import (
     is_site_slug,
 )
 from chalicelib.operations import Submission
+from chalicelib.redrive import RedriveResult
 from chalicelib.services import Services, get_services
 from chalicelib.worker import QueueRecord, settle
 
@@ -57,6 +60,14 @@ SITE_QUERY = Param(
     "site", "The site whose configs to list.", required=True, schema={"type": "string", "pattern": SITE_PATTERN}
 )
 PAGE_QUERY = Param("page", "Only this page's config.", schema={"type": "string", "pattern": PAGE_PATTERN})
+
+REDRIVE_LIMIT = Param(
+    "limit", "At most this many messages.", schema={"type": "integer", "minimum": 1, "maximum": 1000, "default": 1000}
+)
+MAX_REDRIVE = 1000
+
+# When the backup check runs; like the queue's name, fixed when the app is packaged.
+BACKUP_CHECK_MINUTES = int(os.environ.get("BACKUP_CHECK_RATE_MINUTES", "60"))
 
 # The write queue's name is fixed when the app is packaged; see .chalice/config.json.
 WRITE_QUEUE_NAME = os.environ.get("WRITE_QUEUE_NAME", "metadata-manager-local-writes.fifo")
@@ -238,6 +249,40 @@ def get_operation(call: Call, operation_id: str) -> Response:
 
 def _page(items: Any, next_cursor: Optional[str]) -> Dict[str, Any]:
     return {"items": [item.model_dump(mode="json", exclude_none=True) for item in items], "nextCursor": next_cursor}
+
+
+# --- operations: backups and the dead-letter queue -------------------------------------
+
+
+@app.route("/admin/backups", methods=["GET"], authorizer=token_authorizer)
+@endpoint(app, log, scope="admin", answers={200: BackupReport}, errors=(400,), query=(LIMIT,))
+def backup_report(call: Call) -> Response:
+    """The latest backup check in full, and the recent ones, newest first."""
+    history = services().repository.recent_checks(call.query_int("limit", DEFAULT_PAGE_SIZE, 1, MAX_PAGE_SIZE))
+    report = BackupReport(latest=history[0] if history else None, history=history)
+    return json_response(report.model_dump(mode="json"))
+
+
+@app.route("/admin/redrive", methods=["POST"], authorizer=token_authorizer)
+@endpoint(app, log, scope="admin", answers={200: RedriveResult}, errors=(400,), query=(REDRIVE_LIMIT,))
+def redrive_dead_letters(call: Call) -> Response:
+    """Moves messages from the dead-letter queue back to the write queue, after a fix."""
+    limit = call.query_int("limit", MAX_REDRIVE, 1, MAX_REDRIVE)
+    return json_response(services().redrive().run(limit))
+
+
+@app.schedule(Rate(BACKUP_CHECK_MINUTES, unit=Rate.MINUTES))
+def check_backups(event: CloudWatchEvent) -> Dict[str, Any]:
+    """Checks PITR, on-demand backups and the queues; records and logs the result."""
+    s = services()
+    result = run_backup_check(
+        s.backup_checker,
+        lambda found: s.repository.record_check(found, timedelta(days=s.settings.backup_check_keep_days)),
+        s.logger,
+        s.settings.metrics_namespace,
+        s.settings.stage,
+    )
+    return result.model_dump()
 
 
 # --- the worker ------------------------------------------------------------------------

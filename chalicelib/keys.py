@@ -12,6 +12,7 @@ Items and their keys (pk / sk, and gsi1pk / gsi1sk where an item is listed):
 | operation (with TTL)      | OP#<operationId>   | OP                  |          |             |
 | idempotency key (with TTL)| IDEMPOTENCY#<hash> | IDEMPOTENCY         |          |             |
 | API token (hash only)     | TOKEN#<sha256>     | TOKEN               | TOKENS   | <tokenId>   |
+| backup check run (TTL)    | CHECK#backups      | RUN#<time>#<runId>  |          |             |
 
 A site's page items and the config's current item hold the same render config: both
 are written in one transaction, so the public route for (site, page) and the route for
@@ -40,6 +41,8 @@ OPERATION_SK = "OP"
 IDEMPOTENCY_SK = "IDEMPOTENCY"
 TOKEN_SK = "TOKEN"  # noqa: S105 (a sort key, not a secret)
 TOKENS_LIST = "TOKENS"
+
+CHECK_RUN_PREFIX = "RUN#"
 
 # Zero-padded so that versions sort by number; ten digits outlast any page.
 VERSION_DIGITS = 10
@@ -104,3 +107,13 @@ def token_key(token_hash: str) -> Key:
 
 def token_list_entry(token_id: str) -> Key:
     return {GSI1_PK: TOKENS_LIST, GSI1_SK: token_id}
+
+
+def backup_checks_pk() -> str:
+    """The scheduled check writes only under this partition (its IAM policy says so)."""
+    return "CHECK#backups"
+
+
+def backup_check_key(checked_at: str, run_id: str) -> Key:
+    # ISO timestamps sort by time: the newest run is the first of a descending query.
+    return {PK: backup_checks_pk(), SK: f"{CHECK_RUN_PREFIX}{checked_at}#{run_id}"}

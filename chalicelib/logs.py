@@ -13,6 +13,9 @@ from pythonjsonlogger.json import JsonFormatter
 
 _context: ContextVar[Optional[Dict[str, Any]]] = ContextVar("log_context", default=None)
 LOGGER_NAME = "metadata_manager"
+# python-json-logger leaves out extras whose names start with "_", so an Embedded Metric
+# Format document's "_aws" travels under this name and is renamed on output.
+_EMF_FIELD = "emfMetadata"
 
 
 class _ContextFilter(logging.Filter):
@@ -35,7 +38,11 @@ def get_logger(level: str = "INFO") -> logging.Logger:
     if not logger.handlers:
         handler = _StdoutHandler()
         handler.setFormatter(
-            JsonFormatter("%(levelname)s %(message)s", rename_fields={"levelname": "level"}, timestamp=True)
+            JsonFormatter(
+                "%(levelname)s %(message)s",
+                rename_fields={"levelname": "level", _EMF_FIELD: "_aws"},
+                timestamp=True,
+            )
         )
         handler.addFilter(_ContextFilter())
         logger.addHandler(handler)
@@ -53,3 +60,10 @@ def log_context(**values: Optional[str]) -> Iterator[None]:
         yield
     finally:
         _context.reset(token)
+
+
+def metric_fields(emf_document: Dict[str, Any]) -> Dict[str, Any]:
+    """Log extras that print as the given Embedded Metric Format document."""
+    fields = dict(emf_document)
+    fields[_EMF_FIELD] = fields.pop("_aws")
+    return fields

@@ -27,6 +27,10 @@ class WriteQueue:
         self._client = client
         self._queue_url = queue_url
 
+    @property
+    def url(self) -> str:
+        return self._queue_url
+
     def send(self, envelope: Envelope) -> None:
         """Enqueues the operation, or raises ServiceUnavailable: a 202 is only ever given
         for an operation that is on the queue."""

@@ -12,13 +12,15 @@ import hashlib
 import json
 import time
 from dataclasses import dataclass, replace
-from datetime import datetime
+from datetime import datetime, timedelta
+from decimal import Decimal
 from typing import TYPE_CHECKING, Any, Callable, Dict, List, Mapping, Optional, Sequence, Tuple
 
 from botocore.exceptions import BotoCoreError, ClientError
 from pydantic import BaseModel
 
 from chalicelib import keys
+from chalicelib.backups import CheckResult
 from chalicelib.cursor import decode_cursor, encode_cursor
 from chalicelib.errors import BadRequest, ServiceUnavailable
 from chalicelib.models import ConfigVersion, Operation, RenderConfig, Site, utc_now
@@ -330,6 +332,32 @@ class Repository:
         """Records an operation that changed nothing (it failed, or repeated a key)."""
         self._transact(self._receipt_items(receipt))
 
+    # --- backup checks -------------------------------------------------------------
+
+    def record_check(self, result: CheckResult, keep_for: timedelta) -> None:
+        expires_at = _epoch(self._clock() + keep_for)
+        item = {
+            **keys.backup_check_key(result.checkedAt, result.runId),
+            **result.model_dump(),
+            keys.TTL_ATTRIBUTE: expires_at,
+        }
+        try:
+            self._table.put_item(Item=_decimals(item))
+        except (ClientError, BotoCoreError) as exc:
+            raise _unavailable(exc) from exc
+
+    def recent_checks(self, limit: int) -> List[CheckResult]:
+        """The latest runs, newest first."""
+        items, _ = self._query(
+            condition="#pk = :pk AND begins_with(#sk, :sk)",
+            names={"#pk": keys.PK, "#sk": keys.SK},
+            values={":pk": keys.backup_checks_pk(), ":sk": keys.CHECK_RUN_PREFIX},
+            limit=limit,
+            start=None,
+            newest_first=True,
+        )
+        return [CheckResult.model_validate(item) for item in self._live_items(items)]
+
     # --- API tokens ----------------------------------------------------------------
 
     def get_token(self, token_hash: str) -> Optional[Token]:
@@ -431,6 +459,9 @@ class Repository:
             )
         return items
 
+    def _live_items(self, items: List[Item]) -> List[Item]:
+        return [item for item in items if self._live(item) is not None]
+
     def _live(self, item: Optional[Item]) -> Optional[Item]:
         """TTL deletes lazily (within days): an expired item counts as gone."""
         if item is None:
@@ -511,6 +542,17 @@ class Repository:
             self._client.transact_write_items(TransactItems=items, ClientRequestToken=token)  # type: ignore[arg-type]
         except (ClientError, BotoCoreError) as exc:
             raise _unavailable(exc) from exc
+
+
+def _decimals(value: Any) -> Any:
+    """DynamoDB takes numbers as Decimal, never float."""
+    if isinstance(value, float):
+        return Decimal(str(value))
+    if isinstance(value, dict):
+        return {key: _decimals(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_decimals(item) for item in value]
+    return value
 
 
 def _item_key(item: Mapping[str, Any]) -> Tuple[str, str]:

@@ -7,22 +7,25 @@ up the environment before the first AWS client exists.
 from __future__ import annotations
 
 import logging
-from datetime import timedelta
+from datetime import datetime, timedelta
 from functools import cached_property, lru_cache
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Callable
 
 import boto3
 from botocore.config import Config
 
+from chalicelib.backups import BackupChecker, BackupPolicy, Targets
 from chalicelib.logs import get_logger
-from chalicelib.models import Envelope, Operation
+from chalicelib.models import Envelope, Operation, utc_now
 from chalicelib.operations import WriteDesk, apply_operation, record_delivery_failure
 from chalicelib.queue import WriteQueue
+from chalicelib.redrive import Redrive
 from chalicelib.repository import Repository
 from chalicelib.settings import Settings, get_settings
 from chalicelib.worker import Worker
 
 if TYPE_CHECKING:
+    from mypy_boto3_dynamodb import DynamoDBClient
     from mypy_boto3_dynamodb.service_resource import Table
     from mypy_boto3_sqs import SQSClient
 
@@ -32,9 +35,10 @@ AWS_CONFIG = Config(connect_timeout=2, read_timeout=5, retries={"mode": "standar
 
 
 class Services:
-    def __init__(self, settings: Settings, session: Any = None) -> None:
+    def __init__(self, settings: Settings, session: Any = None, clock: Callable[[], datetime] = utc_now) -> None:
         self.settings = settings
         self._session = session or boto3.session.Session()
+        self.clock = clock
 
     @cached_property
     def logger(self) -> logging.Logger:
@@ -43,6 +47,10 @@ class Services:
     @cached_property
     def table(self) -> Table:
         return self._session.resource("dynamodb", config=AWS_CONFIG).Table(self.settings.table_name)
+
+    @cached_property
+    def dynamodb(self) -> DynamoDBClient:
+        return self._session.client("dynamodb", config=AWS_CONFIG)
 
     @cached_property
     def sqs(self) -> SQSClient:
@@ -62,6 +70,22 @@ class Services:
         return WriteDesk(
             self.repository, self.queue, queue_retention=timedelta(seconds=self.settings.queue_retention_seconds)
         )
+
+    @cached_property
+    def backup_checker(self) -> BackupChecker:
+        settings = self.settings
+        policy = BackupPolicy(
+            max_backup_age=timedelta(hours=settings.backup_max_age_hours),
+            retention=timedelta(days=settings.backup_retention_days),
+            create_backups=settings.backup_create,
+            enable_pitr=settings.pitr_remediate,
+        )
+        targets = Targets(settings.table_name, settings.queue_name, settings.dead_letter_queue_name)
+        return BackupChecker(self.dynamodb, self.sqs, targets, policy, clock=self.clock)
+
+    def redrive(self) -> Redrive:
+        dead_letter_url = self.sqs.get_queue_url(QueueName=self.settings.dead_letter_queue_name)["QueueUrl"]
+        return Redrive(self.sqs, dead_letter_url, self.queue.url)
 
     @cached_property
     def worker(self) -> Worker:

@@ -31,6 +31,15 @@ class Settings(BaseModel):
     max_receive_count: int = Field(default=5, alias="MAX_RECEIVE_COUNT", gt=0)
     log_level: str = Field(default="INFO", alias="LOG_LEVEL")
 
+    # The scheduled backup check (chalicelib.backups).
+    dead_letter_queue_name: str = Field(default="", alias="DEAD_LETTER_QUEUE_NAME")
+    backup_max_age_hours: float = Field(default=24, alias="BACKUP_MAX_AGE_HOURS", gt=0)
+    backup_retention_days: float = Field(default=35, alias="BACKUP_RETENTION_DAYS", gt=0)
+    backup_create: bool = Field(default=True, alias="BACKUP_CREATE")
+    pitr_remediate: bool = Field(default=False, alias="PITR_REMEDIATE")
+    backup_check_keep_days: float = Field(default=30, alias="BACKUP_CHECK_KEEP_DAYS", gt=0)
+    metrics_namespace: str = Field(default="MetadataManager", alias="METRICS_NAMESPACE")
+
     @classmethod
     def from_env(cls, environ: Mapping[str, str]) -> Settings:
         known = {field.alias for field in cls.model_fields.values() if field.alias}

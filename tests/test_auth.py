@@ -25,6 +25,8 @@ PROTECTED = [
     ("GET", "/metadata?site=shop", None, "read"),
     ("GET", f"/metadata/{CONFIG_ID}/versions", None, "read"),
     ("GET", f"/operations/{OPERATION_ID}", None, "write"),
+    ("GET", "/admin/backups", None, "admin"),
+    ("POST", "/admin/redrive", None, "admin"),
 ]
 PUBLIC = [
     ("GET", "/health"),

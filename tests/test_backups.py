@@ -1,0 +1,254 @@
+"""The scheduled backup check and the dead-letter redrive, through their entry points."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime, timedelta
+from typing import Any, Dict, Iterator, List
+
+import boto3
+import pytest
+from botocore.exceptions import EndpointConnectionError
+
+from chalicelib.models import utc_now
+from chalicelib.services import Services, get_services
+from tests.conftest import REGION, Api, assert_error
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = utc_now()
+
+    def __call__(self) -> datetime:
+        return self.now
+
+
+@pytest.fixture
+def clock(api: Api, monkeypatch: pytest.MonkeyPatch) -> Clock:
+    clock = Clock()
+    monkeypatch.setattr(get_services(), "clock", clock)
+    return clock
+
+
+def stage_settings(monkeypatch: pytest.MonkeyPatch, **changes: Any) -> None:
+    services: Services = get_services()
+    monkeypatch.setattr(services, "settings", services.settings.model_copy(update=changes))
+
+
+def run_check(api: Api) -> Dict[str, Any]:
+    event = api.client.events.generate_cw_event(
+        source="aws.events", detail_type="Scheduled Event", detail={}, resources=["arn:aws:events:rule/check"]
+    )
+    result: Dict[str, Any] = api.client.lambda_.invoke("check_backups", event).payload
+    return result
+
+
+def finding(result: Dict[str, Any], check: str) -> Dict[str, Any]:
+    found: Dict[str, Any] = next(item for item in result["findings"] if item["check"] == check)
+    return found
+
+
+def backups(api: Api) -> List[Dict[str, Any]]:
+    dynamodb = boto3.client("dynamodb", region_name=REGION)
+    return [dict(summary) for summary in dynamodb.list_backups(TableName=api.stack.table_name)["BackupSummaries"]]
+
+
+def set_pitr(api: Api, enabled: bool) -> None:
+    boto3.client("dynamodb", region_name=REGION).update_continuous_backups(
+        TableName=api.stack.table_name, PointInTimeRecoverySpecification={"PointInTimeRecoveryEnabled": enabled}
+    )
+
+
+def test_a_first_run_creates_a_backup_and_is_ok(api: Api, clock: Clock) -> None:
+    result = run_check(api)
+    assert result["status"] == "ok", result
+    names = [backup["BackupName"] for backup in backups(api)]
+    assert names == [f"{api.stack.table_name}-{clock.now:%Y%m%dT%H%M%SZ}"]
+    assert result["actions"] == [f"created backup {names[0]}"]
+    assert finding(result, "pointInTimeRecovery")["status"] == "ok"
+    assert finding(result, "deadLetterQueue")["status"] == "ok"
+
+
+def test_pitr_off_is_failing_when_the_stage_does_not_remediate(
+    api: Api, clock: Clock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    stage_settings(monkeypatch, pitr_remediate=False)
+    set_pitr(api, False)
+    result = run_check(api)
+    assert result["status"] == "failing"
+    assert finding(result, "pointInTimeRecovery") == {
+        "check": "pointInTimeRecovery",
+        "status": "failing",
+        "reason": "point-in-time recovery is off",
+    }
+
+
+def test_pitr_off_is_switched_on_when_the_stage_remediates(
+    api: Api, clock: Clock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    stage_settings(monkeypatch, pitr_remediate=True)
+    set_pitr(api, False)
+    result = run_check(api)
+    assert finding(result, "pointInTimeRecovery")["status"] == "warning"
+    assert "enabled point-in-time recovery" in result["actions"]
+    description = boto3.client("dynamodb", region_name=REGION).describe_continuous_backups(
+        TableName=api.stack.table_name
+    )
+    status = description["ContinuousBackupsDescription"]["PointInTimeRecoveryDescription"]
+    assert status["PointInTimeRecoveryStatus"] == "ENABLED"
+
+
+def test_a_stale_backup_is_replaced_by_a_new_one(api: Api, clock: Clock) -> None:
+    run_check(api)
+    clock.now += timedelta(hours=25)
+    result = run_check(api)
+    assert len(backups(api)) == 2
+    assert "25.0 h old; created" in finding(result, "onDemandBackups")["reason"]
+
+
+def test_a_recent_backup_is_enough(api: Api, clock: Clock) -> None:
+    run_check(api)
+    clock.now += timedelta(hours=3)
+    result = run_check(api)
+    assert len(backups(api)) == 1
+    assert result["actions"] == []
+
+
+def test_a_stage_that_does_not_create_backups_fails_without_one(
+    api: Api, clock: Clock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    stage_settings(monkeypatch, backup_create=False)
+    result = run_check(api)
+    assert result["status"] == "failing"
+    assert "does not create them" in finding(result, "onDemandBackups")["reason"]
+    assert backups(api) == []
+
+
+def test_pruning_deletes_backups_past_retention_but_never_the_newest(
+    api: Api, clock: Clock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    stage_settings(monkeypatch, backup_create=False, backup_retention_days=7)
+    dynamodb = boto3.client("dynamodb", region_name=REGION)
+    for name in ("old-1", "old-2", "old-3"):
+        dynamodb.create_backup(TableName=api.stack.table_name, BackupName=name)
+    newest = max(backups(api), key=lambda backup: backup["BackupCreationDateTime"])["BackupName"]
+    clock.now += timedelta(days=30)
+
+    result = run_check(api)
+    assert [backup["BackupName"] for backup in backups(api)] == [newest]
+    assert len([action for action in result["actions"] if action.startswith("deleted backup")]) == 2
+
+
+def test_a_message_in_the_dead_letter_queue_is_failing(api: Api, clock: Clock) -> None:
+    boto3.client("sqs", region_name=REGION).send_message(
+        QueueUrl=api.stack.dead_letter_queue_url, MessageBody="{}", MessageGroupId="g", MessageDeduplicationId="d"
+    )
+    result = run_check(api)
+    assert result["status"] == "failing"
+    assert finding(result, "deadLetterQueue")["reason"].startswith("1 message(s) could not be applied")
+    assert result["metrics"]["DeadLetterMessages"] == 1
+
+
+@pytest.fixture
+def unreachable_backups(api: Api) -> Iterator[None]:
+    events = get_services().dynamodb.meta.events
+
+    def fail(**_: Any) -> None:
+        raise EndpointConnectionError(endpoint_url="https://dynamodb.example")
+
+    events.register("before-call.dynamodb.ListBackups", fail)
+    yield
+    events.unregister("before-call.dynamodb.ListBackups", fail)
+
+
+def test_a_service_that_cannot_be_reached_is_a_recorded_failing_finding(
+    api: Api, clock: Clock, unreachable_backups: None
+) -> None:
+    result = run_check(api)
+    assert result["status"] == "failing"
+    assert finding(result, "onDemandBackups") == {
+        "check": "onDemandBackups",
+        "status": "failing",
+        "reason": "could not check: EndpointConnectionError",
+    }
+    assert finding(result, "pointInTimeRecovery")["status"] == "ok"  # the other checks still ran
+    report = api.request("GET", "/admin/backups", scope="admin").json_body
+    assert report["latest"]["runId"] == result["runId"]
+    assert report["latest"]["status"] == "failing"
+
+
+def test_each_run_logs_one_line_with_embedded_metrics(
+    api: Api, clock: Clock, capsys: pytest.CaptureFixture[str]
+) -> None:
+    capsys.readouterr()
+    run_check(api)
+    lines = [json.loads(line) for line in capsys.readouterr().out.splitlines() if line.startswith("{")]
+    [line] = [line for line in lines if line.get("message") == "backup check"]
+    metrics = line["_aws"]["CloudWatchMetrics"][0]
+    assert metrics["Namespace"] == "MetadataManager"
+    assert metrics["Dimensions"] == [["Stage"]]
+    names = {metric["Name"] for metric in metrics["Metrics"]}
+    assert {"BackupCheckFailing", "DeadLetterMessages", "NewestBackupAgeHours", "PitrEnabled"} <= names
+    assert all(name in line for name in names)  # each metric's value sits at the top level
+    assert line["Stage"] == "local"
+    assert line["BackupCheckFailing"] == 0
+
+
+def test_the_report_shows_the_latest_run_and_the_history_newest_first(api: Api, clock: Clock) -> None:
+    assert api.request("GET", "/admin/backups", scope="admin").json_body == {"latest": None, "history": []}
+    first = run_check(api)
+    clock.now += timedelta(minutes=60)
+    second = run_check(api)
+    report = api.request("GET", "/admin/backups", scope="admin").json_body
+    assert report["latest"]["runId"] == second["runId"]
+    assert [run["runId"] for run in report["history"]] == [second["runId"], first["runId"]]
+    assert_error(api.request("GET", "/admin/backups", scope="write"), 403, "Forbidden")
+
+
+def test_health_stays_cheap_and_says_nothing_about_backups(api: Api, clock: Clock) -> None:
+    run_check(api)
+    body = api.request("GET", "/health", scope=None).json_body
+    assert set(body) == {"status", "service", "stage"}
+
+
+# --- redrive ----------------------------------------------------------------------------
+
+
+def test_redrive_moves_dead_letters_back_and_they_are_applied(api: Api) -> None:
+    api.create_site()
+    config = api.create_config()
+    sqs = boto3.client("sqs", region_name=REGION)
+    accepted = api.request("PUT", f"/metadata/{config['id']}", {"layout": "late", "theme": "t"}, scope="write")
+    queued = sqs.receive_message(QueueUrl=api.stack.queue_url, MessageSystemAttributeNames=["All"])["Messages"][0]
+    # As if it had failed too often: the message sits in the dead-letter queue.
+    sqs.send_message(
+        QueueUrl=api.stack.dead_letter_queue_url,
+        MessageBody=queued["Body"],
+        MessageGroupId=queued["Attributes"]["MessageGroupId"],
+        MessageDeduplicationId="dead-1",
+    )
+    sqs.delete_message(QueueUrl=api.stack.queue_url, ReceiptHandle=queued["ReceiptHandle"])
+
+    moved = api.request("POST", "/admin/redrive", scope="admin")
+    assert moved.status_code == 200
+    assert moved.json_body == {"moved": 1, "failed": 0, "remaining": 0}
+    api.apply()
+    operation = api.request("GET", f"/operations/{accepted.json_body['operationId']}", scope="write").json_body
+    assert operation["status"] == "succeeded"
+    assert api.request("GET", f"/metadata/{config['id']}", scope=None).json_body["layout"] == "late"
+
+
+def test_redrive_is_admin_only_and_bounded(api: Api) -> None:
+    sqs = boto3.client("sqs", region_name=REGION)
+    for number in range(3):
+        sqs.send_message(
+            QueueUrl=api.stack.dead_letter_queue_url,
+            MessageBody="{}",
+            MessageGroupId=f"g{number}",
+            MessageDeduplicationId=f"d{number}",
+        )
+    assert_error(api.request("POST", "/admin/redrive", scope="write"), 403, "Forbidden")
+    assert_error(api.request("POST", "/admin/redrive?limit=0", scope="admin"), 400, "BadRequest")
+    moved = api.request("POST", "/admin/redrive?limit=2", scope="admin").json_body
+    assert moved["moved"] == 2
+    assert moved["remaining"] == 1
