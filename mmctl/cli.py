@@ -1,4 +1,4 @@
-"""Commands an operator runs against a stage: API tokens for now.
+"""Commands an operator runs against a stage: API tokens, and the dead-letter redrive.
 
 AWS is reached the usual way (AWS_PROFILE, AWS_REGION, or AWS_ENDPOINT_URL for the local
 stack); the stage's resource names come from .chalice/config.json.
@@ -14,6 +14,7 @@ from typing import Any, Callable, List, TextIO
 import boto3
 
 from chalicelib import auth
+from chalicelib.redrive import Redrive
 from chalicelib.repository import Repository
 from infra.resources import StageResources
 
@@ -37,15 +38,32 @@ def build_parser() -> argparse.ArgumentParser:
     token_commands.add_parser("list", help="list tokens (ids, names, scopes; never the tokens themselves)")
     revoke = token_commands.add_parser("revoke", help="revoke a token by its id (as `list` shows it)")
     revoke.add_argument("token_id")
+
+    redrive = commands.add_parser(
+        "redrive",
+        help="move messages from the dead-letter queue back to the write queue (after fixing their cause)",
+    )
+    redrive.add_argument("--max", type=int, default=1000, help="move at most this many messages (default 1000)")
     return parser
 
 
 def main(argv: List[str], session_factory: SessionFactory = boto3.session.Session, out: TextIO = sys.stdout) -> int:
     args = build_parser().parse_args(argv)
     resources = StageResources.for_stage(args.stage)
-    table = session_factory().resource("dynamodb").Table(resources.table_name)
-    repository = Repository(table)
+    session = session_factory()
+    if args.command == "redrive":
+        return _redrive(args, session.client("sqs"), resources, out)
+    repository = Repository(session.resource("dynamodb").Table(resources.table_name))
     return _tokens(args, repository, out)
+
+
+def _redrive(args: argparse.Namespace, sqs: Any, resources: StageResources, out: TextIO) -> int:
+    dead_letters = sqs.get_queue_url(QueueName=resources.dead_letter_queue_name)["QueueUrl"]
+    queue = sqs.get_queue_url(QueueName=resources.queue_name)["QueueUrl"]
+    # No time budget from the command line: it runs until the queue is empty or --max.
+    result = Redrive(sqs, dead_letters, queue, time_budget_seconds=float("inf")).run(args.max)
+    print(json.dumps(result.model_dump()), file=out)
+    return 0 if result.failed == 0 else 1
 
 
 def _tokens(args: argparse.Namespace, repository: Repository, out: TextIO) -> int:

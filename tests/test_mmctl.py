@@ -54,3 +54,21 @@ def test_help_names_every_command() -> None:
     )
     for word in ("create", "list", "revoke"):
         assert word in result.stdout
+
+
+def test_redrive_moves_every_dead_letter_back(api: Api) -> None:
+    sqs = boto3.client("sqs", region_name="us-east-1")
+    for number in range(12):
+        sqs.send_message(
+            QueueUrl=api.stack.dead_letter_queue_url,
+            MessageBody=json.dumps({"n": number}),
+            MessageGroupId=f"g{number}",
+            MessageDeduplicationId=f"d{number}",
+        )
+    code, output = run("redrive")
+    assert code == 0
+    assert json.loads(output) == {"moved": 12, "failed": 0, "remaining": 0}
+    bodies: set[str] = set()
+    while batch := sqs.receive_message(QueueUrl=api.stack.queue_url, MaxNumberOfMessages=10).get("Messages"):
+        bodies.update(message["Body"] for message in batch)
+    assert bodies == {json.dumps({"n": number}) for number in range(12)}
