@@ -68,6 +68,7 @@ class Supervisor:
         self._resources: Optional[StageResources] = None
         self._children: List[Child] = []
         self._api_url = f"http://{HOST}:{options.port}"
+        self._state_written = False
 
     # --- life cycle -----------------------------------------------------------------------
 
@@ -127,8 +128,10 @@ class Supervisor:
             self._socket.close()
         if self._moto is not None:
             self._moto.stop()
-        state.remove(self._options.port)
-        say("stopped")
+        if self._state_written:  # never another stack's, as when this one found its port taken
+            state.remove(self._options.port)
+        if self._children or self._moto is not None:
+            say("stopped")
 
     # --- start-up steps -------------------------------------------------------------------
 
@@ -221,6 +224,7 @@ class Supervisor:
                 aws_endpoint=self._moto.endpoint if self._moto else None,
             ),
         )
+        self._state_written = True
 
     def _banner(self) -> None:
         assert self._provisioned is not None

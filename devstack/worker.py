@@ -20,7 +20,7 @@ from chalice.test import Client
 
 from devstack.poller import QueuePoller
 from devstack.processes import exit_with_parent, quiet_sdk_logs
-from devstack.schedule import Scheduler
+from devstack.schedule import ScheduleError, Scheduler
 from infra.resources import PROJECT_DIR
 
 log = logging.getLogger("devstack.worker")
@@ -105,7 +105,11 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     quiet_sdk_logs()
     app: Chalice = importlib.import_module("app").app
     session = boto3.session.Session()
-    threads = start(app, args.stage, session.client("sqs"), session.region_name or "us-east-1", stop)
+    try:
+        threads = start(app, args.stage, session.client("sqs"), session.region_name or "us-east-1", stop)
+    except ScheduleError as exc:
+        print(f"devstack: cannot schedule: {exc}", file=sys.stderr, flush=True)
+        return 1
     while not stop.wait(0.5):
         if not all(thread.is_alive() for thread in threads):
             log.error("a worker thread ended unexpectedly; stopping the worker")
