@@ -207,12 +207,13 @@ def test_start_prints_the_api_the_token_and_the_moto_endpoint(stack: LocalStack)
 
 def test_the_example_seed_went_in_through_the_api(stack: LocalStack, http: Http) -> None:
     sites = http.request("GET", "/sites").json()["items"]
-    assert {site["site"] for site in sites} >= {"shop", "blog"}
-    page = requests.get(f"{stack.url}/sites/shop/pages/home", headers={"Origin": "https://shop.example"}, timeout=5)
+    assert {site["site"] for site in sites} >= {"acme-store", "acme-blog"}
+    origin = "https://store.acme.example"
+    page = requests.get(f"{stack.url}/sites/acme-store/pages/home", headers={"Origin": origin}, timeout=5)
     assert page.status_code == 200, page.text
     assert page.json()["layout"] == "hero-grid"
     assert page.headers["ETag"]
-    assert page.headers["Access-Control-Allow-Origin"] == "https://shop.example"
+    assert page.headers["Access-Control-Allow-Origin"] == origin
 
 
 def test_a_config_is_created_read_updated_and_deleted_over_http(stack: LocalStack, http: Http) -> None:
@@ -260,14 +261,14 @@ def test_bad_requests_get_their_codes(stack: LocalStack, http: Http) -> None:
     malformed = http.request("POST", "/metadata", data=b"{not json", headers={"Content-Type": "application/json"})
     assert_contract_error(malformed, 400, "BadRequest")
 
-    invalid = http.request("POST", "/metadata", json=config_body("shop", "Not A Slug", layout=""))
+    invalid = http.request("POST", "/metadata", json=config_body("acme-store", "Not A Slug", layout=""))
     details = assert_contract_error(invalid, 422, "ValidationFailed")["details"]
     assert {detail["field"] for detail in details} >= {"page", "layout"}
 
     read_token = mmctl_token(stack, "read")
-    forbidden = http.request("POST", "/metadata", token=read_token, json=config_body("shop", "e2e-forbidden"))
+    forbidden = http.request("POST", "/metadata", token=read_token, json=config_body("acme-store", "e2e-forbidden"))
     assert_contract_error(forbidden, 403, "Forbidden")
-    assert http.request("GET", "/sites/shop", token=read_token).status_code == 200
+    assert http.request("GET", "/sites/acme-store", token=read_token).status_code == 200
 
     assert_contract_error(requests.get(f"{stack.url}/metadata/{'a' * 26}", timeout=5), 404, "NotFound")
     assert_contract_error(http.request("GET", "/sites/no-such-site"), 404, "NotFound")
@@ -349,6 +350,21 @@ def test_fire_names_the_scheduled_functions_when_asked_for_an_unknown_one(stack:
     )
     assert result.returncode == 2, result.stderr
     assert "no scheduled function 'no_such_function'" in result.stderr
+
+
+def test_a_second_stack_on_the_same_port_says_so_and_leaves_the_first_alone(stack: LocalStack) -> None:
+    result = subprocess.run(  # noqa: S603
+        [sys.executable, "-m", "devstack", "--port", str(stack.port)],
+        cwd=PROJECT_DIR,
+        env=stack.env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 1
+    assert f"127.0.0.1:{stack.port} is taken" in result.stderr
+    assert state.read(stack.port, Path(stack.env["DEVSTACK_STATE_DIR"])).pid == stack.process.pid
+    assert requests.get(f"{stack.url}/health", timeout=5).status_code == 200
 
 
 def test_a_code_change_restarts_the_api_and_the_worker(stack: LocalStack, http: Http) -> None:
