@@ -1,0 +1,62 @@
+"""The public read paths cost one DynamoDB call each, counted through botocore's hooks."""
+
+from __future__ import annotations
+
+from typing import Any, Iterator, List
+
+import pytest
+
+from chalicelib.services import get_services
+from tests.conftest import Api
+
+
+@pytest.fixture
+def dynamodb_calls(api: Api) -> Iterator[List[str]]:
+    api.create_site()
+    api.create_config()
+    calls: List[str] = []
+    events = get_services().table.meta.client.meta.events
+
+    def count(model: Any, **_: Any) -> None:
+        calls.append(model.name)
+
+    events.register("before-call.dynamodb", count)
+    yield calls
+    events.unregister("before-call.dynamodb", count)
+
+
+def test_the_page_route_makes_one_read(api: Api, dynamodb_calls: List[str]) -> None:
+    response = api.request("GET", "/sites/shop/pages/home", scope=None, headers={"Origin": "https://shop.example"})
+    assert response.status_code == 200
+    assert dynamodb_calls == ["BatchGetItem"]
+
+
+def test_a_revalidation_makes_one_read(api: Api, dynamodb_calls: List[str]) -> None:
+    etag = api.request("GET", "/sites/shop/pages/home", scope=None).headers["ETag"]
+    dynamodb_calls.clear()
+    response = api.request("GET", "/sites/shop/pages/home", scope=None, headers={"If-None-Match": etag})
+    assert response.status_code == 304
+    assert dynamodb_calls == ["BatchGetItem"]
+
+
+def test_get_by_id_makes_one_read(api: Api, dynamodb_calls: List[str]) -> None:
+    config_id = api.request("GET", "/metadata?site=shop", scope="read").json_body["items"][0]["id"]
+    dynamodb_calls.clear()
+    assert api.request("GET", f"/metadata/{config_id}", scope=None).status_code == 200
+    assert dynamodb_calls == ["GetItem"]
+
+
+def test_an_unknown_page_makes_one_read(api: Api, dynamodb_calls: List[str]) -> None:
+    assert api.request("GET", "/sites/shop/pages/nothing", scope=None).status_code == 404
+    assert dynamodb_calls == ["BatchGetItem"]
+
+
+def test_a_write_request_reads_once_besides_its_token(api: Api, dynamodb_calls: List[str]) -> None:
+    config_id = api.request("GET", "/metadata?site=shop", scope="read").json_body["items"][0]["id"]
+    dynamodb_calls.clear()
+    response = api.request(
+        "PUT", f"/metadata/{config_id}", {"layout": "a", "theme": "b"}, scope="write", headers={"Idempotency-Key": "k"}
+    )
+    assert response.status_code == 202
+    # The authorizer's GetItem of the token, then one read to validate the write.
+    assert dynamodb_calls == ["GetItem", "BatchGetItem"]
