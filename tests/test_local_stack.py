@@ -24,6 +24,7 @@ import pytest
 import requests
 
 from devstack import state
+from devstack.schedule import scheduled_functions
 from infra.resources import PROJECT_DIR
 
 pytestmark = pytest.mark.e2e
@@ -352,6 +353,22 @@ def test_fire_names_the_scheduled_functions_when_asked_for_an_unknown_one(stack:
     assert "no scheduled function 'no_such_function'" in result.stderr
 
 
+def test_every_scheduled_function_is_announced_and_can_be_fired_now(stack: LocalStack) -> None:
+    from app import app
+
+    for schedule in scheduled_functions(app):
+        assert f"devstack: schedule {schedule.name}: " in stack.output()
+        result = subprocess.run(  # noqa: S603
+            [sys.executable, "-m", "devstack", "fire", schedule.name, "--port", str(stack.port)],
+            cwd=PROJECT_DIR,
+            env=stack.env,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        assert result.returncode == 0, result.stdout + result.stderr
+
+
 def test_a_second_stack_on_the_same_port_says_so_and_leaves_the_first_alone(stack: LocalStack) -> None:
     result = subprocess.run(  # noqa: S603
         [sys.executable, "-m", "devstack", "--port", str(stack.port)],
@@ -370,10 +387,10 @@ def test_a_second_stack_on_the_same_port_says_so_and_leaves_the_first_alone(stac
 def test_a_code_change_restarts_the_api_and_the_worker(stack: LocalStack, http: Http) -> None:
     before = set(children_of(stack.process.pid))
     assert len(before) == 2
-    app_py = PROJECT_DIR / "app.py"
+    reloads = stack.output().count("devstack: reloaded")
     # A new modification time, the same content: what saving the file in an editor does.
-    os.utime(app_py)
-    stack.wait_output("devstack: reloaded", timeout=30)
+    os.utime(PROJECT_DIR / "app.py")
+    stack.wait_output("devstack: reloaded", timeout=30, count=reloads + 1)
     after = set(children_of(stack.process.pid))
     assert len(after) == 2
     assert not before & after
