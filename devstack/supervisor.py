@@ -62,6 +62,7 @@ class Supervisor:
     def __init__(self, options: Options) -> None:
         self._options = options
         self._stopping = False
+        self._signal = ""
         self._moto: Optional[Moto] = None
         self._socket: Optional[socket.socket] = None
         self._provisioned: Optional[Provisioned] = None
@@ -87,8 +88,8 @@ class Supervisor:
             self._shutdown()
 
     def _on_signal(self, signum: int, frame: Optional[FrameType]) -> None:
-        if not self._stopping:
-            say(f"{signal.Signals(signum).name}: stopping")
+        # Only a flag: printing from a handler can land inside another print and raise.
+        self._signal = self._signal or signal.Signals(signum).name
         self._stopping = True
 
     def _start(self) -> None:
@@ -121,6 +122,8 @@ class Supervisor:
         return 0
 
     def _shutdown(self) -> None:
+        if self._signal:
+            say(f"{self._signal}: stopping")
         # The children first: they talk to moto, and the API's socket is ours.
         for child in reversed(self._children):
             child.stop()
