@@ -28,7 +28,7 @@ test-fast: install
 	$(BIN)/python -m pytest -x -q -m "not e2e"
 
 run: install
-	$(BIN)/python -m devstack --port $(PORT) $(if $(SEED),--seed $(SEED))
+	$(BIN)/python -m devstack --port $(PORT) $(if $(SEED),--seed $(SEED)) $(if $(AWS),--aws) $(ARGS)
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

@@ -26,7 +26,7 @@ commands on a running stack (choose it with --port):
 other tools reach the emulated AWS with the `export AWS_ENDPOINT_URL=...` line printed
 at start, e.g. `python -m mmctl tokens create --name me --scope read`
 
-see docs/local-stack.md"""
+see "The local stack" in README.md"""
 
 
 def _default_port() -> int:
