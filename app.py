@@ -127,9 +127,8 @@ def render_page(call: Call, site: str, page: str) -> Response:
 @endpoint(app, log, scope=None, answers={204: None}, headers=(ORIGIN,))
 def render_page_preflight(call: Call, site: str, page: str) -> Response:
     """CORS preflight, granted to the site's allowed origins only."""
-    if not is_site_slug(site):
-        return delivery.preflight_response(services().repository, "-", None)
-    return delivery.preflight_response(services().repository, site, call.header("Origin"))
+    found = services().repository.get_site(site) if is_site_slug(site) else None
+    return delivery.preflight_response(found, call.header("Origin"))
 
 
 @app.route("/metadata/{id}", methods=["GET"])

@@ -56,8 +56,8 @@ def page_response(
     return json_response(PageRender.model_validate(config.model_dump()), headers=headers)
 
 
-def preflight_response(repository: Repository, site: str, origin: Optional[str]) -> Response:
-    headers = cors_headers(repository.get_site(site), origin)
+def preflight_response(site: Optional[Site], origin: Optional[str]) -> Response:
+    headers = cors_headers(site, origin)
     if "Access-Control-Allow-Origin" in headers:
         headers.update(
             {
