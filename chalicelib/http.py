@@ -107,10 +107,7 @@ class Call:
         content_type = (self.header("Content-Type") or "application/json").split(";")[0].strip().lower()
         if content_type != "application/json":
             raise UnsupportedMediaType("send the body as JSON, with Content-Type: application/json")
-        try:
-            data = json.loads(raw or b"null")
-        except (ValueError, UnicodeDecodeError) as exc:
-            raise BadRequest(f"the body is not valid JSON: {exc}") from exc
+        data = _strict_json(raw)
         if isinstance(data, dict) and isinstance(data.get("settings"), dict):
             size = settings_size(data["settings"])
             if size > MAX_SETTINGS_BYTES:
@@ -119,6 +116,25 @@ class Call:
             return model.model_validate(data)
         except ValidationError as exc:
             raise ValidationFailed("the body has invalid fields", field_errors(exc)) from exc
+
+
+def _strict_json(raw: bytes) -> Any:
+    """JSON as RFC 8259 has it: what is stored must be served back as valid JSON."""
+
+    def no_constants(name: str) -> Any:
+        raise ValueError(f"{name} is not a JSON number")
+
+    try:
+        data = json.loads(raw or b"null", parse_constant=no_constants)
+        # Lone surrogates ("\ud800") parse, but cannot be encoded as UTF-8 again.
+        json.dumps(data, ensure_ascii=False).encode("utf-8")
+    except RecursionError as exc:
+        raise BadRequest("the body is nested too deeply") from exc
+    except UnicodeEncodeError as exc:
+        raise BadRequest("the body has a string that is not valid Unicode (a lone surrogate)") from exc
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise BadRequest(f"the body is not valid JSON: {exc}") from exc
+    return data
 
 
 def field_errors(exc: ValidationError) -> List[Dict[str, Any]]:

@@ -120,3 +120,25 @@ def test_an_unreachable_queue_is_a_503_and_nothing_is_reported_accepted(shop: Ap
     response = shop.request("POST", "/metadata", VALID, scope="write")
     body = assert_error(response, 503, "ServiceUnavailable")
     assert "operationId" not in body
+
+
+def test_json_nested_past_the_parsers_limit_is_a_400(shop: Api) -> None:
+    deep = b'{"site": "shop", "settings": ' + b"[" * 5000 + b"]" * 5000 + b"}"
+    assert_error(shop.request("POST", "/metadata", deep, scope="write"), 400, "BadRequest")
+
+
+@pytest.mark.parametrize("constant", [b"NaN", b"Infinity", b"-Infinity"])
+def test_non_standard_json_numbers_are_a_400(shop: Api, constant: bytes) -> None:
+    body = b'{"site": "shop", "page": "home", "layout": "a", "theme": "b", "settings": {"x": ' + constant + b"}}"
+    error = assert_error(shop.request("POST", "/metadata", body, scope="write"), 400, "BadRequest")
+    assert constant.decode() in error["message"]
+
+
+def test_a_lone_surrogate_in_a_string_is_a_400(shop: Api) -> None:
+    body = b'{"site": "shop", "page": "home", "layout": "a", "theme": "b", "settings": {"x": "\\ud800"}}'
+    assert_error(shop.request("POST", "/metadata", body, scope="write"), 400, "BadRequest")
+
+
+def test_unicode_settings_round_trip(shop: Api) -> None:
+    config = shop.create_config(settings={"title": "Ünïcødé ✓ 日本", "emoji": "\U0001f600"})
+    assert config["settings"] == {"title": "Ünïcødé ✓ 日本", "emoji": "\U0001f600"}
