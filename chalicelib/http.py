@@ -101,7 +101,8 @@ class Call:
         return key
 
     def parse(self, model: Type[Model]) -> Model:
-        raw = self.request.raw_body or b""
+        body = self.request.raw_body or b""
+        raw = body.encode("utf-8") if isinstance(body, str) else body
         if len(raw) > MAX_BODY_BYTES:
             raise PayloadTooLarge(f"the body is {len(raw)} bytes; at most {MAX_BODY_BYTES} are accepted")
         content_type = (self.header("Content-Type") or "application/json").split(";")[0].strip().lower()
