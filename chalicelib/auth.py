@@ -48,7 +48,8 @@ class Principal:
         return cls(
             token_id=str(context.get("tokenId") or ""),
             scope=str(context.get("scope") or ""),
-            problem=str(context.get("problem") or "no bearer token"),
+            # No context at all: no authorizer ran, so there was no token to check.
+            problem=str(context.get("problem", "no bearer token")),
         )
 
     def demand(self, needed: Scope) -> str:
