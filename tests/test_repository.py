@@ -170,28 +170,29 @@ def test_unprocessed_keys_are_asked_for_again(repository: Repository, throttled_
     assert snapshot.operation is not None
 
 
-def test_a_throttled_table_is_service_unavailable(repository: Repository, table: Any) -> None:
-    def throttle(**_: Any) -> None:
-        raise ClientError({"Error": {"Code": "ProvisionedThroughputExceededException", "Message": "x"}}, "GetItem")
+@pytest.mark.parametrize(
+    ("code", "raised"),
+    [
+        # "Not now": the API answers 503, the worker retries.
+        ("ProvisionedThroughputExceededException", ServiceUnavailable),
+        ("InternalServerError", ServiceUnavailable),
+        # A bug or a missing permission is not hidden behind a 503.
+        ("AccessDeniedException", ClientError),
+    ],
+)
+def test_aws_errors_become_domain_errors_only_when_transient(
+    repository: Repository, table: Any, code: str, raised: type[Exception]
+) -> None:
+    def fail(**_: Any) -> None:
+        raise ClientError({"Error": {"Code": code, "Message": "x"}}, "GetItem")
 
-    table.meta.client.meta.events.register("before-call.dynamodb.GetItem", throttle)
+    table.meta.client.meta.events.register("before-call.dynamodb.GetItem", fail)
     try:
-        with pytest.raises(ServiceUnavailable):
+        with pytest.raises(raised) as caught:
             repository.get_config("c" * 26)
+        assert type(caught.value) is raised
     finally:
-        table.meta.client.meta.events.unregister("before-call.dynamodb.GetItem", throttle)
-
-
-def test_an_unexpected_aws_error_is_not_hidden(repository: Repository, table: Any) -> None:
-    def deny(**_: Any) -> None:
-        raise ClientError({"Error": {"Code": "AccessDeniedException", "Message": "no"}}, "GetItem")
-
-    table.meta.client.meta.events.register("before-call.dynamodb.GetItem", deny)
-    try:
-        with pytest.raises(ClientError):
-            repository.get_config("c" * 26)
-    finally:
-        table.meta.client.meta.events.unregister("before-call.dynamodb.GetItem", deny)
+        table.meta.client.meta.events.unregister("before-call.dynamodb.GetItem", fail)
 
 
 def test_request_tokens_repeat_only_for_the_same_transaction(repository: Repository, table: Any) -> None:
