@@ -22,6 +22,10 @@ WORKER_FUNCTION = "apply_writes"
 # batch still running is never handed to a second worker.
 VISIBILITY_TIMEOUT_FACTOR = 6
 DLQ_RETENTION_SECONDS = 14 * 24 * 3600
+# Operation records and idempotency keys expire through DynamoDB's TTL on this attribute.
+TIME_TO_LIVE = {"AttributeName": keys.TTL_ATTRIBUTE, "Enabled": True}
+# Deployed functions' log groups (the deploy path creates them; functions may not).
+LOG_RETENTION_DAYS = 30
 
 
 @dataclass(frozen=True)
@@ -94,6 +98,34 @@ def table_definition(resources: StageResources) -> Dict[str, Any]:
     }
 
 
+def table_properties(resources: StageResources) -> Dict[str, Any]:
+    """The same table as `table_definition`, with TTL and PITR, as CloudFormation
+    `AWS::DynamoDB::Table` properties."""
+    definition = table_definition(resources)
+    properties = {name: value for name, value in definition.items() if name != "SSESpecification"}
+    return {
+        **properties,
+        "SSESpecification": {"SSEEnabled": definition["SSESpecification"]["Enabled"]},
+        "TimeToLiveSpecification": dict(TIME_TO_LIVE),
+        "PointInTimeRecoverySpecification": {"PointInTimeRecoveryEnabled": True},
+    }
+
+
+def queue_properties(name: str, attributes: Dict[str, str], dead_letter_queue_arn: Any = None) -> Dict[str, Any]:
+    """SQS queue attributes (as `create_queue` takes them) as CloudFormation
+    `AWS::SQS::Queue` properties; `dead_letter_queue_arn` may be an intrinsic function."""
+    properties: Dict[str, Any] = {"QueueName": name}
+    for attribute, value in attributes.items():
+        if attribute == "RedrivePolicy":
+            policy = json.loads(value)
+            properties[attribute] = {**policy, "deadLetterTargetArn": dead_letter_queue_arn}
+        elif value in ("true", "false"):
+            properties[attribute] = value == "true"
+        else:
+            properties[attribute] = int(value)
+    return properties
+
+
 def dead_letter_queue_attributes(resources: StageResources) -> Dict[str, str]:
     return {
         "FifoQueue": "true",
@@ -137,18 +169,17 @@ def provision(session: Any, resources: StageResources) -> Provisioned:
 def _ensure_table(dynamodb: Any, resources: StageResources) -> None:
     definition = table_definition(resources)
     try:
-        dynamodb.describe_table(TableName=resources.table_name)
+        table = dynamodb.describe_table(TableName=resources.table_name)["Table"]
     except ClientError as exc:
         if exc.response["Error"]["Code"] != "ResourceNotFoundException":
             raise
         dynamodb.create_table(**definition)
         dynamodb.get_waiter("table_exists").wait(TableName=resources.table_name)
+    else:
+        _update_table_settings(dynamodb, table, definition)
     ttl = dynamodb.describe_time_to_live(TableName=resources.table_name)["TimeToLiveDescription"]
     if ttl.get("TimeToLiveStatus") not in ("ENABLED", "ENABLING"):
-        dynamodb.update_time_to_live(
-            TableName=resources.table_name,
-            TimeToLiveSpecification={"Enabled": True, "AttributeName": keys.TTL_ATTRIBUTE},
-        )
+        dynamodb.update_time_to_live(TableName=resources.table_name, TimeToLiveSpecification=dict(TIME_TO_LIVE))
     backups = dynamodb.describe_continuous_backups(TableName=resources.table_name)["ContinuousBackupsDescription"]
     pitr = backups.get("PointInTimeRecoveryDescription", {}).get("PointInTimeRecoveryStatus")
     if pitr != "ENABLED":
@@ -156,6 +187,21 @@ def _ensure_table(dynamodb: Any, resources: StageResources) -> None:
             TableName=resources.table_name,
             PointInTimeRecoverySpecification={"PointInTimeRecoveryEnabled": True},
         )
+
+
+def _update_table_settings(dynamodb: Any, table: Dict[str, Any], definition: Dict[str, Any]) -> None:
+    """Brings an existing table's billing, encryption and deletion protection in line
+    with the definition. Keys and indexes are not changed here: that needs a migration."""
+    changes: Dict[str, Any] = {}
+    if table.get("BillingModeSummary", {}).get("BillingMode", "PROVISIONED") != definition["BillingMode"]:
+        changes["BillingMode"] = definition["BillingMode"]
+    if bool(table.get("DeletionProtectionEnabled", False)) != definition["DeletionProtectionEnabled"]:
+        changes["DeletionProtectionEnabled"] = definition["DeletionProtectionEnabled"]
+    if table.get("SSEDescription", {}).get("Status") not in ("ENABLED", "ENABLING"):
+        changes["SSESpecification"] = {"Enabled": True, "SSEType": "KMS"}
+    if changes:
+        dynamodb.update_table(TableName=definition["TableName"], **changes)
+        dynamodb.get_waiter("table_exists").wait(TableName=definition["TableName"])
 
 
 def _ensure_queue(sqs: Any, name: str, attributes: Dict[str, str]) -> str:
