@@ -9,177 +9,35 @@ from __future__ import annotations
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
-import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Dict, Iterator, List, Optional
+from typing import Any, Dict, Iterator
 
-import boto3
 import pytest
 import requests
 
 from devstack import state
 from devstack.schedule import scheduled_functions
 from infra.resources import PROJECT_DIR
+from tests.stack import Http, LocalStack, alive, children_of, port_open, running_stack, wait_for
 
 pytestmark = pytest.mark.e2e
 
-START_TIMEOUT = 60.0
 ADMIN_TOKEN = f"e2e-admin-{uuid.uuid4().hex[:12]}"
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def port_open(port: int) -> bool:
-    with socket.socket() as sock:
-        return sock.connect_ex(("127.0.0.1", port)) == 0
-
-
-def children_of(pid: int) -> List[int]:
-    command = ["ps", "-A", "-o", "pid=,ppid="]  # POSIX ps, as on Linux and macOS
-    listing = subprocess.run(command, capture_output=True, text=True, check=True).stdout  # noqa: S603
-    pairs = [line.split() for line in listing.splitlines() if line.strip()]
-    return [int(child) for child, parent in pairs if int(parent) == pid]
-
-
-def alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    return True
-
-
-def wait_for(condition: Callable[[], Any], timeout: float, what: str, interval: float = 0.1) -> Any:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        result = condition()
-        if result:
-            return result
-        time.sleep(interval)
-    raise AssertionError(f"timed out after {timeout:.0f}s waiting for {what}")
-
-
-@dataclass
-class LocalStack:
-    process: subprocess.Popen[bytes]
-    port: int
-    log_path: Path
-    env: Dict[str, str]
-    info: Optional[state.StackState] = None
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
-    def output(self) -> str:
-        return self.log_path.read_text(errors="replace")
-
-    def wait_output(self, text: str, timeout: float = START_TIMEOUT, count: int = 1) -> None:
-        def seen() -> bool:
-            if self.process.poll() is not None:
-                raise AssertionError(f"the stack exited ({self.process.returncode}):\n{self.output()}")
-            return self.output().count(text) >= count
-
-        wait_for(seen, timeout, repr(text))
-
-    def stop(self, signum: int = signal.SIGTERM) -> int:
-        if self.process.poll() is None:
-            self.process.send_signal(signum)
-            try:
-                self.process.wait(30)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.process.pid, signal.SIGKILL)
-                self.process.wait()
-        return self.process.returncode
-
-    def aws(self, service: str) -> Any:
-        assert self.info is not None
-        assert self.info.aws_endpoint is not None
-        return boto3.client(
-            service,  # type: ignore[call-overload]
-            endpoint_url=self.info.aws_endpoint,
-            region_name=self.info.region,
-            aws_access_key_id="testing",
-            aws_secret_access_key="testing",
-        )
 
 
 @pytest.fixture(scope="module")
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalStack]:
-    folder = tmp_path_factory.mktemp("local-stack")
-    env = {name: value for name, value in os.environ.items() if not name.startswith("AWS_")}
-    env.update(LOCAL_ADMIN_TOKEN=ADMIN_TOKEN, DEVSTACK_STATE_DIR=str(folder), PYTHONUNBUFFERED="1")
-    env.pop("PORT", None)
-    port = free_port()
-    log_path = folder / "stack.log"
-    with log_path.open("wb") as log:
-        process = subprocess.Popen(  # noqa: S603
-            [sys.executable, "-m", "devstack", "--port", str(port), "--seed", "examples/seed.json"],
-            cwd=PROJECT_DIR,
-            env=env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-    local = LocalStack(process, port, log_path, env)
-    try:
-        local.wait_output("devstack: seeded")
-        local.info = state.read(port, folder)
+    with running_stack(tmp_path_factory.mktemp("local-stack"), ADMIN_TOKEN, seed="examples/seed.json") as local:
         yield local
-    finally:
-        local.stop()
-
-
-class Http:
-    def __init__(self, stack: LocalStack, token: str = ADMIN_TOKEN) -> None:
-        self.base = stack.url
-        self.token = token
-
-    def request(self, method: str, path: str, token: Optional[str] = "", **kwargs: Any) -> requests.Response:
-        headers = dict(kwargs.pop("headers", {}))
-        chosen = self.token if token == "" else token
-        if chosen is not None:
-            headers["Authorization"] = f"Bearer {chosen}"
-        return requests.request(method, self.base + path, headers=headers, timeout=10, **kwargs)
-
-    def accepted(self, method: str, path: str, body: Any, **kwargs: Any) -> Dict[str, Any]:
-        response = self.request(method, path, json=body, **kwargs)
-        assert response.status_code == 202, response.text
-        assert response.headers["Location"] == f"/operations/{response.json()['operationId']}"
-        result: Dict[str, Any] = response.json()
-        return result
-
-    def operation(self, operation_id: str, timeout: float = 20.0) -> Dict[str, Any]:
-        """Polls until the worker has applied the operation (or failed it)."""
-
-        def finished() -> Optional[Dict[str, Any]]:
-            response = self.request("GET", f"/operations/{operation_id}")
-            assert response.status_code == 200, response.text
-            body: Dict[str, Any] = response.json()
-            return body if body["status"] != "pending" else None
-
-        result: Dict[str, Any] = wait_for(finished, timeout, f"operation {operation_id}", interval=0.1)
-        return result
-
-    def applied(self, method: str, path: str, body: Any = None, **kwargs: Any) -> Dict[str, Any]:
-        operation = self.operation(self.accepted(method, path, body, **kwargs)["operationId"])
-        assert operation["status"] == "succeeded", operation
-        return operation
 
 
 @pytest.fixture(scope="module")
 def http(stack: LocalStack) -> Http:
-    return Http(stack)
+    return Http(stack, ADMIN_TOKEN)
 
 
 def assert_contract_error(response: requests.Response, status: int, code: str) -> Dict[str, Any]:

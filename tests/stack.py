@@ -1,0 +1,166 @@
+"""A local stack (`python -m devstack`) run as a subprocess and driven over real HTTP:
+shared by the end-to-end tests and the read benchmark."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable, Dict, Iterator, List, Optional
+
+import boto3
+import requests
+
+from devstack import state
+from infra.resources import PROJECT_DIR
+
+START_TIMEOUT = 60.0
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def port_open(port: int) -> bool:
+    with socket.socket() as sock:
+        return sock.connect_ex(("127.0.0.1", port)) == 0
+
+
+def children_of(pid: int) -> List[int]:
+    command = ["ps", "-A", "-o", "pid=,ppid="]  # POSIX ps, as on Linux and macOS
+    listing = subprocess.run(command, capture_output=True, text=True, check=True).stdout  # noqa: S603
+    pairs = [line.split() for line in listing.splitlines() if line.strip()]
+    return [int(child) for child, parent in pairs if int(parent) == pid]
+
+
+def alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    return True
+
+
+def wait_for(condition: Callable[[], Any], timeout: float, what: str, interval: float = 0.1) -> Any:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        result = condition()
+        if result:
+            return result
+        time.sleep(interval)
+    raise AssertionError(f"timed out after {timeout:.0f}s waiting for {what}")
+
+
+@dataclass
+class LocalStack:
+    process: subprocess.Popen[bytes]
+    port: int
+    log_path: Path
+    env: Dict[str, str]
+    info: Optional[state.StackState] = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def output(self) -> str:
+        return self.log_path.read_text(errors="replace")
+
+    def wait_output(self, text: str, timeout: float = START_TIMEOUT, count: int = 1) -> None:
+        def seen() -> bool:
+            if self.process.poll() is not None:
+                raise AssertionError(f"the stack exited ({self.process.returncode}):\n{self.output()}")
+            return self.output().count(text) >= count
+
+        wait_for(seen, timeout, repr(text))
+
+    def stop(self, signum: int = signal.SIGTERM) -> int:
+        if self.process.poll() is None:
+            self.process.send_signal(signum)
+            try:
+                self.process.wait(30)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.process.pid, signal.SIGKILL)
+                self.process.wait()
+        return self.process.returncode
+
+    def aws(self, service: str) -> Any:
+        assert self.info is not None
+        assert self.info.aws_endpoint is not None
+        return boto3.client(
+            service,  # type: ignore[call-overload]
+            endpoint_url=self.info.aws_endpoint,
+            region_name=self.info.region,
+            aws_access_key_id="testing",
+            aws_secret_access_key="testing",
+        )
+
+
+@contextlib.contextmanager
+def running_stack(folder: Path, admin_token: str, seed: Optional[str] = None) -> Iterator[LocalStack]:
+    """Starts `python -m devstack` on a free port, waits until it is ready (seeded, when a
+    seed file is given), and stops it on the way out. Logs and state go into `folder`."""
+    env = {name: value for name, value in os.environ.items() if not name.startswith("AWS_")}
+    env.update(LOCAL_ADMIN_TOKEN=admin_token, DEVSTACK_STATE_DIR=str(folder), PYTHONUNBUFFERED="1")
+    env.pop("PORT", None)
+    port = free_port()
+    log_path = folder / "stack.log"
+    command = [sys.executable, "-m", "devstack", "--port", str(port), *(["--seed", seed] if seed else [])]
+    with log_path.open("wb") as log:
+        process = subprocess.Popen(  # noqa: S603
+            command, cwd=PROJECT_DIR, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+        )
+    local = LocalStack(process, port, log_path, env)
+    try:
+        local.wait_output("devstack: seeded" if seed else "Ctrl-C stops everything.")
+        local.info = state.read(port, folder)
+        yield local
+    finally:
+        local.stop()
+
+
+class Http:
+    """The API of a running stack, with a token; writes wait for the worker to apply them."""
+
+    def __init__(self, stack: LocalStack, token: str) -> None:
+        self.base = stack.url
+        self.token = token
+
+    def request(self, method: str, path: str, token: Optional[str] = "", **kwargs: Any) -> requests.Response:
+        headers = dict(kwargs.pop("headers", {}))
+        chosen = self.token if token == "" else token
+        if chosen is not None:
+            headers["Authorization"] = f"Bearer {chosen}"
+        return requests.request(method, self.base + path, headers=headers, timeout=10, **kwargs)
+
+    def accepted(self, method: str, path: str, body: Any, **kwargs: Any) -> Dict[str, Any]:
+        response = self.request(method, path, json=body, **kwargs)
+        assert response.status_code == 202, response.text
+        assert response.headers["Location"] == f"/operations/{response.json()['operationId']}"
+        result: Dict[str, Any] = response.json()
+        return result
+
+    def operation(self, operation_id: str, timeout: float = 20.0) -> Dict[str, Any]:
+        """Polls until the worker has applied the operation (or failed it)."""
+
+        def finished() -> Optional[Dict[str, Any]]:
+            response = self.request("GET", f"/operations/{operation_id}")
+            assert response.status_code == 200, response.text
+            body: Dict[str, Any] = response.json()
+            return body if body["status"] != "pending" else None
+
+        result: Dict[str, Any] = wait_for(finished, timeout, f"operation {operation_id}", interval=0.1)
+        return result
+
+    def applied(self, method: str, path: str, body: Any = None, **kwargs: Any) -> Dict[str, Any]:
+        operation = self.operation(self.accepted(method, path, body, **kwargs)["operationId"])
+        assert operation["status"] == "succeeded", operation
+        return operation
