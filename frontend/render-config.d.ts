@@ -1,0 +1,91 @@
+// Types of render-config.js: the client of Metadata Manager's public page route.
+
+/** The page route's answer: what a page renders with. */
+export interface RenderConfig {
+  site: string;
+  page: string;
+  /** The name of a layout template in the site's code. */
+  layout: string;
+  /** The name of a theme in the site's code. */
+  theme: string;
+  /** Any JSON object the site's templates read. */
+  settings: Record<string, unknown>;
+  /** Grows by one with every change of the config. */
+  version: number;
+  /** ISO 8601. */
+  updatedAt: string;
+}
+
+/** Where a result came from: the API, or the copy kept from the last good answer. */
+export type RenderConfigSource = 'network' | 'fallback';
+
+export type RenderConfigResult =
+  | { config: RenderConfig; source: 'network' }
+  | {
+      config: RenderConfig;
+      source: 'fallback';
+      /** When the kept copy was fetched (ISO 8601). */
+      savedAt: string;
+      /** Why the API's answer could not be used. */
+      error: RenderConfigError;
+    };
+
+/** What `getRenderConfig` keeps its copies in: `localStorage`, or anything like it. */
+export interface RenderConfigStorage {
+  getItem(key: string): string | null;
+  setItem(key: string, value: string): void;
+  removeItem(key: string): void;
+}
+
+/** A `fetch`: the global one by default; tests and SSR pass their own. */
+export type FetchLike = (input: string, init: RequestInit) => Promise<Response>;
+
+export interface GetRenderConfigOptions {
+  /** The API's base URL, e.g. `https://api.example.com` or `http://127.0.0.1:8000`. */
+  apiBase: string;
+  /** The site's slug. */
+  site: string;
+  /** The page's slug. */
+  page: string;
+  /** How long one attempt may take, body included. Default 3000. There are at most two attempts. */
+  timeoutMs?: number;
+  /** The pause before the one retry, jittered by ±50%. Default 300. */
+  retryDelayMs?: number;
+  /**
+   * The request's cache mode. Default `'no-cache'`: the browser revalidates its cached
+   * answer on every call (a 304 when unchanged), so an edit shows on the next page view.
+   * `'default'` reuses the answer for the site's `cacheMaxAge` without asking.
+   */
+  cache?: RequestCache;
+  fetch?: FetchLike;
+  /** Where the last good config is kept. Default `localStorage` when there is one; `null` keeps nothing. */
+  storage?: RenderConfigStorage | null;
+}
+
+export type RenderConfigErrorCode =
+  /** The API answered 404: the page has no config. A kept copy is dropped, never served. */
+  | 'NotFound'
+  /** Network error, timeout, 5xx or another unusable answer, after the retry, and no kept copy. */
+  | 'Unavailable';
+
+export class RenderConfigError extends Error {
+  constructor(code: RenderConfigErrorCode, message: string, details?: { status?: number; body?: unknown; cause?: unknown });
+  /** `'RenderConfigError'` */
+  readonly name: string;
+  readonly code: RenderConfigErrorCode;
+  /** The HTTP status, when there was an answer. */
+  readonly status?: number;
+  /** The answer's JSON body, when there was one (the API's error body on a 404). */
+  readonly body?: unknown;
+}
+
+/** `${apiBase}/sites/${site}/pages/${page}`, with the slugs encoded. */
+export function renderConfigUrl(apiBase: string, site: string, page: string): string;
+
+/**
+ * The render config of one page. Resolves with `source: 'network'`, or with
+ * `source: 'fallback'` and the last good config kept for (apiBase, site, page) when the
+ * API is down (network error, timeout, 5xx after one retry). Rejects with a
+ * `RenderConfigError`: `NotFound` on a 404, `Unavailable` when down and nothing is kept.
+ */
+export function getRenderConfig(options: GetRenderConfigOptions): Promise<RenderConfigResult>;
