@@ -6,7 +6,7 @@ STAMP  := $(VENV)/.installed-$(shell cat requirements.txt requirements-dev.txt |
 STAGE  ?= local
 PORT   ?= 8000
 
-.PHONY: install lint test test-fast run clean
+.PHONY: install lint test test-fast run clean browser bench-read
 
 $(STAMP): requirements.txt requirements-dev.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -21,11 +21,28 @@ lint: install
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy .
 
-test: lint
+test: lint browser
+	@command -v node >/dev/null || { echo "make test needs Node.js 18+ for frontend/'s tests: apt-get install nodejs" >&2; exit 1; }
+	node --test frontend/*.test.js
 	$(BIN)/python -m pytest -n 2 --dist loadfile
+
+# tests/test_browser.py drives Debian's Chromium through its chromedriver. As root (CI)
+# they are installed when missing; otherwise this says how. Never a downloaded browser.
+browser:
+	@if [ -x /usr/bin/chromium ] && [ -x /usr/bin/chromedriver ]; then :; \
+	elif [ "$$(id -u)" = 0 ]; then \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver; \
+	else \
+	  echo "make test needs Debian's chromium and chromium-driver: sudo apt-get install chromium chromium-driver" >&2; \
+	  exit 1; \
+	fi
 
 test-fast: install
 	$(BIN)/python -m pytest -x -q -m "not e2e"
+
+# The public read route against a bare route, through the local stack (not a test).
+bench-read: install
+	$(BIN)/python -m bench.read_path $(ARGS)
 
 run: install
 	$(BIN)/python -m devstack --port $(PORT) $(if $(SEED),--seed $(SEED)) $(if $(AWS),--aws) $(ARGS)
