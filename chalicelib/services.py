@@ -9,7 +9,7 @@ from __future__ import annotations
 import logging
 from datetime import datetime, timedelta
 from functools import cached_property, lru_cache
-from typing import TYPE_CHECKING, Any, Callable
+from typing import TYPE_CHECKING, Any, Callable, List
 
 import boto3
 from botocore.config import Config
@@ -33,12 +33,18 @@ if TYPE_CHECKING:
 # before the API answers 503 or the worker leaves the message for later.
 AWS_CONFIG = Config(connect_timeout=2, read_timeout=5, retries={"mode": "standard", "max_attempts": 3})
 
+# Called with each new session, before any client exists: the test suite hooks botocore's
+# events there to hold every call a function makes to its IAM policy. Empty in Lambda.
+SESSION_HOOKS: List[Callable[[Any], None]] = []
+
 
 class Services:
     def __init__(self, settings: Settings, session: Any = None, clock: Callable[[], datetime] = utc_now) -> None:
         self.settings = settings
         self._session = session or boto3.session.Session()
         self.clock = clock
+        for hook in SESSION_HOOKS:
+            hook(self._session)
 
     @cached_property
     def logger(self) -> logging.Logger:

@@ -19,6 +19,7 @@ from infra.resources import PROJECT_DIR, Provisioned, StageResources, provision
 
 STAGE = "local"
 REGION = "us-east-1"
+pytest_plugins = ["tests.aws_calls"]
 
 
 @pytest.fixture(autouse=True)
