@@ -6,7 +6,7 @@ STAMP  := $(VENV)/.installed-$(shell cat requirements.txt requirements-dev.txt |
 STAGE  ?= local
 PORT   ?= 8000
 
-.PHONY: install lint test test-fast run clean browser bench-read
+.PHONY: install lint test test-fast run clean browser bench-read policy check-policy package lint-templates provision deploy
 
 $(STAMP): requirements.txt requirements-dev.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -21,7 +21,7 @@ lint: install
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy .
 
-test: lint browser
+test: lint check-policy lint-templates browser
 	@command -v node >/dev/null || { echo "make test needs Node.js 18+ for frontend/'s tests: apt-get install nodejs" >&2; exit 1; }
 	node --test frontend/*.test.js
 	$(BIN)/python -m pytest -n 2 --dist loadfile
@@ -36,6 +36,28 @@ browser:
 	  echo "make test needs Debian's chromium and chromium-driver: sudo apt-get install chromium chromium-driver" >&2; \
 	  exit 1; \
 	fi
+
+# The release path (docs/release.md). STAGE=dev or prod; `make policy` alone does every
+# deployable stage. Only provision and deploy reach AWS.
+POLICY_STAGES = $(if $(filter command line environment,$(origin STAGE)),--stage $(STAGE))
+
+policy: install
+	$(BIN)/python -m infra policy $(POLICY_STAGES)
+
+check-policy: install
+	$(BIN)/python -m infra policy --check
+
+package: install
+	$(BIN)/python -m infra package --stage $(STAGE)
+
+lint-templates: install
+	$(BIN)/python -m infra lint-templates
+
+provision: install
+	$(BIN)/python -m infra provision --stage $(STAGE)
+
+deploy: install
+	$(BIN)/python -m infra deploy --stage $(STAGE)
 
 test-fast: install
 	$(BIN)/python -m pytest -x -q -m "not e2e"
