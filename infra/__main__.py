@@ -78,10 +78,11 @@ def parser() -> argparse.ArgumentParser:
 
     deploy = commands.add_parser(
         "deploy",
-        help="check the policy files, provision the stage, then chalice deploy it",
+        help="check the policy files, provision the stage, chalice deploy it, set its gateway responses",
         description="Refuses when the committed policy files are out of date, runs 'provision', then "
         "`chalice deploy --stage STAGE` with the stage's environment variables set, so the worker's "
-        "event source names the stage's own queue.",
+        "event source names the stage's own queue; then sets API Gateway's own error answers "
+        "(gateway responses, which Chalice cannot set) on the deployed REST API.",
     )
     deploy.add_argument("--stage", required=True, help="the stage to deploy (not local)")
     return root

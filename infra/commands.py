@@ -4,12 +4,19 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import List, Optional, Sequence
+from typing import Any, Dict, List, Optional, Sequence
 
 import boto3
 
 from infra import policies
-from infra.deploy import NotDeployable, deployable, provision_stage, run_chalice
+from infra.deploy import (
+    NotDeployable,
+    apply_gateway_responses,
+    deployable,
+    deployed_rest_api,
+    provision_stage,
+    run_chalice,
+)
 from infra.functions import lambda_functions, load_app, log_group_name
 from infra.package import BUILD_DIR, PackagingFailed, lint_stage
 from infra.package import package as package_stage
@@ -20,8 +27,8 @@ class CommandError(Exception):
     """A command cannot do what it was asked; the message says why and what to do."""
 
 
-def _config() -> dict[str, object]:
-    config: dict[str, object] = json.loads((PROJECT_DIR / ".chalice" / "config.json").read_text())
+def _config() -> Dict[str, Any]:
+    config: Dict[str, Any] = json.loads((PROJECT_DIR / ".chalice" / "config.json").read_text())
     return config
 
 
@@ -113,4 +120,14 @@ def deploy(stage: str) -> int:
     if policy([stage], check=True) != 0:
         return 1
     provision(stage)
-    return run_chalice(resources, ["deploy", "--stage", stage])
+    status = run_chalice(resources, ["deploy", "--stage", stage])
+    if status != 0:
+        return status
+    rest_api_id = deployed_rest_api(stage)
+    if rest_api_id is None:
+        raise CommandError(f"chalice deploy left no REST API in .chalice/deployed/{stage}.json")
+    config = _config()
+    api_stage = str(config["stages"][stage].get("api_gateway_stage", "api"))
+    changed = apply_gateway_responses(boto3.client("apigateway"), rest_api_id, api_stage)
+    print(f"gateway responses: {', '.join(changed) if changed else 'already set'}")
+    return 0

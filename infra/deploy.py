@@ -1,5 +1,5 @@
-"""The release commands' work: provisioning for `chalice deploy`, and running Chalice with
-the stage's environment.
+"""The release commands' work: provisioning for `chalice deploy`, running Chalice with
+the stage's environment, and the gateway responses Chalice cannot set.
 
 Chalice creates functions, roles, the API and event sources, but no table, queue or log
 group. `provision_stage` creates or updates those (running it again changes nothing),
@@ -12,6 +12,7 @@ environment variables set, and the worker's event source names the stage's own q
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -21,6 +22,7 @@ from typing import Any, Dict, List, Mapping, Optional, Sequence
 from botocore.exceptions import ClientError
 
 from infra.functions import log_group_name
+from infra.gateway_responses import GATEWAY_ERRORS, mapping_template
 from infra.policies import LOCAL_STAGE
 from infra.resources import LOG_RETENTION_DAYS, PROJECT_DIR, Provisioned, StageResources, provision
 
@@ -55,6 +57,38 @@ def _ensure_log_group(logs: Any, name: str, retention_days: int) -> None:
                 raise
     if current is None or current.get("retentionInDays") != retention_days:
         logs.put_retention_policy(logGroupName=name, retentionInDays=retention_days)
+
+
+def deployed_rest_api(stage: str, project_dir: Path = PROJECT_DIR) -> Optional[str]:
+    """The id of the REST API `chalice deploy` made for the stage (None before the first)."""
+    path = project_dir / ".chalice" / "deployed" / f"{stage}.json"
+    if not path.exists():
+        return None
+    for resource in json.loads(path.read_text()).get("resources", []):
+        if resource.get("resource_type") == "rest_api":
+            return str(resource["rest_api_id"])
+    return None
+
+
+def apply_gateway_responses(apigateway: Any, rest_api_id: str, api_stage: str) -> List[str]:
+    """Chalice cannot set gateway responses: sets them on the deployed REST API, and
+    deploys its stage again if one changed. Answers the response types it changed."""
+    listed = apigateway.get_gateway_responses(restApiId=rest_api_id, limit=500)["items"]
+    current = {item["responseType"]: item for item in listed}
+    changed: List[str] = []
+    for error in GATEWAY_ERRORS:
+        wanted: Dict[str, Any] = {"responseTemplates": {"application/json": mapping_template(error)}}
+        if error.status is not None:
+            wanted["statusCode"] = str(error.status)
+        have = current.get(error.response_type, {})
+        if not have.get("defaultResponse", False) and all(have.get(key) == value for key, value in wanted.items()):
+            continue
+        apigateway.put_gateway_response(restApiId=rest_api_id, responseType=error.response_type, **wanted)
+        changed.append(error.response_type)
+    if changed:
+        # A REST API's stage serves a snapshot: the responses apply once it is deployed again.
+        apigateway.create_deployment(restApiId=rest_api_id, stageName=api_stage, description="gateway responses")
+    return changed
 
 
 def chalice_environment(resources: StageResources, environ: Mapping[str, str]) -> Dict[str, str]:

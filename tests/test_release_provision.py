@@ -4,14 +4,16 @@ stage's table, queues and log groups as infra/resources.py defines them, idempot
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Any, Dict, List
 
 import boto3
 import pytest
 
 from infra.__main__ import main
-from infra.deploy import NotDeployable, deployable, provision_stage
+from infra.deploy import NotDeployable, apply_gateway_responses, deployable, deployed_rest_api, provision_stage
 from infra.functions import lambda_functions, load_app, log_group_name
+from infra.gateway_responses import GATEWAY_ERRORS
 from infra.resources import LOG_RETENTION_DAYS, Provisioned, StageResources
 from tests.conftest import REGION
 
@@ -19,6 +21,12 @@ APP_NAME = "metadata-manager"
 FUNCTIONS = lambda_functions(load_app())
 # Every AWS call that changes something starts with one of these.
 MUTATING = ("Create", "Update", "Put", "Set", "Tag", "Untag", "Delete", "Enable", "Disable")
+REST_API_RECORD = {
+    "name": "rest_api",
+    "resource_type": "rest_api",
+    "rest_api_id": "abc123",
+    "rest_api_url": "https://x",
+}
 
 
 class CallLog:
@@ -123,6 +131,44 @@ def test_a_dev_table_can_be_deleted(session: Any) -> None:
         session.client("dynamodb").describe_table(TableName=dev.table_name)["Table"]["DeletionProtectionEnabled"]
         is False
     )
+
+
+@pytest.fixture
+def rest_api(session: Any) -> str:
+    """A REST API with a deployed stage 'api', as chalice deploy leaves one."""
+    apigateway = session.client("apigateway")
+    api_id: str = apigateway.create_rest_api(name="metadata-manager")["id"]
+    root = apigateway.get_resources(restApiId=api_id)["items"][0]["id"]
+    apigateway.put_method(restApiId=api_id, resourceId=root, httpMethod="GET", authorizationType="NONE")
+    apigateway.put_integration(restApiId=api_id, resourceId=root, httpMethod="GET", type="MOCK")
+    apigateway.create_deployment(restApiId=api_id, stageName="api")
+    return api_id
+
+
+def test_gateway_errors_of_a_chalice_deployed_api_get_the_contracts_shape(session: Any, rest_api: str) -> None:
+    apigateway = session.client("apigateway")
+    changed = apply_gateway_responses(apigateway, rest_api, "api")
+    assert changed == [error.response_type for error in GATEWAY_ERRORS]
+    missing_route = apigateway.get_gateway_response(restApiId=rest_api, responseType="MISSING_AUTHENTICATION_TOKEN")
+    assert missing_route["statusCode"] == "404"
+    body = json.loads(missing_route["responseTemplates"]["application/json"].replace("$context.requestId", "r-1"))
+    assert body == {"error": "NotFound", "message": "no such route", "requestId": "r-1"}
+    assert len(apigateway.get_deployments(restApiId=rest_api)["items"]) == 2  # redeployed once
+
+
+def test_setting_gateway_responses_again_changes_nothing(session: Any, rest_api: str) -> None:
+    apply_gateway_responses(session.client("apigateway"), rest_api, "api")
+    calls = CallLog(session)
+    assert apply_gateway_responses(session.client("apigateway"), rest_api, "api") == []
+    assert calls.changes() == []
+
+
+def test_the_deployed_api_is_found_in_chalices_record(tmp_path: Path) -> None:
+    assert deployed_rest_api("prod", tmp_path) is None
+    (tmp_path / ".chalice" / "deployed").mkdir(parents=True)
+    record = {"resources": [{"name": "api_handler", "resource_type": "lambda_function"}, REST_API_RECORD]}
+    (tmp_path / ".chalice" / "deployed" / "prod.json").write_text(json.dumps(record))
+    assert deployed_rest_api("prod", tmp_path) == "abc123"
 
 
 def test_the_local_stage_is_never_deployed(capsys: pytest.CaptureFixture[str]) -> None:
