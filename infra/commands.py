@@ -94,11 +94,11 @@ def lint_templates(stages: Optional[Sequence[str]], out: Optional[Path]) -> int:
         except PackagingFailed as exc:
             raise CommandError(str(exc)) from exc
         for result in results:
-            verdict = "failed" if result.has_errors else "clean"
+            verdict = "failed" if result.failed else "clean"
             print(f"cfn-lint {result.path}: {verdict}")
             if result.output:
                 print(result.output)
-            failed = failed or result.has_errors
+            failed = failed or result.failed
     return 1 if failed else 0
 
 

@@ -8,10 +8,8 @@ Each gets its own IAM role (see `infra.policies`) and its own log group.
 from __future__ import annotations
 
 import importlib
-import os
 import sys
-from contextlib import contextmanager
-from typing import Any, Dict, Iterator, List, Mapping
+from typing import Any, List
 
 from infra.resources import PROJECT_DIR
 
@@ -37,21 +35,6 @@ def deployed_name(app_name: str, stage: str, function: str) -> str:
 
 def log_group_name(app_name: str, stage: str, function: str) -> str:
     return f"/aws/lambda/{deployed_name(app_name, stage, function)}"
-
-
-@contextmanager
-def stage_environment(environment: Mapping[str, str]) -> Iterator[None]:
-    """`environment` applied to this process for the duration, as Lambda would see it."""
-    saved: Dict[str, str | None] = {name: os.environ.get(name) for name in environment}
-    os.environ.update(environment)
-    try:
-        yield
-    finally:
-        for name, value in saved.items():
-            if value is None:
-                os.environ.pop(name, None)
-            else:
-                os.environ[name] = value
 
 
 def load_app() -> Any:

@@ -86,7 +86,7 @@ class LintResult:
     output: str
 
     @property
-    def has_errors(self) -> bool:
+    def failed(self) -> bool:
         # cfn-lint's exit code is a bit mask: 2 errors, 4 warnings, 8 informational.
         # Warnings count: an unknown IAM action, for one, is only a warning.
         return self.exit_code == 1 or bool(self.exit_code & (2 | 4))
