@@ -6,7 +6,8 @@ ARN and the request's condition keys. It is checked against the policy generated
 that function from `infra/permissions.py`, for the stage the tests run in:
 
 - a call the policy does not allow fails where it is made, with AccessDenied, as in
-  AWS, and fails the run at the end even if something caught the error;
+  AWS, and fails the run at the end even if something caught the error (reported as
+  the failed test `tests/aws_calls.py::every_call_allowed_and_every_permission_used`);
 - after a run of the whole suite that passed, every action a function is declared to
   call must have been seen on each of its declared resources, so the policy allows
   nothing no test exercises.
@@ -42,6 +43,7 @@ STAGE = "local"
 # moto's account; the policies name resources in any account, so any value would do.
 ACCOUNT = "123456789012"
 WORKER_OUTPUT_KEY = "aws_calls"
+CHECK_NODE_ID = "tests/aws_calls.py::every_call_allowed_and_every_permission_used"
 
 _running: ContextVar[Optional[str]] = ContextVar("aws_calls_running_function", default=None)
 
@@ -352,8 +354,12 @@ def pytest_testnodedown(node: Any, error: Any) -> None:
 
 
 def _ran_whole_suite(config: pytest.Config) -> bool:
+    """The suite's own paths with no -k, -m, --deselect, --ignore, --lf or --sw: only then
+    is every declared call expected to have been seen."""
     option = config.option
-    if option.keyword or option.markexpr or getattr(option, "deselect", None) or getattr(option, "lf", False):
+    if option.keyword or option.markexpr or getattr(option, "lf", False):
+        return False
+    if any(getattr(option, name, None) for name in ("deselect", "ignore", "ignore_glob")):
         return False
     if option.collectonly or getattr(option, "stepwise", False):
         return False
@@ -379,23 +385,32 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     whole = _ran_whole_suite(config) and exitstatus == pytest.ExitCode.OK and session.testscollected > 0
     found = problems(RECORDER, lambda_functions(load_app()), whole)
     config.stash[_problems] = found
-    if found and session.exitstatus == pytest.ExitCode.OK:
-        session.exitstatus = pytest.ExitCode.TESTS_FAILED
+    if found:
+        # Reported as a failed test, so the run's closing line counts it.
+        config.hook.pytest_runtest_logreport(
+            report=pytest.TestReport(
+                nodeid=CHECK_NODE_ID,
+                location=(CHECK_NODE_ID.split("::")[0], 0, CHECK_NODE_ID.split("::")[1]),
+                keywords={},
+                outcome="failed",
+                longrepr="\n".join(found),
+                when="call",
+            )
+        )
+        if session.exitstatus == pytest.ExitCode.OK:
+            session.exitstatus = pytest.ExitCode.TESTS_FAILED
 
 
 def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pytest.Config) -> None:
     if _is_worker(config):
         return
-    found = config.stash.get(_problems, [])
-    total = sum(RECORDER.calls.values())
-    functions = len({key[0] for key in RECORDER.calls})
-    if not found:
-        if total:
-            terminalreporter.write_line(f"aws calls: {total} by {functions} functions, each allowed by its policy")
+    if config.stash.get(_problems, []):
+        terminalreporter.write_line(
+            "aws calls: declare what a function calls in infra/permissions.py (and test it), then `make policy`",
+            red=True,
+        )
         return
-    terminalreporter.section("AWS calls outside the functions' IAM policies", sep="=", red=True)
-    for problem in found:
-        terminalreporter.write_line(f"FAILED {problem}", red=True)
-    terminalreporter.write_line(
-        "Declare what a function calls in infra/permissions.py (and test it), then `make policy`.", red=True
-    )
+    total = sum(RECORDER.calls.values())
+    if total:
+        functions = len({key[0] for key in RECORDER.calls})
+        terminalreporter.write_line(f"aws calls: {total} by {functions} functions, each allowed by its policy")
