@@ -291,7 +291,9 @@ def machine() -> str:
         cpu = found.group(1).strip() if found else cpu
     except OSError:
         pass
-    return f"{cpu}, {os.cpu_count()} CPUs, {platform.system()} {platform.release()}, Python {platform.python_version()}"
+    load = f", load average {os.getloadavg()[0]:.1f} at the start" if hasattr(os, "getloadavg") else ""
+    system = f"{platform.system()} {platform.release()}, Python {platform.python_version()}"
+    return f"{cpu}, {os.cpu_count()} CPUs, {system}{load}"
 
 
 def commit() -> str:
@@ -305,7 +307,7 @@ def commit() -> str:
     return found.stdout.strip() or "unknown"
 
 
-def section(results: Sequence[Result], load: Load) -> str:
+def section(results: Sequence[Result], load: Load, host: str) -> str:
     when = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
     connections = (
         "each on one keep-alive connection (`--keep-alive`)"
@@ -313,7 +315,7 @@ def section(results: Sequence[Result], load: Load) -> str:
         else "each request on a new connection (`Connection: close`)"
     )
     paragraphs = [
-        f"`make bench-read`, {when}, commit {commit()}; {machine()}.",
+        f"`make bench-read`, {when}, commit {commit()}; {host}.",
         "The local stack: Chalice's local server (one process, a thread per connection) with "
         "DynamoDB emulated by moto's server (another process, over HTTP). "
         f"{load.requests:,} requests per route after {load.warmup:,} unmeasured ones, in "
@@ -374,11 +376,12 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     load = Load(args.requests, args.concurrency, args.warmup, args.keep_alive, args.rounds)
 
     token = f"bench-{uuid.uuid4().hex[:12]}"
+    host = machine()  # before the stack adds its own load
     with tempfile.TemporaryDirectory(prefix="bench-read-") as folder:
         print("starting the local stack…", file=sys.stderr)
         with running_stack(Path(folder), token) as stack:
             results = benchmark(stack, scenarios(seed(stack, token)), load)
-    text = section(results, load)
+    text = section(results, load, host)
     print(text)
     if not args.no_write:
         DOCUMENT.parent.mkdir(parents=True, exist_ok=True)
