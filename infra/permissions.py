@@ -93,7 +93,7 @@ PERMISSIONS: Dict[str, Tuple[Grant, ...]] = {
     "check_backups": (
         calls(TABLE, "dynamodb:DescribeContinuousBackups", "dynamodb:UpdateContinuousBackups"),
         calls(TABLE, "dynamodb:CreateBackup"),
-        calls(ANY, "dynamodb:ListBackups"),
+        calls(ANY, "dynamodb:ListBackups"),  # IAM cannot limit ListBackups to a table
         calls(BACKUPS, "dynamodb:DeleteBackup"),
         calls(TABLE, "dynamodb:PutItem", leading_keys=(keys.backup_checks_pk(),)),
         calls((QUEUE, DEAD_LETTER_QUEUE), "sqs:GetQueueUrl", "sqs:GetQueueAttributes"),
