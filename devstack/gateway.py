@@ -4,7 +4,9 @@ API Gateway answers some requests before the function runs: 401 when a protected
 gets no Authorization header, and 403 "Missing Authentication Token" for a route that
 does not exist. Chalice's local gateway imitates those bodies (`{"message": ...}`); here
 they become `{"error", "message", "requestId"}` with the status the contract names
-(an unknown route is a 404), so a client of the local stack sees one error shape.
+(an unknown route is a 404), so a client of the local stack sees one error shape. The
+answers come from `infra.gateway_responses`, the table the deployed API's gateway
+responses are made from.
 """
 
 from __future__ import annotations
@@ -30,36 +32,37 @@ from chalice.local import (
     ThreadedHTTPServer,
 )
 
+from infra.gateway_responses import GatewayError
+from infra.gateway_responses import gateway_error as gateway_response
+
 log = logging.getLogger("devstack.gateway")
 
 # Chalice's local gateway marks "no such route" with this error type, as API Gateway does.
 _NO_ROUTE_ERROR_TYPE = "UnauthorizedException"
 
 
-def contract_error(status: int, code: str, message: str, request_id: str) -> Dict[str, Any]:
+def contract_error(error: GatewayError, request_id: str, status: Optional[int] = None) -> Dict[str, Any]:
     """A Lambda-proxy style response carrying the contract's error body."""
     return {
-        "statusCode": status,
+        "statusCode": status or error.status or 500,
         "headers": {"Content-Type": "application/json", "X-Request-Id": request_id},
         "multiValueHeaders": {},
-        "body": json.dumps({"error": code, "message": message, "requestId": request_id}),
+        "body": json.dumps(error.body(request_id)),
     }
 
 
 def gateway_error(error: LocalGatewayException, method: str, path: str) -> Dict[str, Any]:
+    """The answer the deployed API's gateway responses give (infra.gateway_responses)."""
     request_id = str(error.headers.get("x-amzn-RequestId", ""))
     if isinstance(error, NotAuthorizedError):
-        return contract_error(
-            401, "Unauthorized", "a valid bearer token is required: send 'Authorization: Bearer <token>'", request_id
-        )
+        return contract_error(gateway_response("UNAUTHORIZED"), request_id)
     if isinstance(error, ForbiddenError) and error.headers.get("x-amzn-ErrorType") == _NO_ROUTE_ERROR_TYPE:
-        route = path.split("?")[0]
-        return contract_error(404, "NotFound", f"no route {method} {route}", request_id)
+        return contract_error(gateway_response("MISSING_AUTHENTICATION_TOKEN"), request_id)
     if isinstance(error, ForbiddenError):
-        return contract_error(403, "Forbidden", "this token may not call this route", request_id)
+        return contract_error(gateway_response("ACCESS_DENIED"), request_id)
     if not isinstance(error, InvalidAuthorizerError):
-        log.error("unexpected gateway error %s", type(error).__name__)
-    return contract_error(500, "InternalError", "something went wrong on our side", request_id)
+        log.error("unexpected gateway error %s at %s %s", type(error).__name__, method, path)
+    return contract_error(gateway_response("DEFAULT_5XX"), request_id, status=500)
 
 
 class ContractGateway(LocalGateway):
