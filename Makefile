@@ -37,7 +37,7 @@ browser:
 	  exit 1; \
 	fi
 
-# The release path (docs/release.md). STAGE=dev or prod; `make policy` alone does every
+# The release path (README, "Release"). STAGE=dev or prod; `make policy` alone does every
 # deployable stage. Only provision and deploy reach AWS.
 POLICY_STAGES = $(if $(filter command line environment,$(origin STAGE)),--stage $(STAGE))
 

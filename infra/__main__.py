@@ -1,4 +1,4 @@
-"""`python -m infra`: the release commands. docs/release.md says when to use each."""
+"""`python -m infra`: the release commands. README.md ("Release") says when to use each."""
 
 from __future__ import annotations
 
