@@ -227,6 +227,30 @@ def test_every_scheduled_function_is_announced_and_can_be_fired_now(stack: Local
         assert result.returncode == 0, result.stdout + result.stderr
 
 
+def test_the_backup_check_result_shows_at_admin_backups(stack: LocalStack, http: Http) -> None:
+    fired = subprocess.run(  # noqa: S603
+        [sys.executable, "-m", "devstack", "fire", "check_backups", "--port", str(stack.port)],
+        cwd=PROJECT_DIR,
+        env=stack.env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert fired.returncode == 0, fired.stdout + fired.stderr
+    report = http.request("GET", "/admin/backups").json()
+    latest = report["latest"]
+    assert {finding["check"] for finding in latest["findings"]} == {
+        "pointInTimeRecovery",
+        "onDemandBackups",
+        "writeQueue",
+        "deadLetterQueue",
+    }
+    backups = next(finding for finding in latest["findings"] if finding["check"] == "onDemandBackups")
+    assert backups["status"] == "ok"
+    assert "metadata-manager-local-" in backups["reason"]
+    assert report["history"][0]["runId"] == latest["runId"]
+
+
 def test_a_second_stack_on_the_same_port_says_so_and_leaves_the_first_alone(stack: LocalStack) -> None:
     result = subprocess.run(  # noqa: S603
         [sys.executable, "-m", "devstack", "--port", str(stack.port)],
