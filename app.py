@@ -116,8 +116,6 @@ def openapi_document(call: Call) -> Response:
 @endpoint(app, log, scope=None, answers={200: PageRender, 304: None}, errors=(404,), headers=(ORIGIN, IF_NONE_MATCH))
 def render_page(call: Call, site: str, page: str) -> Response:
     """The render config of one page, for frontends: cacheable, with CORS for the site."""
-    if not (is_site_slug(site) and is_page_slug(page)):
-        raise NotFound(f"no page '{page}' of site '{site}'")
     return delivery.page_response(
         services().repository, site, page, call.header("Origin"), call.header("If-None-Match"), call.request_id
     )

@@ -8,14 +8,13 @@ from chalice.app import Response
 
 from chalicelib.errors import NotFound
 from chalicelib.http import empty_response, error_response, json_response
-from chalicelib.models import PageRender, RenderConfig, Site, etag, etag_matches
+from chalicelib.models import PageRender, RenderConfig, Site, etag, etag_matches, is_page_slug, is_site_slug
 from chalicelib.repository import Repository
 
 # How long a CDN may serve a page's answer stale while it fetches a fresh one, or while
 # the API is failing: a page keeps rendering through a short outage.
 STALE_WHILE_REVALIDATE = 60
 STALE_IF_ERROR = 86_400
-# Unknown pages are cached briefly: a page created a moment later shows up soon.
 NOT_FOUND_MAX_AGE = 10
 PREFLIGHT_MAX_AGE = 600
 
@@ -44,16 +43,25 @@ def page_response(
     if_none_match: Optional[str],
     request_id: str,
 ) -> Response:
+    if not (is_site_slug(site) and is_page_slug(page)):
+        # Cannot exist: answered like any unknown page, without a read.
+        return _not_found(f"no page '{page}' of site '{site}'", {"Vary": "Origin"}, request_id)
     snapshot = repository.read(site=site, page=(site, page), consistent=False)
     cors = cors_headers(snapshot.site, origin)
     config = snapshot.page
     if snapshot.site is None or config is None:
         missing = f"no site '{site}'" if snapshot.site is None else f"site '{site}' has no page '{page}'"
-        return error_response(NotFound(missing), request_id, {**cors, **cache_headers(NOT_FOUND_MAX_AGE)})
+        return _not_found(missing, cors, request_id)
     headers = {**cors, **cache_headers(snapshot.site.cacheMaxAge), "ETag": etag(config.id, config.version)}
     if if_none_match and etag_matches(if_none_match, headers["ETag"]):
         return empty_response(304, headers)
     return json_response(PageRender.model_validate(config.model_dump()), headers=headers)
+
+
+def _not_found(message: str, cors: Dict[str, str], request_id: str) -> Response:
+    # Briefly, and never stale: a page created a moment later must show up soon.
+    headers = {**cors, "Cache-Control": f"public, max-age={NOT_FOUND_MAX_AGE}"}
+    return error_response(NotFound(message), request_id, headers)
 
 
 def preflight_response(site: Optional[Site], origin: Optional[str]) -> Response:
