@@ -15,10 +15,9 @@ from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any, Callable, Dict, List, Literal, Optional
 
 from botocore.exceptions import BotoCoreError, ClientError
-from pydantic import BaseModel
 
 from chalicelib.logs import metric_fields
-from chalicelib.models import isoformat, utc_now
+from chalicelib.models import Model, isoformat, utc_now
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
@@ -28,13 +27,13 @@ Status = Literal["ok", "warning", "failing"]
 _SEVERITY: Dict[str, int] = {"ok": 0, "warning": 1, "failing": 2}
 
 
-class Finding(BaseModel):
+class Finding(Model):
     check: str
     status: Status
     reason: str
 
 
-class CheckResult(BaseModel):
+class CheckResult(Model):
     runId: str
     checkedAt: str
     status: Status
@@ -45,7 +44,7 @@ class CheckResult(BaseModel):
     metrics: Dict[str, float] = {}
 
 
-class BackupReport(BaseModel):
+class BackupReport(Model):
     """The latest run in full, and the recent runs newest first."""
 
     latest: Optional[CheckResult]

@@ -17,7 +17,8 @@ from dataclasses import dataclass, field
 from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence, Type, TypeVar, get_type_hints
 
 from chalice.app import Chalice, Request, Response
-from pydantic import BaseModel, ValidationError
+from pydantic.main import BaseModel
+from pydantic_core import ValidationError
 
 from chalicelib.auth import Principal, Scope
 from chalicelib.errors import BadRequest, PayloadTooLarge, ServiceError, UnsupportedMediaType, ValidationFailed

@@ -8,14 +8,11 @@ from datetime import UTC, datetime
 from typing import Annotated, Any, Dict, List, Literal, Optional, Union
 from urllib.parse import urlsplit
 
-from pydantic import (
-    AfterValidator,
-    BaseModel,
-    ConfigDict,
-    Field,
-    StringConstraints,
-    TypeAdapter,
-)
+from pydantic.config import ConfigDict
+from pydantic.fields import Field
+from pydantic.functional_validators import AfterValidator
+from pydantic.main import BaseModel
+from pydantic.type_adapter import TypeAdapter
 
 # Limits a client can rely on (the README lists them).
 MAX_BODY_BYTES = 256 * 1024
@@ -29,10 +26,12 @@ MAX_PAGE_SIZE = 100
 
 SITE_PATTERN = r"^[a-z0-9][a-z0-9-]{0,62}$"
 PAGE_PATTERN = r"^[a-z0-9][a-z0-9._-]{0,127}$"
-SiteSlug = Annotated[str, StringConstraints(pattern=SITE_PATTERN)]
-PageSlug = Annotated[str, StringConstraints(pattern=PAGE_PATTERN)]
+# Constraints are given with Field, not StringConstraints: the same checks, without
+# importing pydantic.types at cold start.
+SiteSlug = Annotated[str, Field(pattern=SITE_PATTERN)]
+PageSlug = Annotated[str, Field(pattern=PAGE_PATTERN)]
 # Layout and theme name a template in the site's code: short, printable, no spaces.
-TemplateName = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9._/-]{0,99}$")]
+TemplateName = Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9._/-]{0,99}$")]
 
 
 def utc_now() -> datetime:
@@ -88,17 +87,31 @@ def _origin(value: str) -> str:
     return value
 
 
-Origin = Annotated[str, StringConstraints(max_length=300), AfterValidator(_origin)]
+def _display_name(value: str) -> str:
+    stripped = value.strip()
+    if not stripped:
+        raise ValueError("the name must not be empty")
+    return stripped
 
 
-class _Input(BaseModel):
+Origin = Annotated[str, Field(max_length=300), AfterValidator(_origin)]
+
+
+class Model(BaseModel):
+    """The base of every model: its validator is built on first use, not at import, so a
+    cold start pays only for the models its first request needs."""
+
+    model_config = ConfigDict(defer_build=True)
+
+
+class _Input(Model):
     """A request body: unknown fields are errors, so typos do not pass silently."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", defer_build=True)
 
 
 class SiteInput(_Input):
-    name: Annotated[str, StringConstraints(min_length=1, max_length=200, strip_whitespace=True)]
+    name: Annotated[str, Field(min_length=1, max_length=200), AfterValidator(_display_name)]
     allowedOrigins: Annotated[List[Origin], Field(max_length=MAX_ALLOWED_ORIGINS)] = []
     cacheMaxAge: Annotated[int, Field(ge=0, le=MAX_CACHE_MAX_AGE, strict=True)] = DEFAULT_CACHE_MAX_AGE
 
@@ -114,13 +127,13 @@ class ConfigCreateInput(ConfigContent):
     page: PageSlug
 
 
-class Health(BaseModel):
+class Health(Model):
     status: Literal["ok"]
     service: str
     stage: str
 
 
-class Site(BaseModel):
+class Site(Model):
     site: str
     name: str
     allowedOrigins: List[str]
@@ -130,7 +143,7 @@ class Site(BaseModel):
     updatedAt: str
 
 
-class RenderConfig(BaseModel):
+class RenderConfig(Model):
     id: str
     site: str
     page: str
@@ -142,7 +155,7 @@ class RenderConfig(BaseModel):
     updatedAt: str
 
 
-class PageRender(BaseModel):
+class PageRender(Model):
     """What a frontend needs to render a page: no ids of tokens, no internal keys."""
 
     site: str
@@ -154,7 +167,7 @@ class PageRender(BaseModel):
     updatedAt: str
 
 
-class ConfigVersion(BaseModel):
+class ConfigVersion(Model):
     version: int
     updatedAt: str
     deleted: bool = False
@@ -169,12 +182,12 @@ OperationStatus = Literal["pending", "succeeded", "failed"]
 OperationType = Literal["site.put", "config.create", "config.update", "config.delete"]
 
 
-class OperationError(BaseModel):
+class OperationError(Model):
     code: str
     message: str
 
 
-class Operation(BaseModel):
+class Operation(Model):
     operationId: str
     status: OperationStatus
     type: Optional[OperationType] = None
@@ -185,28 +198,28 @@ class Operation(BaseModel):
     completedAt: Optional[str] = None
 
 
-class SitePage(BaseModel):
+class SitePage(Model):
     """One page of sites; `nextCursor` is opaque and null on the last page."""
 
     items: List[Site]
     nextCursor: Optional[str]
 
 
-class ConfigPage(BaseModel):
+class ConfigPage(Model):
     """One page of configs; `nextCursor` is opaque and null on the last page."""
 
     items: List[RenderConfig]
     nextCursor: Optional[str]
 
 
-class VersionPage(BaseModel):
+class VersionPage(Model):
     """One page of a config's versions, newest first; `nextCursor` as in other listings."""
 
     items: List[ConfigVersion]
     nextCursor: Optional[str]
 
 
-class Accepted(BaseModel):
+class Accepted(Model):
     operationId: str
     status: OperationStatus
     id: Optional[str] = None
@@ -215,7 +228,7 @@ class Accepted(BaseModel):
 # --- the operation envelope, the only thing producers put on the queue ---------------
 
 
-class OperationMeta(BaseModel):
+class OperationMeta(Model):
     operationId: str
     requestId: str
     submittedAt: str
@@ -242,7 +255,7 @@ class ConfigDeleteData(_Input):
     id: str
 
 
-class _Envelope(BaseModel):
+class _Envelope(Model):
     v: Literal[1] = 1
     meta: OperationMeta
 
@@ -268,7 +281,7 @@ class ConfigDelete(_Envelope):
 
 
 Envelope = Annotated[Union[SitePut, ConfigCreate, ConfigUpdate, ConfigDelete], Field(discriminator="operation")]
-ENVELOPE: TypeAdapter[Envelope] = TypeAdapter(Envelope)
+ENVELOPE: TypeAdapter[Envelope] = TypeAdapter(Envelope, config=ConfigDict(defer_build=True))
 
 
 def resource_id(envelope: Envelope) -> str:

@@ -15,11 +15,10 @@ from __future__ import annotations
 import functools
 import re
 from http import HTTPStatus
-from typing import Any, Dict, Iterator, List, Mapping, Sequence, Set, Tuple, Type
+from typing import TYPE_CHECKING, Any, Dict, Iterator, List, Mapping, Sequence, Set, Tuple, Type
 
 from chalice.app import Chalice, RouteEntry
-from pydantic import BaseModel
-from pydantic.json_schema import JsonSchemaMode, models_json_schema
+from pydantic.main import BaseModel
 
 from chalicelib import errors
 from chalicelib.auth import SCOPES
@@ -98,11 +97,17 @@ PREFLIGHT_HEADERS = ("Access-Control-Allow-Methods", "Access-Control-Allow-Heade
 CONDITIONAL_HEADER = "If-None-Match"
 CORS_HEADER = "Origin"
 
+if TYPE_CHECKING:
+    from pydantic.json_schema import JsonSchemaMode
+
 
 @functools.cache
 def document(app: Chalice) -> Dict[str, Any]:
     """The document of `app`'s routes; built once per process. Callers must not change it."""
     operations = list(_operations(app))
+    # Imported here: it is the largest part of pydantic, and only this route needs it.
+    from pydantic.json_schema import models_json_schema
+
     refs, definitions = models_json_schema(_wanted_models([spec for *_, spec in operations]), ref_template=REF)
     meanings = _error_meanings()
     paths: Dict[str, Dict[str, Any]] = {}
@@ -148,7 +153,7 @@ def _operations(app: Chalice) -> Iterator[RouteOperation]:
 
 
 # Keyed by (model, mode); pydantic types the model as "a model or a pydantic dataclass".
-ModelRefs = Mapping[Tuple[Any, JsonSchemaMode], Mapping[str, Any]]
+ModelRefs = Mapping[Tuple[Any, "JsonSchemaMode"], Mapping[str, Any]]
 
 
 def _wanted_models(specs: Sequence[EndpointSpec]) -> List[Tuple[Type[BaseModel], JsonSchemaMode]]:

@@ -13,13 +13,13 @@ import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Callable, Dict, List
 
-from pydantic import BaseModel
+from chalicelib.models import Model
 
 if TYPE_CHECKING:
     from mypy_boto3_sqs import SQSClient
 
 
-class RedriveResult(BaseModel):
+class RedriveResult(Model):
     moved: int
     failed: int
     # Messages still in the dead-letter queue when the redrive stopped (approximate).

@@ -17,13 +17,12 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, Any, Callable, Dict, List, Mapping, Optional, Sequence, Tuple
 
 from botocore.exceptions import BotoCoreError, ClientError
-from pydantic import BaseModel
 
 from chalicelib import keys
 from chalicelib.backups import CheckResult
 from chalicelib.cursor import decode_cursor, encode_cursor
 from chalicelib.errors import BadRequest, ServiceUnavailable
-from chalicelib.models import ConfigVersion, Operation, RenderConfig, Site, utc_now
+from chalicelib.models import ConfigVersion, Model, Operation, RenderConfig, Site, utc_now
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb.service_resource import Table
@@ -49,14 +48,14 @@ TRANSIENT_ERROR_CODES = frozenset(
 BATCH_GET_ATTEMPTS = 5
 
 
-class Token(BaseModel):
+class Token(Model):
     tokenId: str
     name: str
     scope: str
     createdAt: str
 
 
-class IdempotencyRecord(BaseModel):
+class IdempotencyRecord(Model):
     """What an Idempotency-Key was first used for, and how that operation ended."""
 
     operationId: str

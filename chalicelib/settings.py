@@ -6,13 +6,15 @@ import os
 from functools import lru_cache
 from typing import Mapping
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic.config import ConfigDict
+from pydantic.fields import Field
+from pydantic.main import BaseModel
 
 
 class Settings(BaseModel):
     """What a function needs to know about its stage, from `.chalice/config.json`."""
 
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(frozen=True, defer_build=True)
 
     stage: str = Field(default="local", alias="APP_STAGE")
     table_name: str = Field(alias="TABLE_NAME")

@@ -17,7 +17,7 @@ import logging
 from dataclasses import dataclass, field
 from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence
 
-from pydantic import ValidationError
+from pydantic_core import ValidationError
 
 from chalicelib.errors import ServiceUnavailable
 from chalicelib.logs import log_context

@@ -19,6 +19,7 @@ from samtranslator.metrics.metrics import Metrics  # type: ignore[import-untyped
 from samtranslator.parser.parser import Parser  # type: ignore[import-untyped]
 from samtranslator.translator.translator import Translator  # type: ignore[import-untyped]
 
+from infra.bytecode import RUNTIME, add_bytecode
 from infra.deploy import run_chalice
 from infra.functions import lambda_functions, load_app
 from infra.resources import PROJECT_DIR, StageResources
@@ -56,7 +57,16 @@ def package(resources: StageResources, out_dir: Path, environ: Optional[Mapping[
     arguments = ["package", "--stage", resources.stage, "--merge-template", str(merge), str(out_dir)]
     if run_chalice(resources, arguments, env) != 0:
         raise PackagingFailed(f"chalice package --stage {resources.stage} failed (its output is above)")
-    return out_dir / SAM_TEMPLATE
+    sam = out_dir / SAM_TEMPLATE
+    runtimes = {
+        resource["Properties"].get("Runtime")
+        for resource in json.loads(sam.read_text())["Resources"].values()
+        if resource["Type"] == "AWS::Serverless::Function"
+    }
+    if runtimes != {RUNTIME}:
+        raise PackagingFailed(f"the functions run on {sorted(runtimes)}, but this is {RUNTIME}: package with that")
+    add_bytecode(out_dir / "deployment.zip")
+    return sam
 
 
 def transform_sam(template: Dict[str, Any], region: str = DEFAULT_REGION) -> Dict[str, Any]:

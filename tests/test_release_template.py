@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import json
 import os
+import sys
+import zipfile
 from pathlib import Path
 from typing import Any, Dict, List
 
@@ -49,10 +51,15 @@ def packaging_environment() -> Dict[str, str]:
 
 
 @pytest.fixture(scope="module")
-def packaged(tmp_path_factory: pytest.TempPathFactory) -> Dict[str, Any]:
+def package_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     out: Path = tmp_path_factory.mktemp("package-prod")
-    sam = package(StageResources.for_stage(STAGE), out, packaging_environment())
-    template: Dict[str, Any] = json.loads(sam.read_text())
+    package(StageResources.for_stage(STAGE), out, packaging_environment())
+    return out
+
+
+@pytest.fixture(scope="module")
+def packaged(package_dir: Path) -> Dict[str, Any]:
+    template: Dict[str, Any] = json.loads((package_dir / "sam.json").read_text())
     return template
 
 
@@ -194,3 +201,20 @@ def test_gateway_errors_answer_in_the_contracts_error_shape(transformed: Dict[st
         assert body == {"error": error.code, "message": error.message, "requestId": "abc-123"}
     assert responses["MISSING_AUTHENTICATION_TOKEN"]["statusCode"] == "404"
     assert responses["UNAUTHORIZED"]["statusCode"] == "401"
+
+
+def test_the_package_carries_bytecode_a_cold_start_can_use_as_is(package_dir: Path) -> None:
+    with zipfile.ZipFile(package_dir / "deployment.zip") as deployment:
+        names = set(deployment.namelist())
+        tag = sys.implementation.cache_tag
+        modules = [name for name in names if name.endswith(".py")]
+        assert "chalicelib/models.py" in modules
+        assert "pydantic/main.py" in modules
+        for module in modules:
+            folder, _, file = module.rpartition("/")
+            pyc = f"{folder}/__pycache__/{file[:-3]}.{tag}.pyc".lstrip("/")
+            assert pyc in names, module
+            # PEP 552 flags: hash-based (bit 0) and not checked against the source (bit 1
+            # clear), so the zip's timestamps do not matter.
+            flags = int.from_bytes(deployment.read(pyc)[4:8], "little")
+            assert flags == 0b01, module
