@@ -6,7 +6,7 @@ STAMP  := $(VENV)/.installed-$(shell cat requirements.txt requirements-dev.txt |
 STAGE  ?= local
 PORT   ?= 8000
 
-.PHONY: install lint test test-fast run clean browser bench-read policy check-policy package lint-templates provision deploy
+.PHONY: install lint test test-fast run clean browser bench-read bench bench-burst fuzz policy check-policy package lint-templates provision deploy
 
 $(STAMP): requirements.txt requirements-dev.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -65,6 +65,19 @@ test-fast: install
 # The public read route against a bare route, through the local stack (not a test).
 bench-read: install
 	$(BIN)/python -m bench.read_path $(ARGS)
+
+# Cold start, AWS calls per request type, package size and the burst benchmark, as one
+# table; the figures go to docs/benchmarks.md. A few minutes; bench-burst is the burst alone.
+bench: install
+	$(BIN)/python -m bench $(ARGS)
+
+bench-burst: install
+	$(BIN)/python -m bench --only burst $(ARGS)
+
+# The fuzz and fault tests of `make test`, with many more examples and a fresh seed.
+fuzz: install
+	CONTRACT_FUZZ_EXAMPLES=300 CONTRACT_FUZZ_SEED= FAULT_EXAMPLES=300 FUZZ_WORKER_EXAMPLES=1000 \
+	  $(BIN)/python -m pytest -q tests/test_fuzz_contract.py tests/test_fuzz_worker.py tests/test_faults.py
 
 run: install
 	$(BIN)/python -m devstack --port $(PORT) $(if $(SEED),--seed $(SEED)) $(if $(AWS),--aws) $(ARGS)

@@ -1,0 +1,224 @@
+"""`make bench` (`python -m bench`): cold start, AWS calls per request type, the Lambda
+package's size and the burst benchmark, printed as one table; each part's figures, with
+the machine and the date, replace its own section of docs/benchmarks.md.
+`make bench-burst` (`python -m bench --only burst`) runs the burst alone."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from typing import List, Optional, Sequence, Tuple
+
+from bench import burst, calls, coldstart, package_size
+from bench.report import machine, replace_section, table
+
+Row = Tuple[str, str, str, str]
+
+
+def cold_start_part(runs: int) -> Tuple[List[Row], str]:
+    result = coldstart.measure(runs)
+    verdict = "ok" if result.ratio <= coldstart.TARGET_RATIO else "ABOVE TARGET"
+    rows: List[Row] = [
+        ("cold start", "import app (median)", f"{result.app_seconds * 1000:.0f} ms", ""),
+        ("cold start", "import baseline app (median)", f"{result.baseline_seconds * 1000:.0f} ms", ""),
+        ("cold start", "ratio", f"{result.ratio:.2f}x", f"target <= {coldstart.TARGET_RATIO}x: {verdict}"),
+    ]
+    heaviest = ", ".join(f"`{name}` {ms:.1f} ms" for name, ms in result.heaviest)
+    text = f"""## Cold start
+
+`make bench`, {machine()}.
+
+What Lambda pays at init: a fresh interpreter importing the handler's module, `app` (the
+stage `dev`'s environment, no AWS call), against `bench/baseline_app/app.py`, a Chalice
+app that imports the same run-time dependencies (Chalice, boto3, pydantic,
+python-json-logger) and nothing else. {result.runs} runs of each, in alternation, after one
+unmeasured run each; the import alone is timed (the interpreter's start is the same for
+both), and the whole process apart.
+
+{
+        table(
+            ["module", "import, median", "whole process, median"],
+            [
+                ["`app`", f"{result.app_seconds * 1000:.0f} ms", f"{result.app_process_seconds * 1000:.0f} ms"],
+                [
+                    "baseline",
+                    f"{result.baseline_seconds * 1000:.0f} ms",
+                    f"{result.baseline_process_seconds * 1000:.0f} ms",
+                ],
+            ],
+            "lrr",
+        )
+    }
+
+Ratio {result.ratio:.2f}x against a target of at most {coldstart.TARGET_RATIO}x: **{verdict}**.
+The project's own modules that take longest (`-X importtime`, self time): {heaviest}.
+No AWS client is built at import (`chalicelib.services` builds them on first use).
+"""
+    return rows, text
+
+
+def calls_part() -> Tuple[List[Row], str]:
+    measured = calls.measure()
+    rows: List[Row] = []
+    lines: List[List[str]] = []
+    for found in measured:
+        over = found.over_floor
+        verdict = f"ABOVE FLOOR: {over}" if over else "at floor"
+        rows.append(("AWS calls", found.request, calls.summary(found), verdict))
+        authorizer = ", ".join(call.split(":")[1] for call in found.authorizer) or "none"
+        lines.append([f"`{found.request}`", found.kind, calls.summary(found), authorizer, verdict])
+    above = [found.request for found in measured if found.over_floor]
+    text = f"""## AWS calls
+
+`make bench`, {machine()}.
+
+Every AWS call each request type makes, counted through botocore's `before-call` hook on
+the functions' own sessions and attributed to the function that made it: the API and the
+worker run as in the tests (`chalice.test.Client`, moto), with `QUEUE_URL` set as a
+deployed stage has it. A worker operation is one message applied; the deletion of the
+messages of a batch (`DeleteMessageBatch`, by the event source or the worker) is not
+counted. The authorizer's calls are apart: API Gateway caches its answer for 60 seconds.
+
+Floors: a public read, one read call; a write request, one `SendMessage` and at most one
+read (a `BatchGetItem` counts as one); a worker operation, at most one read and one
+transaction.
+
+{table(["request", "kind", "calls", "authorizer", "against the floor"], lines)}
+
+{"Above the floor: " + ", ".join(above) + "." if above else "Every request type is at its floor."}
+"""
+    return rows, text
+
+
+def package_part() -> Tuple[List[Row], str]:
+    size = package_size.measure()
+    verdict = "ok" if size.zipped <= package_size.LIMIT_ZIPPED else "ABOVE LIMIT"
+    mib = 1024 * 1024
+    rows: List[Row] = [
+        ("package", "deployment.zip, zipped", f"{size.zipped / mib:.2f} MiB", f"limit 5 MiB: {verdict}"),
+        ("package", "deployment.zip, unzipped", f"{size.unzipped / mib:.2f} MiB", f"{size.files} files"),
+    ]
+    largest = ", ".join(f"`{name}` {count / mib:.2f} MiB" for name, count in size.largest)
+    text = f"""## Package size
+
+`make bench`, {machine()}.
+
+The Lambda deployment package of stage `{size.stage}`, as the release path builds it
+(`infra.package`: `chalice package` with the stage's requirements, manylinux wheels from
+PyPI, plus bytecode): **{size.zipped / mib:.2f} MiB zipped** ({verdict} against 5 MiB),
+{size.unzipped / mib:.2f} MiB unzipped, {size.files} files. boto3 is not in it (the Lambda
+runtime has it). Largest parts, unzipped: {largest}.
+"""
+    return rows, text
+
+
+def burst_part(load: burst.Load) -> Tuple[List[Row], str]:
+    _, outcomes = burst.measure(load)
+    rows: List[Row] = []
+    lines: List[List[str]] = []
+    for outcome in outcomes:
+        short = outcome.variant.split(" ")[0]
+        rows += [
+            ("burst", f"{short}: client errors", f"{outcome.error_rate:.1%}", burst.describe_errors(outcome.errors)),
+            (
+                "burst",
+                f"{short}: accepted p50 / p99",
+                f"{outcome.percentile(0.5) * 1000:.0f} / {outcome.percentile(0.99) * 1000:.0f} ms",
+                "",
+            ),
+            ("burst", f"{short}: all applied after", f"{outcome.applied_seconds:.1f} s", ""),
+            ("burst", f"{short}: writes lost", str(outcome.lost), f"{outcome.dead_letters} dead letters"),
+        ]
+        lines.append(
+            [
+                outcome.variant,
+                f"{outcome.error_rate:.1%} ({burst.describe_errors(outcome.errors)})",
+                f"{outcome.percentile(0.5) * 1000:.0f}",
+                f"{outcome.percentile(0.99) * 1000:.0f}",
+                f"{outcome.burst_seconds:.1f}",
+                f"{outcome.applied_seconds:.1f}",
+                f"{outcome.lost}",
+                f"{outcome.acknowledged_not_applied}",
+                f"{outcome.throttled_calls:,}",
+            ]
+        )
+    headers = [
+        "variant",
+        "client errors",
+        "accepted p50 ms",
+        "accepted p99 ms",
+        "burst s",
+        "all applied s",
+        "lost",
+        "acknowledged, not applied",
+        "throttled calls",
+    ]
+    text = f"""## Burst
+
+`make bench-burst` (also part of `make bench`), {machine()}.
+
+{load.requests:,} `POST /metadata` (each a new page's config) from {load.clients} concurrent
+clients, a new connection per request, against a table that accepts
+{load.write_rate:.0f} write calls a second ({load.write_burst:.0f} saved up at most); past
+that it answers `ProvisionedThroughputExceededException` (a token bucket in front of moto:
+`bench/emulator.py`). The same emulator, bucket and load serve both variants, one after
+the other:
+
+- **decoupled**: the local stack (`python -m devstack --aws` pointed at the emulator):
+  the API validates, reads once, sends to SQS and answers 202; the worker applies.
+- **direct write**: `bench/direct_write.py`, the naive design: the same validation and
+  token check, then the config's transaction straight to the table, 201.
+
+The SDK's retries (standard mode, 3 retries with backoff, `chalicelib/services.py`) apply
+to both. Latency is of accepted requests (202 or 201), as the client saw it. "All applied"
+runs from the first request until every accepted write is in the table (polled directly).
+"Lost" counts writes sent that are not in the table once everything settled, as for a
+client that does not retry; "acknowledged, not applied" counts 202s and 201s whose write
+never landed.
+
+{table(headers, lines, "lrrrrrrrr")}
+
+The decoupled path turns the burst into a queue: clients get their 202 at the API's own
+pace, the table sees the worker's pace, and throttled writes are retried by the SDK and,
+past that, by the queue. The direct path passes the throttling to the clients: what the
+SDK's retries cannot absorb becomes a 503, and the write is lost unless the client tries
+again. "No answer" means the connection failed (the local server under {load.clients}
+concurrent connections), in either variant alike.
+"""
+    return rows, text
+
+
+def main(argv: Optional[Sequence[str]] = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
+    parser.add_argument("--only", choices=["coldstart", "calls", "package", "burst"], action="append")
+    parser.add_argument("--runs", type=int, default=15, help="cold-start runs of each (default 15)")
+    parser.add_argument("--requests", type=int, default=burst.Load.requests)
+    parser.add_argument("--clients", type=int, default=burst.Load.clients)
+    parser.add_argument("--write-rate", type=float, default=burst.Load.write_rate)
+    parser.add_argument("--no-write", action="store_true", help="print only; leave docs/benchmarks.md as it is")
+    args = parser.parse_args(argv)
+    parts = args.only or ["coldstart", "calls", "package", "burst"]
+    load = burst.Load(
+        requests=args.requests, clients=args.clients, write_rate=args.write_rate, write_burst=args.write_rate
+    )
+    titles = {"coldstart": "Cold start", "calls": "AWS calls", "package": "Package size", "burst": "Burst"}
+    rows: List[Row] = []
+    for part in parts:
+        print(f"bench: {titles[part]}...", file=sys.stderr, flush=True)
+        if part == "coldstart":
+            found, text = cold_start_part(args.runs)
+        elif part == "calls":
+            found, text = calls_part()
+        elif part == "package":
+            found, text = package_part()
+        else:
+            found, text = burst_part(load)
+        rows += found
+        if not args.no_write:
+            replace_section(titles[part], text)
+    print(table(["part", "measure", "value", "note"], [list(row) for row in rows], "llrl"))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

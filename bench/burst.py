@@ -1,0 +1,330 @@
+"""The burst benchmark: a burst of writes from many concurrent clients against a table
+whose write capacity is limited, through the decoupled path (the local stack: API, SQS,
+worker) and through a direct-write variant of the same endpoint (bench/direct_write.py),
+in the same run, against the same emulator and the same token bucket.
+
+Per variant: the share of requests a client sees fail, the latency of accepted requests
+(p50, p99), the time from the first request until every write is in the table, and the
+writes lost (sent, but not in the table once everything settled, for a client that does
+not retry; and, apart, any acknowledged but not applied).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import uuid
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Dict, List, Optional, Tuple
+
+import boto3
+import requests
+
+from bench.emulator import Emulator, TokenBucket
+from devstack import state
+from infra.resources import PROJECT_DIR, StageResources
+from tests.stack import LocalStack, free_port, wait_for
+
+REGION = "us-east-1"
+TOKEN = f"bench-{uuid.uuid4().hex[:12]}"
+SETTLE_TIMEOUT = 600.0
+
+
+@dataclass(frozen=True)
+class Load:
+    requests: int = 2000
+    clients: int = 50
+    # Write calls a second the table accepts: below what the API accepts here (about 40
+    # requests a second on 2 cores), so that the burst meets the limit.
+    write_rate: float = 25.0
+    write_burst: float = 25.0  # saved-up capacity, in calls
+
+
+@dataclass
+class Outcome:
+    variant: str
+    sent: int
+    accepted: int
+    errors: Dict[int, int]
+    latencies: List[float]  # of accepted requests, seconds
+    burst_seconds: float  # first request to last answer
+    applied_seconds: float  # first request until every accepted write is in the table
+    in_table: int
+    acknowledged_not_applied: int
+    dead_letters: int = 0
+    throttled_calls: int = 0
+
+    @property
+    def error_rate(self) -> float:
+        return 1 - self.accepted / self.sent
+
+    @property
+    def lost(self) -> int:
+        return self.sent - self.in_table
+
+    def percentile(self, share: float) -> float:
+        ordered = sorted(self.latencies)
+        if not ordered:
+            return float("nan")
+        return ordered[min(len(ordered) - 1, int(share * len(ordered)))]
+
+
+def _aws(endpoint: str, service: str) -> Any:
+    return boto3.client(
+        service,  # type: ignore[call-overload]
+        endpoint_url=endpoint,
+        region_name=REGION,
+        aws_access_key_id="testing",
+        aws_secret_access_key="testing",  # noqa: S106 (the emulator's)
+    )
+
+
+def _environment(endpoint: str) -> Dict[str, str]:
+    env = {name: value for name, value in os.environ.items() if not name.startswith("AWS_")}
+    env.update(
+        AWS_ENDPOINT_URL=endpoint,
+        AWS_ACCESS_KEY_ID="testing",
+        AWS_SECRET_ACCESS_KEY="testing",  # noqa: S106 (the emulator's)
+        AWS_DEFAULT_REGION=REGION,
+        AWS_REGION=REGION,
+        AWS_CONFIG_FILE=os.devnull,
+        AWS_SHARED_CREDENTIALS_FILE=os.devnull,
+        AWS_EC2_METADATA_DISABLED="true",
+        LOCAL_ADMIN_TOKEN=TOKEN,
+        PYTHONUNBUFFERED="1",
+    )
+    return env
+
+
+def _start(command: List[str], env: Dict[str, str], log_path: Path, port: int) -> LocalStack:
+    with log_path.open("wb") as log:
+        process = subprocess.Popen(  # noqa: S603 (our own interpreter and modules)
+            command, cwd=PROJECT_DIR, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+        )
+    return LocalStack(process, port, log_path, env)
+
+
+def _site(url: str, site: str) -> None:
+    headers = {"Authorization": f"Bearer {TOKEN}"}
+    body: Dict[str, Any] = {"name": site, "allowedOrigins": [], "cacheMaxAge": 60}
+    response = requests.put(f"{url}/sites/{site}", json=body, headers=headers, timeout=30)
+    assert response.status_code == 202, response.text
+    operation = response.json()["operationId"]
+
+    def applied() -> bool:
+        answer = requests.get(f"{url}/operations/{operation}", headers=headers, timeout=30)
+        return bool(answer.json()["status"] == "succeeded")
+
+    wait_for(applied, 60, f"site {site}")
+
+
+def _burst(url: str, site: str, load: Load) -> Tuple[List[Tuple[int, float, Dict[str, Any]]], float, float]:
+    """Sends the burst; answers (status, seconds, body) per request, and when it started
+    and ended (time.monotonic)."""
+    local = threading.local()
+
+    def one(number: int) -> Tuple[int, float, Dict[str, Any]]:
+        if not hasattr(local, "session"):
+            local.session = requests.Session()
+        body = {"site": site, "page": f"p{number:05d}", "layout": "grid", "theme": "t", "settings": {"n": number}}
+        # A new connection per request: Chalice's local server holds a keep-alive answer's
+        # body back for the client's delayed ACK (see the Read path section).
+        headers = {"Authorization": f"Bearer {TOKEN}", "Connection": "close"}
+        started = time.monotonic()
+        try:
+            response = local.session.post(f"{url}/metadata", json=body, headers=headers, timeout=60)
+        except requests.RequestException:
+            return 0, time.monotonic() - started, {}
+        elapsed = time.monotonic() - started
+        try:
+            answer: Dict[str, Any] = response.json()
+        except ValueError:
+            answer = {}
+        return response.status_code, elapsed, answer
+
+    started = time.monotonic()
+    with ThreadPoolExecutor(max_workers=load.clients) as pool:
+        results = list(pool.map(one, range(load.requests)))
+    return results, started, time.monotonic()
+
+
+def _pages(table: Any, site: str) -> int:
+    count, start = 0, None
+    while True:
+        params: Dict[str, Any] = {
+            "KeyConditionExpression": "pk = :pk AND begins_with(sk, :sk)",
+            "ExpressionAttributeValues": {":pk": {"S": f"SITE#{site}"}, ":sk": {"S": "PAGE#"}},
+            "Select": "COUNT",
+        }
+        if start:
+            params["ExclusiveStartKey"] = start
+        response = table.query(TableName=StageResources.for_stage("local").table_name, **params)
+        count += int(response["Count"])
+        start = response.get("LastEvaluatedKey")
+        if not start:
+            return count
+
+
+def _statuses(dynamodb: Any, operation_ids: List[str]) -> Dict[str, str]:
+    table = StageResources.for_stage("local").table_name
+    found: Dict[str, str] = {}
+    for start in range(0, len(operation_ids), 100):
+        keys = [{"pk": {"S": f"OP#{op}"}, "sk": {"S": "OP"}} for op in operation_ids[start : start + 100]]
+        request: Dict[str, Any] = {table: {"Keys": keys}}
+        while request:
+            response = dynamodb.batch_get_item(RequestItems=request)
+            for item in response["Responses"].get(table, []):
+                found[item["pk"]["S"][3:]] = item["status"]["S"]
+            request = response.get("UnprocessedKeys") or {}
+    return found
+
+
+def run_decoupled(emulator: Emulator, folder: Path, load: Load) -> Outcome:
+    port = free_port()
+    env = _environment(emulator.endpoint)
+    env["DEVSTACK_STATE_DIR"] = str(folder)
+    command = [sys.executable, "-m", "devstack", "--aws", "--no-reload", "--port", str(port)]
+    stack = _start(command, env, folder / "decoupled.log", port)
+    try:
+        stack.wait_output("Ctrl-C stops everything.")
+        stack.info = state.read(port, folder)
+        site = "burst-decoupled"
+        _site(stack.url, site)
+        emulator.bucket.reset()
+        results, started, ended = _burst(stack.url, site, load)
+        accepted = [body["operationId"] for status, _, body in results if status == 202]
+        dynamodb = _aws(emulator.endpoint, "dynamodb")
+        deadline = time.monotonic() + SETTLE_TIMEOUT
+        statuses: Dict[str, str] = {}
+        while time.monotonic() < deadline:
+            statuses = _statuses(dynamodb, accepted)
+            if len(statuses) == len(accepted) and "pending" not in statuses.values():
+                break
+            time.sleep(0.25)
+        applied = time.monotonic()
+        in_table = _pages(dynamodb, site)
+        dlq = stack.info.dead_letter_queue_url if stack.info else ""
+        attributes = _aws(emulator.endpoint, "sqs").get_queue_attributes(
+            QueueUrl=dlq, AttributeNames=["ApproximateNumberOfMessages"]
+        )["Attributes"]
+        return Outcome(
+            variant="decoupled (API → SQS → worker)",
+            sent=load.requests,
+            accepted=len(accepted),
+            errors=_errors(results, 202),
+            latencies=[seconds for status, seconds, _ in results if status == 202],
+            burst_seconds=ended - started,
+            applied_seconds=applied - started,
+            in_table=in_table,
+            acknowledged_not_applied=sum(statuses.get(op) != "succeeded" for op in accepted),
+            dead_letters=int(attributes.get("ApproximateNumberOfMessages", 0)),
+            throttled_calls=emulator.bucket.refused,
+        )
+    finally:
+        stack.stop()
+
+
+def run_direct(emulator: Emulator, folder: Path, load: Load) -> Outcome:
+    port = free_port()
+    env = {**_environment(emulator.endpoint), **StageResources.for_stage("local").environment()}
+    stack = _start([sys.executable, "-m", "bench.direct_write", "--port", str(port)], env, folder / "direct.log", port)
+    try:
+        wait_for(lambda: _listening(port), 30, "the direct-write server")
+        site = "burst-direct"
+        dynamodb = _aws(emulator.endpoint, "dynamodb")
+        _put_site_directly(dynamodb, site)
+        emulator.bucket.reset()
+        results, started, ended = _burst(stack.url, site, load)
+        in_table = _pages(dynamodb, site)
+        accepted = sum(status == 201 for status, _, _ in results)
+        return Outcome(
+            variant="direct write (API → DynamoDB)",
+            sent=load.requests,
+            accepted=accepted,
+            errors=_errors(results, 201),
+            latencies=[seconds for status, seconds, _ in results if status == 201],
+            burst_seconds=ended - started,
+            applied_seconds=ended - started,
+            in_table=in_table,
+            acknowledged_not_applied=max(0, accepted - in_table),
+            throttled_calls=emulator.bucket.refused,
+        )
+    finally:
+        stack.stop()
+
+
+def _listening(port: int) -> bool:
+    try:
+        requests.post(f"http://127.0.0.1:{port}/metadata", timeout=2)
+    except requests.RequestException:
+        return False
+    return True
+
+
+def _put_site_directly(dynamodb: Any, site: str) -> None:
+    """The site the direct variant's configs belong to (it has no site route)."""
+    item = {
+        "pk": {"S": f"SITE#{site}"},
+        "sk": {"S": "SITE"},
+        "site": {"S": site},
+        "name": {"S": site},
+        "allowedOrigins": {"L": []},
+        "cacheMaxAge": {"N": "60"},
+        "version": {"N": "1"},
+        "createdAt": {"S": "2026-01-01T00:00:00.000Z"},
+        "updatedAt": {"S": "2026-01-01T00:00:00.000Z"},
+    }
+    dynamodb.put_item(TableName=StageResources.for_stage("local").table_name, Item=item)
+
+
+def _errors(results: List[Tuple[int, float, Dict[str, Any]]], ok: int) -> Dict[int, int]:
+    counted: Dict[int, int] = {}
+    for status, _, _ in results:
+        if status != ok:
+            counted[status] = counted.get(status, 0) + 1
+    return counted
+
+
+def measure(load: Load) -> Tuple[Load, List[Outcome]]:
+    bucket = TokenBucket(load.write_rate, load.write_burst)
+    emulator = Emulator(bucket)
+    emulator.start()
+    try:
+        with tempfile.TemporaryDirectory(prefix="mm-burst-") as folder:
+            decoupled = run_decoupled(emulator, Path(folder), load)
+            direct = run_direct(emulator, Path(folder), load)
+            return load, [decoupled, direct]
+    finally:
+        emulator.stop()
+
+
+def describe_errors(errors: Dict[int, int]) -> str:
+    if not errors:
+        return "none"
+    return ", ".join(f"{count} x {status or 'no answer'}" for status, count in sorted(errors.items()))
+
+
+def median(values: List[float]) -> float:
+    return statistics.median(values) if values else float("nan")
+
+
+def as_json(outcomes: List[Outcome]) -> str:
+    return json.dumps([{**vars(o), "latencies": len(o.latencies)} for o in outcomes], indent=2)
+
+
+def main(argv: Optional[List[str]] = None) -> int:
+    _, outcomes = measure(Load())
+    print(as_json(outcomes))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,190 @@
+"""AWS calls per request type, counted through botocore's hooks on the functions' own
+sessions, each call attributed to the function that made it (the authorizer apart), with
+the API and the worker run as in the tests: `chalice.test.Client` against moto.
+
+Floors: a public read is one read call; a write request one `SendMessage` and at most one
+read (a `BatchGetItem` counts as one); a worker operation at most one read and one
+transaction. The authorizer's `GetItem` of the token is its own function's, and API
+Gateway caches its answer for 60 seconds.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+from collections import Counter
+from dataclasses import dataclass
+from typing import Any, Dict, Iterator, List, Optional, Tuple
+
+import boto3
+
+READS = frozenset({"GetItem", "BatchGetItem", "Query"})
+TRANSACTIONS = frozenset({"TransactWriteItems"})
+AUTHORIZER = "token_authorizer"
+WORKER = "apply_writes"
+
+
+@dataclass(frozen=True)
+class Calls:
+    request: str
+    kind: str  # public read, read, write, worker
+    calls: Tuple[str, ...]  # service:Operation, by the function itself
+    authorizer: Tuple[str, ...]
+
+    @property
+    def reads(self) -> int:
+        return sum(call.split(":")[1] in READS for call in self.calls)
+
+    @property
+    def transactions(self) -> int:
+        return sum(call.split(":")[1] in TRANSACTIONS for call in self.calls)
+
+    @property
+    def sends(self) -> int:
+        return sum(call == "sqs:SendMessage" for call in self.calls)
+
+    @property
+    def over_floor(self) -> Optional[str]:
+        """Why this request type is above its floor, or None."""
+        others = [c for c in self.calls if c.split(":")[1] not in READS | TRANSACTIONS and c != "sqs:SendMessage"]
+        if self.kind == "public read":
+            ok = self.reads <= 1 and not others and not self.transactions and not self.sends
+            return None if ok else "more than one read"
+        if self.kind == "write":
+            ok = self.sends == 1 and self.reads <= 1 and not self.transactions and not others
+            return None if ok else "more than one read besides SendMessage"
+        if self.kind == "worker":
+            ok = self.reads <= 1 and self.transactions <= 1 and not self.sends
+            return None if ok else "more than one read or transaction"
+        return None
+
+
+class CallCounter:
+    def __init__(self) -> None:
+        self.seen: List[Tuple[Optional[str], str]] = []
+
+    def hook_session(self, session: Any) -> None:
+        session.events.register("before-call", self._count)
+
+    def _count(self, model: Any, **_: Any) -> None:
+        from tests.aws_calls import _running
+
+        self.seen.append((_running.get(), f"{model.service_model.endpoint_prefix}:{model.name}"))
+
+    @contextlib.contextmanager
+    def window(self) -> Iterator[List[Tuple[Optional[str], str]]]:
+        start = len(self.seen)
+        found: List[Tuple[Optional[str], str]] = []
+        yield found
+        found.extend(self.seen[start:])
+
+
+def measure() -> List[Calls]:
+    from moto import mock_aws
+
+    os.environ.update(AWS_ACCESS_KEY_ID="testing", AWS_SECRET_ACCESS_KEY="testing", AWS_DEFAULT_REGION="us-east-1")  # noqa: S106 (moto)
+    for name in ("AWS_PROFILE", "AWS_ENDPOINT_URL", "AWS_SESSION_TOKEN"):
+        os.environ.pop(name, None)
+    with mock_aws():
+        return _measure()
+
+
+def _measure() -> List[Calls]:
+    from chalice.test import Client
+
+    from chalicelib import auth
+    from chalicelib.services import SESSION_HOOKS, get_services, reset_services
+    from devstack.poller import lambda_sqs_event
+    from infra.resources import PROJECT_DIR, StageResources, provision
+    from tests.aws_calls import attribute_calls
+
+    resources = StageResources.for_stage("local")
+    provisioned = provision(boto3.session.Session(), resources)
+    os.environ.update(resources.environment())
+    # As deployed: the template gives the functions the queue's URL (no GetQueueUrl).
+    os.environ["QUEUE_URL"] = provisioned.queue_url
+    counter = CallCounter()
+    SESSION_HOOKS.append(counter.hook_session)
+    reset_services()
+    from app import app
+
+    attribute_calls(app)
+    token = auth.issue_token(get_services().repository, "bench", "admin")[0]
+    sqs = boto3.client("sqs")
+    results: List[Calls] = []
+    with Client(app, stage_name="local", project_dir=str(PROJECT_DIR)) as client:
+
+        def call(method: str, path: str, body: Any = None, headers: Optional[Dict[str, str]] = None) -> Any:
+            all_headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json", **(headers or {})}
+            raw = json.dumps(body).encode() if body is not None else b""
+            return client.http.request(method, path, headers=all_headers, body=raw)
+
+        def request(name: str, kind: str, method: str, path: str, body: Any = None, **headers: str) -> Any:
+            with counter.window() as seen:
+                response = call(method, path, body, headers)
+            assert response.status_code < 400, (name, response.status_code, response.body)
+            results.append(_calls(name, kind, seen))
+            return response
+
+        def worker(name: str) -> None:
+            """Applies the one queued message, counting the worker's calls for it."""
+            messages = sqs.receive_message(
+                QueueUrl=provisioned.queue_url, MaxNumberOfMessages=10, MessageSystemAttributeNames=["All"]
+            )["Messages"]
+            assert len(messages) == 1
+            with counter.window() as seen:
+                client.lambda_.invoke(WORKER, lambda_sqs_event(messages, provisioned.queue_arn, "us-east-1"))
+            sqs.delete_message(QueueUrl=provisioned.queue_url, ReceiptHandle=messages[0]["ReceiptHandle"])
+            results.append(_calls(name, "worker", seen))
+
+        request("PUT /sites/{site}", "write", "PUT", "/sites/bench", {"name": "Bench", "allowedOrigins": []})
+        worker("worker: site.put")
+        body = {"site": "bench", "page": "home", "layout": "a", "theme": "t", "settings": {}}
+        created = request("POST /metadata", "write", "POST", "/metadata", body).json_body
+        worker("worker: config.create")
+        config_id = created["id"]
+        request("GET /metadata/{id}", "public read", "GET", f"/metadata/{config_id}")
+        page = request("GET /sites/{site}/pages/{page}", "public read", "GET", "/sites/bench/pages/home")
+        request(
+            "GET /sites/{site}/pages/{page} (304)",
+            "public read",
+            "GET",
+            "/sites/bench/pages/home",
+            **{"If-None-Match": page.headers["ETag"]},
+        )
+        request("OPTIONS /sites/{site}/pages/{page}", "public read", "OPTIONS", "/sites/bench/pages/home")
+        request("GET /health", "public read", "GET", "/health")
+        request("GET /sites/{site}", "read", "GET", "/sites/bench")
+        request("GET /sites", "read", "GET", "/sites")
+        request("GET /metadata?site=", "read", "GET", "/metadata?site=bench")
+        request("GET /metadata/{id}/versions", "read", "GET", f"/metadata/{config_id}/versions")
+        request("GET /operations/{id}", "read", "GET", f"/operations/{created['operationId']}")
+        change = {"layout": "b", "theme": "t", "settings": {}}
+        request("PUT /metadata/{id}", "write", "PUT", f"/metadata/{config_id}", change)
+        worker("worker: config.update")
+        request(
+            "PUT /metadata/{id} + If-Match + Idempotency-Key",
+            "write",
+            "PUT",
+            f"/metadata/{config_id}",
+            {**change, "layout": "c"},
+            **{"If-Match": f'"{config_id}.2"', "Idempotency-Key": "bench-1"},
+        )
+        worker("worker: config.update + Idempotency-Key")
+        request("DELETE /metadata/{id}", "write", "DELETE", f"/metadata/{config_id}")
+        worker("worker: config.delete")
+    SESSION_HOOKS.remove(counter.hook_session)
+    reset_services()
+    return results
+
+
+def _calls(name: str, kind: str, seen: List[Tuple[Optional[str], str]]) -> Calls:
+    own = tuple(call for function, call in seen if function != AUTHORIZER)
+    by_authorizer = tuple(call for function, call in seen if function == AUTHORIZER)
+    return Calls(name, kind, own, by_authorizer)
+
+
+def summary(calls: Calls) -> str:
+    counted = Counter(call.split(":")[1] for call in calls.calls)
+    return ", ".join(f"{n} x {op}" if n > 1 else op for op, n in counted.items()) or "none"
