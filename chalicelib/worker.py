@@ -71,6 +71,9 @@ class Worker:
     def process(self, records: Sequence[QueueRecord]) -> BatchOutcome:
         outcome = BatchOutcome()
         stopped_groups: set[str] = set()
+        # Before anything can crash or time out: whatever happens to this batch now,
+        # records on their last receive that are not applied end in the dead-letter queue.
+        self._mark_last_attempts(records)
         for record in records:
             if record.group and record.group in stopped_groups:
                 outcome.retry.append(record)  # keeps the group's order: after the one before it
@@ -81,6 +84,30 @@ class Worker:
                 outcome.retry.append(record)
                 stopped_groups.add(record.group)
         return outcome
+
+    def _mark_last_attempts(self, records: Sequence[QueueRecord]) -> None:
+        """Records each operation on its last allowed receive as failed (`DeliveryFailed`)
+        before it is tried, so a client polling it learns that it failed even when the
+        attempt never finishes (a crash, a timeout) or never starts (held back behind a
+        failing record of its group). Applying it, now or after a redrive, replaces the
+        mark: it is not final."""
+        for record in records:
+            if record.receive_count < self._max_receive_count:
+                continue
+            try:
+                envelope = ENVELOPE.validate_json(record.body)
+            except ValidationError:
+                continue  # a poison message: no operation to mark
+            try:
+                self._record_delivery_failure(
+                    envelope,
+                    f"its message was received {record.receive_count} times without being applied "
+                    "and is in the dead-letter queue; fix the cause, then redrive it",
+                )
+            except Exception:  # it goes to the dead-letter queue either way; its alarm tells the operator
+                self._log.exception(
+                    "could not mark the operation of a last attempt", extra={"messageId": record.message_id}
+                )
 
     def _process_one(self, record: QueueRecord) -> bool:
         """True when the record is finished with (applied, a duplicate, or failed for good)."""
@@ -106,25 +133,15 @@ class Worker:
             self._log.warning(
                 "operation will be retried", extra={"reason": exc.message, "receiveCount": record.receive_count}
             )
-            self._before_dead_letter(envelope, record, exc.message)
             return False
         except Exception:
             self._log.exception("operation raised; it will be retried", extra={"receiveCount": record.receive_count})
-            self._before_dead_letter(envelope, record, "the worker could not apply this operation")
             return False
         extra: Dict[str, Any] = {"status": result.status, "resourceId": result.resourceId, "version": result.version}
         if result.error:
             extra["error"] = result.error.model_dump()
         self._log.info("operation finished", extra=extra)
         return True
-
-    def _before_dead_letter(self, envelope: Envelope, record: QueueRecord, reason: str) -> None:
-        if record.receive_count < self._max_receive_count:
-            return
-        try:
-            self._record_delivery_failure(envelope, f"{reason}; the message went to the dead-letter queue")
-        except Exception:  # the message goes to the DLQ either way; its alarm tells the operator
-            self._log.exception("could not record the operation as failed before dead-lettering")
 
 
 def settle(

@@ -87,8 +87,9 @@ class Faults:
         self.random_faults = False
         self.chance = random.Random(0)
         self.crash_at: Optional[Tuple[int, str]] = None
-        # Every invocation dies at its first call, as when each one times out.
-        self.crash_always = False
+        # Every invocation dies at its first call of these operations, as when each one
+        # times out while it applies (a read is an apply's first call).
+        self.crash_always_on: Set[str] = set()
         self.calls = 0
         self.throttled = 0
         self.crashed = 0
@@ -99,7 +100,7 @@ class Faults:
 
     def _before(self, model: Any, params: Any, **_: Any) -> None:
         self.calls += 1
-        if self.crash_always:
+        if model.name in self.crash_always_on:
             raise Crash("the function timed out")
         request = str(params)
         if model.name == "TransactWriteItems" and any(mark in request for mark in self.doomed):

@@ -3,8 +3,8 @@
 The contract: an accepted operation is applied, or its message is in the dead-letter
 queue and `GET /operations/{id}` says `failed` with `DeliveryFailed`. These tests hold
 the two ways a message reaches the dead-letter queue without its last receive going
-through the worker's own error handling. Both fail today (strict xfail: they turn into
-failures once fixed, so the marker is removed then).
+through the worker's own error handling: the worker marks an operation on its last
+receive before it tries it.
 """
 
 from __future__ import annotations
@@ -37,11 +37,6 @@ def dead_operation_ids(api: Api, delivery: Delivery) -> List[str]:
     return [json.loads(message["Body"])["meta"]["operationId"] for message in messages]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bug: a message held back behind a failing one of its FIFO group uses up its receives "
-    "unprocessed and is dead-lettered with its operation left 'pending' (chalicelib/worker.py, Worker.process)",
-)
 def test_a_write_held_back_behind_a_failing_one_is_marked_failed_when_both_are_dead_lettered(
     api: Api, faults: Faults
 ) -> None:
@@ -57,24 +52,19 @@ def test_a_write_held_back_behind_a_failing_one_is_marked_failed_when_both_are_d
 
     assert dead_operation_ids(api, delivery) == [stuck, behind]
     assert failure_code(api, stuck) == "DeliveryFailed"
-    assert failure_code(api, behind) == "DeliveryFailed"  # it is 'pending'
+    assert failure_code(api, behind) == "DeliveryFailed"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="gap: when the last receive ends in a crash or a Lambda timeout, nothing marks the operation "
-    "before SQS dead-letters its message, so it stays 'pending' (chalicelib/worker.py, _before_dead_letter)",
-)
 def test_an_operation_whose_last_attempt_times_out_is_marked_failed(api: Api, faults: Faults) -> None:
     api.create_site()
     config = api.create_config()
     accepted = api.request("PUT", f"/metadata/{config['id']}", {"layout": "slow", "theme": "t"}, scope="write")
     operation_id = accepted.json_body["operationId"]
-    faults.crash_always = True
+    faults.crash_always_on = {"BatchGetItem"}
     delivery = Delivery(api, faults)
 
-    delivery.drain(None)  # every receive, the last one included, ends in a timeout
-    faults.crash_always = False
+    delivery.drain(None)  # every receive, the last one included, times out while it applies
+    faults.crash_always_on = set()
 
     assert dead_operation_ids(api, delivery) == [operation_id]
-    assert failure_code(api, operation_id) == "DeliveryFailed"  # it is 'pending'
+    assert failure_code(api, operation_id) == "DeliveryFailed"
