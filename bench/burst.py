@@ -202,14 +202,12 @@ def run_decoupled(emulator: Emulator, folder: Path, load: Load) -> Outcome:
         results, started, ended = _burst(stack.url, site, load)
         accepted = [body["operationId"] for status, _, body in results if status == 202]
         dynamodb = _aws(emulator.endpoint, "dynamodb")
-        deadline = time.monotonic() + SETTLE_TIMEOUT
-        statuses: Dict[str, str] = {}
-        while time.monotonic() < deadline:
-            statuses = _statuses(dynamodb, accepted)
-            if len(statuses) == len(accepted) and "pending" not in statuses.values():
-                break
-            time.sleep(0.25)
+        # Cheap to ask, and it leaves the emulator to the worker: the queue is empty (none
+        # waiting, none in flight) once every accepted operation has been dealt with.
+        queue = stack.info.queue_url if stack.info else ""
+        wait_for(lambda: _queue_empty(emulator.endpoint, queue), SETTLE_TIMEOUT, "the write queue to drain", 0.25)
         applied = time.monotonic()
+        statuses = _statuses(dynamodb, accepted)
         in_table = _pages(dynamodb, site)
         dlq = stack.info.dead_letter_queue_url if stack.info else ""
         attributes = _aws(emulator.endpoint, "sqs").get_queue_attributes(
@@ -259,6 +257,12 @@ def run_direct(emulator: Emulator, folder: Path, load: Load) -> Outcome:
         )
     finally:
         stack.stop()
+
+
+def _queue_empty(endpoint: str, queue_url: str) -> bool:
+    names = ["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"]
+    attributes = _aws(endpoint, "sqs").get_queue_attributes(QueueUrl=queue_url, AttributeNames=names)["Attributes"]
+    return all(attributes.get(name) == "0" for name in names)
 
 
 def _listening(port: int) -> bool:

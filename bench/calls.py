@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import logging
 import os
 from collections import Counter
 from dataclasses import dataclass
@@ -110,6 +111,7 @@ def _measure() -> List[Calls]:
     from app import app
 
     attribute_calls(app)
+    get_services().logger.setLevel(logging.ERROR)  # the table is the output, not the logs
     token = auth.issue_token(get_services().repository, "bench", "admin")[0]
     sqs = boto3.client("sqs")
     results: List[Calls] = []

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import copy
 import json
+import logging
 import threading
 import time
 from collections import defaultdict
@@ -117,6 +118,7 @@ class Emulator:
 
     def start(self) -> str:
         vars(dynamodb_models)["copy"] = _ItemMapCopy()
+        logging.getLogger("werkzeug").setLevel(logging.WARNING)  # a line per request otherwise
         app = ThrottledDynamoDB(DomainDispatcherApplication(create_backend_app), self.bucket)
         self._server = make_server("127.0.0.1", 0, app, threaded=True)
         self._thread = threading.Thread(target=self._server.serve_forever, name="emulator", daemon=True)
