@@ -122,11 +122,12 @@ def render_page(call: Call, site: str, page: str) -> Response:
 
 
 @app.route("/sites/{site}/pages/{page}", methods=["OPTIONS"])
-@endpoint(app, log, scope=None, answers={204: None}, headers=(ORIGIN,))
+@endpoint(app, log, scope=None, answers={204: None}, errors=(404,), headers=(ORIGIN,))
 def render_page_preflight(call: Call, site: str, page: str) -> Response:
     """CORS preflight, granted to the site's allowed origins only."""
-    found = services().repository.get_site(site) if is_site_slug(site) else None
-    return delivery.preflight_response(found, call.header("Origin"))
+    if not (is_site_slug(site) and is_page_slug(page)):
+        raise NotFound(f"no page '{page}' of site '{site}'")
+    return delivery.preflight_response(services().repository.get_site(site), call.header("Origin"))
 
 
 @app.route("/metadata/{id}", methods=["GET"])

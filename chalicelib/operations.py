@@ -100,7 +100,7 @@ class WriteDesk:
         if snapshot.site is None:
             raise ValidationFailed(
                 "the site does not exist; create it with PUT /sites/{site} first",
-                [{"field": "site", "message": f"no site '{body.site}'"}],
+                [{"field": "site", "message": f"no site '{body.site}'", "type": "not_found"}],
             )
         if snapshot.page is not None:
             raise Conflict(

@@ -48,8 +48,11 @@ class WriteQueue:
     def delete(self, receipt_handles: List[str]) -> List[str]:
         """Deletes received messages; answers the receipt handles that were not deleted."""
         failed: List[str] = []
-        for start in range(0, len(receipt_handles), 10):
-            chunk = receipt_handles[start : start + 10]
+        # A redelivered duplicate can share a handle with its twin in one batch; SQS
+        # refuses a whole batch that names a handle twice.
+        unique = list(dict.fromkeys(receipt_handles))
+        for start in range(0, len(unique), 10):
+            chunk = unique[start : start + 10]
             try:
                 response = self._client.delete_message_batch(
                     QueueUrl=self._queue_url,

@@ -189,7 +189,7 @@ def test_a_second_config_for_the_same_page_is_a_409(api: Api) -> None:
 def test_a_config_for_an_unknown_site_is_a_422_naming_the_field(api: Api) -> None:
     body = {"site": "nowhere", "page": "home", "layout": "grid", "theme": "light"}
     error = assert_error(api.request("POST", "/metadata", body, scope="write"), 422, "ValidationFailed")
-    assert error["details"][0]["field"] == "site"
+    assert error["details"] == [{"field": "site", "message": "no site 'nowhere'", "type": "not_found"}]
 
 
 def test_list_configs_of_a_site_by_page_with_pagination(api: Api) -> None:

@@ -126,3 +126,11 @@ def test_health_is_public_and_cheap(api: Api) -> None:
     assert response.status_code == 200
     assert response.json_body["status"] == "ok"
     assert "X-Request-Id" in response.headers
+
+
+def test_a_preflight_for_a_malformed_page_is_a_404(api: Api) -> None:
+    api.create_site(allowedOrigins=["https://shop.example"])
+    headers = {"Origin": "https://shop.example", "Access-Control-Request-Method": "GET"}
+    response = api.request("OPTIONS", "/sites/shop/pages/Bad%20Page", scope=None, headers=headers)
+    assert_error(response, 404, "NotFound")
+    assert "Access-Control-Allow-Origin" not in response.headers

@@ -306,3 +306,19 @@ def test_one_write_can_be_followed_from_the_api_into_the_worker_logs(
     assert worker_lines
     assert worker_lines[0]["requestId"] == request_id
     assert worker_lines[0]["operationId"] == response.json_body["operationId"]
+
+
+def test_a_batch_naming_one_message_twice_still_deletes_what_it_finished(
+    api: Api, config: Dict[str, Any], throttle: Throttle
+) -> None:
+    api.create_config(page="other")
+    other = api.request("GET", "/metadata?site=shop&page=other", scope="read").json_body["items"][0]
+    submit(api, "PUT", f"/metadata/{config['id']}", {"layout": "ok", "theme": "t"})
+    submit(api, "PUT", f"/metadata/{other['id']}", {"layout": "stuck", "theme": "t"})
+    messages = receive(api)
+    throttle.when(lambda params: touches(params, '"stuck"'))
+    fine = next(m for m in messages if '"ok"' in m["Body"])
+    with pytest.raises(BatchIncomplete):
+        invoke(api, [fine, fine, *messages])  # the same message twice, as a redelivery can
+    release(api, messages)
+    assert [json.loads(m["Body"])["data"]["layout"] for m in receive(api)] == ["stuck"]
