@@ -15,6 +15,8 @@ import json
 import logging
 import socket
 import socketserver
+import uuid
+from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler
 from typing import Any, Callable, Dict, Optional, Tuple
 
@@ -91,6 +93,25 @@ class ContractRequestHandler(ChaliceRequestHandler):
         # be in place before it runs; Chalice's __init__ would install its own.
         self.local_gateway = ContractGateway(app_object, config)
         BaseHTTPRequestHandler.__init__(self, request, client_address, server)
+
+    def send_error(self, code: int, message: Optional[str] = None, explain: Optional[str] = None) -> None:
+        """Errors the HTTP server answers before any route is looked up (a method it has no
+        handler for, a malformed request line) get the contract's body too."""
+        if code == HTTPStatus.NOT_IMPLEMENTED:
+            # API Gateway does not know the method either: an unsupported method.
+            code, error, text = HTTPStatus.METHOD_NOT_ALLOWED, "MethodNotAllowed", f"unsupported method {self.command}"
+        else:
+            error, text = "BadRequest", message or HTTPStatus(code).phrase
+        request_id = str(uuid.uuid4())
+        body = json.dumps({"error": error, "message": text, "requestId": request_id}).encode("utf-8")
+        self.send_response(code)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("X-Request-Id", request_id)
+        self.send_header("Content-Length", str(len(body)))
+        self.send_header("Connection", "close")
+        self.end_headers()
+        if self.command != "HEAD" and code >= HTTPStatus.OK:
+            self.wfile.write(body)
 
 
 class InheritedSocketServer(ThreadedHTTPServer):

@@ -113,6 +113,8 @@ def test_errors_the_gateway_answers_have_the_contract_body(stack: LocalStack, ht
     assert_contract_error(http.request("GET", "/no/such/route", token=None), 404, "NotFound")
     assert_contract_error(http.request("GET", "/no/such/route"), 404, "NotFound")
     assert_contract_error(http.request("GET", "/sites", token="not-a-token"), 401, "Unauthorized")
+    for method in ("TRACE", "QUERY"):  # methods the server itself has no handler for
+        assert_contract_error(requests.request(method, f"{stack.url}/health", timeout=5), 405, "MethodNotAllowed")
 
 
 def test_bad_requests_get_their_codes(stack: LocalStack, http: Http) -> None:
