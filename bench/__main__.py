@@ -33,7 +33,9 @@ stage `dev`'s environment, no AWS call), against `bench/baseline_app/app.py`, a 
 app that imports the same run-time dependencies (Chalice, boto3, pydantic,
 python-json-logger) and nothing else. {result.runs} runs of each, in alternation, after one
 unmeasured run each; the import alone is timed (the interpreter's start is the same for
-both), and the whole process apart.
+both), and the whole process apart. Both are copied with their bytecode compiled
+beforehand, as `make package` ships the code (without it, Lambda compiles every module
+from source at each cold start).
 
 {
         table(

@@ -20,7 +20,7 @@ from chalice.local import LocalDevServer, ThreadedHTTPServer
 from pydantic import ValidationError
 
 from chalicelib import auth, ids
-from chalicelib.errors import ServiceUnavailable
+from chalicelib.errors import ServiceError, ServiceUnavailable
 from chalicelib.models import ConfigCreateInput, Operation, RenderConfig, isoformat, utc_now
 from chalicelib.repository import Receipt
 from chalicelib.services import get_services
@@ -38,8 +38,11 @@ def create_config() -> Response:
     assert request is not None
     repository = get_services().repository
     principal = auth.authenticate(request.headers.get("authorization", ""), repository)
-    if principal.scope not in ("write", "admin"):
-        return _json(401, {"error": "Unauthorized", "message": "a write token is required"})
+    try:
+        # As the real route: 401/403 for the token, 503 when it cannot be checked now.
+        principal.demand("write")
+    except ServiceError as error:
+        return _json(error.status, {"error": error.code, "message": error.message})
     try:
         body = ConfigCreateInput.model_validate_json(request.raw_body or b"{}")
     except ValidationError as exc:
