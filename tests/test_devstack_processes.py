@@ -8,14 +8,7 @@ import time
 from pathlib import Path
 
 from devstack.processes import Child
-
-
-def alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    return True
+from tests.stack import alive
 
 
 def wait_for_file(path: Path, timeout: float = 10.0) -> str:

@@ -200,15 +200,20 @@ def test_a_poison_message_reaches_the_dead_letter_queue_while_other_writes_apply
     assert left == {"ApproximateNumberOfMessages": "0", "ApproximateNumberOfMessagesNotVisible": "0"}
 
 
-def test_fire_names_the_scheduled_functions_when_asked_for_an_unknown_one(stack: LocalStack) -> None:
-    result = subprocess.run(  # noqa: S603
-        [sys.executable, "-m", "devstack", "fire", "no_such_function", "--port", str(stack.port)],
+def fire(stack: LocalStack, name: str) -> subprocess.CompletedProcess[str]:
+    """`python -m devstack fire NAME` against the module's stack."""
+    return subprocess.run(  # noqa: S603
+        [sys.executable, "-m", "devstack", "fire", name, "--port", str(stack.port)],
         cwd=PROJECT_DIR,
         env=stack.env,
         capture_output=True,
         text=True,
         timeout=60,
     )
+
+
+def test_fire_names_the_scheduled_functions_when_asked_for_an_unknown_one(stack: LocalStack) -> None:
+    result = fire(stack, "no_such_function")
     assert result.returncode == 2, result.stderr
     assert "no scheduled function 'no_such_function'" in result.stderr
 
@@ -218,26 +223,12 @@ def test_every_scheduled_function_is_announced_and_can_be_fired_now(stack: Local
 
     for schedule in scheduled_functions(app):
         assert f"devstack: schedule {schedule.name}: " in stack.output()
-        result = subprocess.run(  # noqa: S603
-            [sys.executable, "-m", "devstack", "fire", schedule.name, "--port", str(stack.port)],
-            cwd=PROJECT_DIR,
-            env=stack.env,
-            capture_output=True,
-            text=True,
-            timeout=60,
-        )
+        result = fire(stack, schedule.name)
         assert result.returncode == 0, result.stdout + result.stderr
 
 
 def test_the_backup_check_result_shows_at_admin_backups(stack: LocalStack, http: Http) -> None:
-    fired = subprocess.run(  # noqa: S603
-        [sys.executable, "-m", "devstack", "fire", "check_backups", "--port", str(stack.port)],
-        cwd=PROJECT_DIR,
-        env=stack.env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    fired = fire(stack, "check_backups")
     assert fired.returncode == 0, fired.stdout + fired.stderr
     report = http.request("GET", "/admin/backups").json()
     latest = report["latest"]
