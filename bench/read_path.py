@@ -13,11 +13,7 @@ from __future__ import annotations
 import argparse
 import json
 import math
-import os
-import platform
-import re
 import socket
-import subprocess
 import sys
 import tempfile
 import textwrap
@@ -25,17 +21,16 @@ import threading
 import time
 import uuid
 from dataclasses import dataclass, field, replace
-from datetime import UTC, datetime
 from fractions import Fraction
 from pathlib import Path
 from typing import Dict, List, Optional, Sequence, Tuple
 
+from bench.report import DOCUMENT, machine, replace_section
 from infra.resources import PROJECT_DIR
 from tests.stack import Http, LocalStack, running_stack
 
 DESCRIPTION = "The public page route against a bare route, through the local stack."
-SECTION = "## Read path"
-DOCUMENT = PROJECT_DIR / "docs" / "benchmarks.md"
+SECTION = "Read path"
 SITE, PAGE = "bench", "home"
 PAGE_ROUTE = "/sites/{site}/pages/{page}"
 ORIGIN = "https://bench.example"
@@ -284,38 +279,14 @@ def ratios(results: Sequence[Result]) -> str:
     return "Read path / baseline — " + "; ".join(parts) + "."
 
 
-def machine() -> str:
-    cpu = platform.processor() or platform.machine()
-    try:
-        found = re.search(r"^model name\s*:\s*(.+)$", Path("/proc/cpuinfo").read_text(), re.M)
-        cpu = found.group(1).strip() if found else cpu
-    except OSError:
-        pass
-    load = f", load average {os.getloadavg()[0]:.1f} at the start" if hasattr(os, "getloadavg") else ""
-    system = f"{platform.system()} {platform.release()}, Python {platform.python_version()}"
-    return f"{cpu}, {os.cpu_count()} CPUs, {system}{load}"
-
-
-def commit() -> str:
-    found = subprocess.run(
-        ["git", "rev-parse", "--short", "HEAD"],  # noqa: S607
-        cwd=PROJECT_DIR,
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    return found.stdout.strip() or "unknown"
-
-
 def section(results: Sequence[Result], load: Load, host: str) -> str:
-    when = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
     connections = (
         "each on one keep-alive connection (`--keep-alive`)"
         if load.keep_alive
         else "each request on a new connection (`Connection: close`)"
     )
     paragraphs = [
-        f"`make bench-read`, {when}, commit {commit()}; {host}.",
+        f"`make bench-read`, {host}.",
         "The local stack: Chalice's local server (one process, a thread per connection) with "
         "DynamoDB emulated by moto's server (another process, over HTTP). "
         f"{load.requests:,} requests per route after {load.warmup:,} unmeasured ones, in "
@@ -335,25 +306,12 @@ def section(results: Sequence[Result], load: Load, host: str) -> str:
         "is the one to watch when the read path changes. A CDN in front (the answer is "
         "`Cache-Control: public, max-age=<cacheMaxAge>`) serves repeats without reaching the "
         "function at all.",
-        "Connections are new per request because Chalice's local server writes an answer's "
-        "headers and body in two writes without `TCP_NODELAY`: on a keep-alive connection the "
-        "body then waits for the client's delayed ACK, about 40 ms on Linux, for every answer "
-        "with a body (`--keep-alive` shows it). That is the local server's, not the route's.",
+        "Chalice's local server writes an answer's headers and body in two writes; the local "
+        "stack sets `TCP_NODELAY` on its connections, so keep-alive clients (`--keep-alive`) "
+        "no longer wait for a delayed ACK (about 40 ms) on every answer with a body.",
     ]
     filled = [p if p.startswith("|") else textwrap.fill(p, width=88) for p in paragraphs]
-    return SECTION + "\n\n" + "\n\n".join(filled) + "\n"
-
-
-def replace_section(document: str, text: str) -> str:
-    """The document with its read-path section replaced by `text` (added at the end when
-    missing); every other section is left exactly as it was."""
-    block = text.rstrip("\n") + "\n"
-    found = re.search(rf"^{re.escape(SECTION)}\n.*?(?=^## |\Z)", document, re.S | re.M)
-    if found:
-        rest = document[found.end() :]
-        return document[: found.start()] + block + ("\n" + rest if rest else "")
-    head = document.rstrip("\n") if document.strip() else "# Benchmarks"
-    return f"{head}\n\n{block}"
+    return f"## {SECTION}\n\n" + "\n\n".join(filled) + "\n"
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
@@ -384,9 +342,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     text = section(results, load, host)
     print(text)
     if not args.no_write:
-        DOCUMENT.parent.mkdir(parents=True, exist_ok=True)
-        current = DOCUMENT.read_text() if DOCUMENT.exists() else ""
-        DOCUMENT.write_text(replace_section(current, text))
+        replace_section(SECTION, text)
         print(f"written to {DOCUMENT.relative_to(PROJECT_DIR)}", file=sys.stderr)
     return 0
 

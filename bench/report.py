@@ -51,15 +51,21 @@ def table(headers: Sequence[str], rows: Sequence[Sequence[str]], align: str = ""
     return "\n".join(lines)
 
 
-def replace_section(title: str, text: str, document: Path = DOCUMENT) -> None:
-    """Puts `text` (which starts with `## title`) in place of that section, or at the end."""
-    current = document.read_text() if document.exists() else INTRO
+def with_section(document: str, title: str, text: str) -> str:
+    """The document with its `## title` section replaced by `text` (which starts with that
+    heading), or `text` added at the end; every other section is left as it was."""
     heading = f"## {title}"
-    found = re.search(rf"^{re.escape(heading)}\n.*?(?=^## |\Z)", current, re.S | re.M)
+    found = re.search(rf"^{re.escape(heading)}\n.*?(?=^## |\Z)", document, re.S | re.M)
     body = text.rstrip() + "\n"
     if found:
-        updated = current[: found.start()] + body + ("\n" if current[found.end() :] else "") + current[found.end() :]
-    else:
-        updated = current.rstrip() + "\n\n" + body
+        rest = document[found.end() :]
+        return document[: found.start()] + body + ("\n" + rest if rest else "")
+    head = document.rstrip() if document.strip() else "# Benchmarks"
+    return f"{head}\n\n{body}"
+
+
+def replace_section(title: str, text: str, document: Path = DOCUMENT) -> None:
+    """Writes `text` in place of the document's `## title` section, or at its end."""
+    current = document.read_text() if document.exists() else INTRO
     document.parent.mkdir(parents=True, exist_ok=True)
-    document.write_text(updated)
+    document.write_text(with_section(current, title, text))

@@ -1,8 +1,9 @@
-"""The read benchmark's own arithmetic and bookkeeping (the benchmark itself is `make bench-read`)."""
+"""The benchmarks' arithmetic and bookkeeping (the benchmark itself is `make bench-read`)."""
 
 from __future__ import annotations
 
-from bench.read_path import percentile, replace_section
+from bench.read_path import percentile
+from bench.report import with_section
 
 NEW = "## Read path\n\nnew figures\n"
 
@@ -16,7 +17,7 @@ def test_percentiles_are_nearest_rank() -> None:
 
 
 def test_the_read_path_section_is_added_to_a_missing_or_empty_document() -> None:
-    assert replace_section("", NEW) == "# Benchmarks\n\n## Read path\n\nnew figures\n"
+    assert with_section("", "Read path", NEW) == "# Benchmarks\n\n## Read path\n\nnew figures\n"
 
 
 def test_only_the_read_path_section_is_replaced() -> None:
@@ -24,7 +25,7 @@ def test_only_the_read_path_section_is_replaced() -> None:
         "# Benchmarks\n\nIntro.\n\n## Writes\n\nwrite figures\n\n"
         "## Read path\n\nold figures\n| a | b |\n\n## Worker\n\nworker figures\n"
     )
-    assert replace_section(document, NEW) == (
+    assert with_section(document, "Read path", NEW) == (
         "# Benchmarks\n\nIntro.\n\n## Writes\n\nwrite figures\n\n"
         "## Read path\n\nnew figures\n\n## Worker\n\nworker figures\n"
     )
@@ -32,6 +33,6 @@ def test_only_the_read_path_section_is_replaced() -> None:
 
 def test_a_read_path_section_at_the_end_is_replaced_and_others_kept() -> None:
     document = "# Benchmarks\n\n## Writes\n\nw\n\n## Read path\n\nold\n"
-    assert replace_section(document, NEW) == "# Benchmarks\n\n## Writes\n\nw\n\n## Read path\n\nnew figures\n"
-    appended = replace_section("# Benchmarks\n\n## Writes\n\nw\n", NEW)
+    assert with_section(document, "Read path", NEW) == "# Benchmarks\n\n## Writes\n\nw\n\n## Read path\n\nnew figures\n"
+    appended = with_section("# Benchmarks\n\n## Writes\n\nw\n", "Read path", NEW)
     assert appended == "# Benchmarks\n\n## Writes\n\nw\n\n## Read path\n\nnew figures\n"
