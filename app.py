@@ -9,10 +9,23 @@ from typing import Any, Dict, Optional
 
 from chalice.app import AuthRequest, AuthResponse, Chalice, CloudWatchEvent, Rate, Response, SQSEvent
 
-from chalicelib import auth, delivery, openapi
-from chalicelib.backups import BackupReport, run_backup_check
-from chalicelib.errors import BadRequest, NotFound
-from chalicelib.http import (
+from chalicelib import access, delivery
+from chalicelib.core.errors import BadRequest, NotFound
+from chalicelib.core.fields import (
+    DEFAULT_PAGE_SIZE,
+    MAX_PAGE_SIZE,
+    PAGE_PATTERN,
+    SITE_PATTERN,
+    is_page_slug,
+    is_site_slug,
+)
+from chalicelib.core.ids import is_config_id
+from chalicelib.core.logs import get_logger
+from chalicelib.delivery import PageRender
+from chalicelib.services import Services, get_services
+from chalicelib.store import Operation, RenderConfig, Site
+from chalicelib.upkeep import BackupReport, RedriveResult, run_backup_check
+from chalicelib.web import (
     CURSOR,
     IDEMPOTENCY_KEY,
     IF_MATCH,
@@ -24,33 +37,10 @@ from chalicelib.http import (
     endpoint,
     http_middleware,
     json_response,
+    openapi,
 )
-from chalicelib.ids import is_config_id
-from chalicelib.logs import get_logger
-from chalicelib.models import (
-    DEFAULT_PAGE_SIZE,
-    MAX_PAGE_SIZE,
-    PAGE_PATTERN,
-    SITE_PATTERN,
-    Accepted,
-    ConfigContent,
-    ConfigCreateInput,
-    ConfigPage,
-    Health,
-    Operation,
-    PageRender,
-    RenderConfig,
-    Site,
-    SiteInput,
-    SitePage,
-    VersionPage,
-    is_page_slug,
-    is_site_slug,
-)
-from chalicelib.operations import Submission
-from chalicelib.redrive import RedriveResult
-from chalicelib.services import Services, get_services
-from chalicelib.worker import QueueRecord, settle
+from chalicelib.web.models import ConfigContent, ConfigCreateInput, ConfigPage, Health, SiteInput, SitePage, VersionPage
+from chalicelib.writes import Accepted, QueueRecord, Submission, settle
 
 app = Chalice(app_name="metadata-manager", configure_logs=False)
 log = get_logger()
@@ -91,7 +81,7 @@ def accepted(result: Accepted) -> Response:
 @app.authorizer(ttl_seconds=60)
 def token_authorizer(request: AuthRequest) -> AuthResponse:
     """Resolves the bearer token; each route demands its scope from the context."""
-    principal = auth.authenticate(request.token, services().repository)
+    principal = access.authenticate(request.token, services().store.tokens)
     return AuthResponse(routes=["*"], principal_id=principal.token_id or "anonymous", context=principal.context())
 
 
@@ -117,7 +107,7 @@ def openapi_document(call: Call) -> Response:
 def render_page(call: Call, site: str, page: str) -> Response:
     """The render config of one page, for frontends: cacheable, with CORS for the site."""
     return delivery.page_response(
-        services().repository, site, page, call.header("Origin"), call.header("If-None-Match"), call.request_id
+        services().store.snapshots, site, page, call.header("Origin"), call.header("If-None-Match"), call.request_id
     )
 
 
@@ -127,14 +117,14 @@ def render_page_preflight(call: Call, site: str, page: str) -> Response:
     """CORS preflight, granted to the site's allowed origins only."""
     if not (is_site_slug(site) and is_page_slug(page)):
         raise NotFound(f"no page '{page}' of site '{site}'")
-    return delivery.preflight_response(services().repository.get_site(site), call.header("Origin"))
+    return delivery.preflight_response(services().store.sites.get(site), call.header("Origin"))
 
 
 @app.route("/metadata/{id}", methods=["GET"])
 @endpoint(app, log, scope=None, answers={200: RenderConfig, 304: None}, errors=(404,), headers=(IF_NONE_MATCH,))
 def get_config(call: Call, id: str) -> Response:
     """One config by id, with its ETag."""
-    config = services().repository.get_config(id) if is_config_id(id) else None
+    config = services().store.configs.get(id) if is_config_id(id) else None
     return delivery.config_response(config, id, call.header("If-None-Match"), call.request_id)
 
 
@@ -156,7 +146,7 @@ def put_site(call: Call, site: str, body: SiteInput) -> Response:
 @endpoint(app, log, scope="read", answers={200: Site}, errors=(404,))
 def get_site(call: Call, site: str) -> Response:
     """One site."""
-    found = services().repository.get_site(site) if is_site_slug(site) else None
+    found = services().store.sites.get(site) if is_site_slug(site) else None
     if found is None:
         raise NotFound(f"no site '{site}'")
     return json_response(found)
@@ -166,7 +156,7 @@ def get_site(call: Call, site: str) -> Response:
 @endpoint(app, log, scope="read", answers={200: SitePage}, errors=(400,), query=(LIMIT, CURSOR))
 def list_sites(call: Call) -> Response:
     """All sites, by slug, a page at a time."""
-    listing = services().repository.list_sites(
+    listing = services().store.sites.list(
         call.query_int("limit", DEFAULT_PAGE_SIZE, 1, MAX_PAGE_SIZE), call.query("cursor")
     )
     return json_response(_page(listing.items, listing.next_cursor))
@@ -223,7 +213,7 @@ def list_configs(call: Call) -> Response:
     if page is not None and not is_page_slug(page):
         raise BadRequest("query parameter 'page' must be a page slug")
     limit = call.query_int("limit", DEFAULT_PAGE_SIZE, 1, MAX_PAGE_SIZE)
-    listing = services().repository.list_configs(site, page, limit, call.query("cursor"))
+    listing = services().store.configs.list(site, page, limit, call.query("cursor"))
     return json_response(_page(listing.items, listing.next_cursor))
 
 
@@ -232,7 +222,7 @@ def list_configs(call: Call) -> Response:
 def list_versions(call: Call, id: str) -> Response:
     """A config's versions, newest first, including its deletion."""
     limit = call.query_int("limit", DEFAULT_PAGE_SIZE, 1, MAX_PAGE_SIZE)
-    listing = services().repository.list_versions(id, limit, call.query("cursor")) if is_config_id(id) else None
+    listing = services().store.configs.versions(id, limit, call.query("cursor")) if is_config_id(id) else None
     if listing is None or (not listing.items and call.query("cursor") is None):
         raise NotFound(f"no config '{id}'")
     return json_response(_page(listing.items, listing.next_cursor))
@@ -256,7 +246,7 @@ def _page(items: Any, next_cursor: Optional[str]) -> Dict[str, Any]:
 @endpoint(app, log, scope="admin", answers={200: BackupReport}, errors=(400,), query=(LIMIT,))
 def backup_report(call: Call) -> Response:
     """The latest backup check in full, and the recent ones, newest first."""
-    history = services().repository.recent_checks(call.query_int("limit", DEFAULT_PAGE_SIZE, 1, MAX_PAGE_SIZE))
+    history = services().store.checks.recent(call.query_int("limit", DEFAULT_PAGE_SIZE, 1, MAX_PAGE_SIZE))
     report = BackupReport(latest=history[0] if history else None, history=history)
     return json_response(report.model_dump(mode="json"))
 
@@ -275,7 +265,7 @@ def check_backups(event: CloudWatchEvent) -> Dict[str, Any]:
     s = services()
     result = run_backup_check(
         s.backup_checker,
-        lambda found: s.repository.record_check(found, timedelta(days=s.settings.backup_check_keep_days)),
+        lambda found: s.store.checks.record(found, timedelta(days=s.settings.backup_check_keep_days)),
         s.logger,
         s.settings.metrics_namespace,
         s.settings.stage,

@@ -65,8 +65,11 @@ class CallCounter:
     def __init__(self) -> None:
         self.seen: List[Tuple[Optional[str], str]] = []
 
-    def hook_session(self, session: Any) -> None:
+    def session(self) -> Any:
+        """A new session whose calls are counted."""
+        session = boto3.session.Session()
         session.events.register("before-call", self._count)
+        return session
 
     def _count(self, model: Any, **_: Any) -> None:
         from tests.aws_calls import _running
@@ -94,8 +97,9 @@ def measure() -> List[Calls]:
 def _measure() -> List[Calls]:
     from chalice.test import Client
 
-    from chalicelib import auth
-    from chalicelib.services import SESSION_HOOKS, get_services, reset_services
+    from chalicelib import access as auth
+    from chalicelib import services
+    from chalicelib.services import get_services, reset_services
     from devstack.poller import lambda_sqs_event
     from infra.resources import PROJECT_DIR, StageResources, provision
     from tests.aws_calls import attribute_calls
@@ -106,13 +110,13 @@ def _measure() -> List[Calls]:
     # As deployed: the template gives the functions the queue's URL (no GetQueueUrl).
     os.environ["QUEUE_URL"] = provisioned.queue_url
     counter = CallCounter()
-    SESSION_HOOKS.append(counter.hook_session)
+    services.use_sessions(counter.session)
     reset_services()
     from app import app
 
     attribute_calls(app)
     get_services().logger.setLevel(logging.ERROR)  # the table is the output, not the logs
-    token = auth.issue_token(get_services().repository, "bench", "admin")[0]
+    token = auth.issue_token(get_services().store.tokens, "bench", "admin")[0]
     sqs = boto3.client("sqs")
     results: List[Calls] = []
     with Client(app, stage_name="local", project_dir=str(PROJECT_DIR)) as client:
@@ -176,7 +180,7 @@ def _measure() -> List[Calls]:
         worker("worker: config.update + Idempotency-Key")
         request("DELETE /metadata/{id}", "write", "DELETE", f"/metadata/{config_id}")
         worker("worker: config.delete")
-    SESSION_HOOKS.remove(counter.hook_session)
+    services.use_sessions(boto3.session.Session)
     reset_services()
     return results
 

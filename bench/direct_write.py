@@ -3,7 +3,7 @@ to the table. Dev-only, never deployed; served by Chalice's local server in a pr
 its own (`python -m bench.direct_write --port N`), as the API of the local stack is.
 
 It validates the body and the token as the real API does, then writes the config in the
-same transaction the worker uses (the same repository and keys), and answers 201, or 503
+same transaction the worker uses (the same stores and keys), and answers 201, or 503
 when the table refuses once the SDK's retries are spent.
 """
 
@@ -19,11 +19,15 @@ from chalice.config import Config
 from chalice.local import LocalDevServer, ThreadedHTTPServer
 from pydantic import ValidationError
 
-from chalicelib import auth, ids
-from chalicelib.errors import ServiceError, ServiceUnavailable
-from chalicelib.models import ConfigCreateInput, Operation, RenderConfig, isoformat, utc_now
-from chalicelib.repository import Receipt
+from chalicelib import access as auth
+from chalicelib.core import ids
+from chalicelib.core.clock import isoformat, utc_now
+from chalicelib.core.errors import DependencyUnavailable, DomainError
 from chalicelib.services import get_services
+from chalicelib.store import Operation, Receipt, RenderConfig, version_of
+from chalicelib.store.configs import ConfigStore
+from chalicelib.web.models import ConfigCreateInput
+from chalicelib.web.status import answer_for
 
 app = Chalice(app_name="direct-write", configure_logs=False)
 
@@ -36,13 +40,14 @@ def _json(status: int, body: object) -> Response:
 def create_config() -> Response:
     request = app.current_request
     assert request is not None
-    repository = get_services().repository
-    principal = auth.authenticate(request.headers.get("authorization", ""), repository)
+    store = get_services().store
+    principal = auth.authenticate(request.headers.get("authorization", ""), store.tokens)
     try:
         # As the real route: 401/403 for the token, 503 when it cannot be checked now.
         principal.demand("write")
-    except ServiceError as error:
-        return _json(error.status, {"error": error.code, "message": error.message})
+    except DomainError as error:
+        status, code = answer_for(error)
+        return _json(status, {"error": code, "message": error.message})
     try:
         body = ConfigCreateInput.model_validate_json(request.raw_body or b"{}")
     except ValidationError as exc:
@@ -59,9 +64,13 @@ def create_config() -> Response:
         submittedAt=stamp,
         completedAt=stamp,
     )
+    actor = f"token:{principal.token_id}"
+    transaction = store.table.transaction()
+    ConfigStore.add_create(transaction, config, version_of(config, operation.operationId, actor))
+    store.receipts.add(transaction, Receipt(operation, actor))
     try:
-        repository.create_config(config, Receipt(operation, f"token:{principal.token_id}"))
-    except ServiceUnavailable as exc:
+        store.table.commit(transaction)
+    except DependencyUnavailable as exc:
         return _json(503, {"error": "ServiceUnavailable", "message": exc.message})
     return _json(201, {"id": config.id, "version": 1})
 

@@ -1,7 +1,10 @@
-"""The objects a function works with, built on first use from the settings.
+"""The composition root: the objects a function works with, built on first use from the
+stage's settings and one boto3 session.
 
 Nothing here runs at import: Lambda's cold start stays short, and tests (with moto) set
-up the environment before the first AWS client exists.
+up the environment before the first AWS client exists. Whoever needs other sessions (the
+test suite records every AWS call a function makes) passes a session factory to
+`use_sessions`; Lambda uses boto3's default.
 """
 
 from __future__ import annotations
@@ -9,20 +12,17 @@ from __future__ import annotations
 import logging
 from datetime import datetime, timedelta
 from functools import cached_property, lru_cache
-from typing import TYPE_CHECKING, Any, Callable, List
+from typing import TYPE_CHECKING, Any, Callable
 
 import boto3
 from botocore.config import Config
 
-from chalicelib.backups import BackupChecker, BackupPolicy, Targets
-from chalicelib.logs import get_logger
-from chalicelib.models import Envelope, Operation, utc_now
-from chalicelib.operations import WriteDesk, apply_operation, record_delivery_failure
-from chalicelib.queue import WriteQueue
-from chalicelib.redrive import Redrive
-from chalicelib.repository import Repository
-from chalicelib.settings import Settings, get_settings
-from chalicelib.worker import Worker
+from chalicelib.core.clock import utc_now
+from chalicelib.core.logs import get_logger
+from chalicelib.core.stage import StageSettings, get_settings
+from chalicelib.store import Store
+from chalicelib.upkeep import BackupChecker, BackupPolicy, Redrive, Targets
+from chalicelib.writes import Applier, Worker, WriteDesk, WriteQueue
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
@@ -33,18 +33,14 @@ if TYPE_CHECKING:
 # before the API answers 503 or the worker leaves the message for later.
 AWS_CONFIG = Config(connect_timeout=2, read_timeout=5, retries={"mode": "standard", "max_attempts": 3})
 
-# Called with each new session, before any client exists: the test suite hooks botocore's
-# events there to hold every call a function makes to its IAM policy. Empty in Lambda.
-SESSION_HOOKS: List[Callable[[Any], None]] = []
+SessionFactory = Callable[[], Any]
 
 
 class Services:
-    def __init__(self, settings: Settings, session: Any = None, clock: Callable[[], datetime] = utc_now) -> None:
+    def __init__(self, settings: StageSettings, session: Any = None, clock: Callable[[], datetime] = utc_now) -> None:
         self.settings = settings
         self._session = session or boto3.session.Session()
         self.clock = clock
-        for hook in SESSION_HOOKS:
-            hook(self._session)
 
     @cached_property
     def logger(self) -> logging.Logger:
@@ -63,8 +59,8 @@ class Services:
         return self._session.client("sqs", config=AWS_CONFIG)
 
     @cached_property
-    def repository(self) -> Repository:
-        return Repository(self.table, operation_ttl_seconds=self.settings.operation_ttl_seconds)
+    def store(self) -> Store:
+        return Store.over(self.table, operation_ttl_seconds=self.settings.operation_ttl_seconds)
 
     @cached_property
     def queue(self) -> WriteQueue:
@@ -73,9 +69,8 @@ class Services:
 
     @cached_property
     def desk(self) -> WriteDesk:
-        return WriteDesk(
-            self.repository, self.queue, queue_retention=timedelta(seconds=self.settings.queue_retention_seconds)
-        )
+        retention = timedelta(seconds=self.settings.queue_retention_seconds)
+        return WriteDesk(self.store, self.queue, queue_retention=retention)
 
     @cached_property
     def backup_checker(self) -> BackupChecker:
@@ -95,18 +90,24 @@ class Services:
 
     @cached_property
     def worker(self) -> Worker:
-        def apply(envelope: Envelope) -> Operation:
-            return apply_operation(envelope, self.repository)
+        applier = Applier(self.store)
+        return Worker(applier.apply, applier.record_delivery_failure, self.logger, self.settings.max_receive_count)
 
-        def dead_letter(envelope: Envelope, reason: str) -> None:
-            record_delivery_failure(envelope, self.repository, reason)
 
-        return Worker(apply, dead_letter, self.logger, self.settings.max_receive_count)
+_sessions: SessionFactory = boto3.session.Session
+
+
+def use_sessions(factory: SessionFactory) -> None:
+    """Builds the services of later calls with sessions from `factory` (and forgets the
+    current ones)."""
+    global _sessions
+    _sessions = factory
+    reset_services()
 
 
 @lru_cache(maxsize=1)
 def get_services() -> Services:
-    return Services(get_settings())
+    return Services(get_settings(), session=_sessions())
 
 
 def reset_services() -> None:

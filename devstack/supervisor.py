@@ -22,9 +22,9 @@ import boto3
 import requests
 from botocore.exceptions import BotoCoreError, ClientError
 
-from chalicelib import auth
+from chalicelib import access as auth
+from chalicelib.core.stage import StageSettings
 from chalicelib.services import Services
-from chalicelib.settings import Settings
 from devstack import state
 from devstack.aws import Moto, apply_environment, emulated_environment, export_line
 from devstack.processes import Child
@@ -170,9 +170,9 @@ class Supervisor:
         resources = StageResources.for_stage(STAGE)
         try:
             self._provisioned = provision(boto3.session.Session(), resources)
-            settings = Settings.from_env({**resources.environment(), "QUEUE_URL": self._provisioned.queue_url})
-            repository = Services(settings).repository
-            auth.issue_token(repository, "local admin", "admin", token=self._options.admin_token)
+            settings = StageSettings.from_env({**resources.environment(), "QUEUE_URL": self._provisioned.queue_url})
+            tokens = Services(settings).store.tokens
+            auth.issue_token(tokens, "local admin", "admin", token=self._options.admin_token)
         except (BotoCoreError, ClientError) as exc:
             raise StartupError(f"cannot provision the {STAGE} stage's resources: {exc}") from exc
         self._resources = resources

@@ -49,7 +49,7 @@ class Functions:
 
 def reports_batch_item_failures(environ: Mapping[str, str]) -> bool:
     """Whether the event source is set up with ReportBatchItemFailures: the functions are
-    told so by WORKER_REPORTS_BATCH_FAILURES (see chalicelib.settings), and the local
+    told so by WORKER_REPORTS_BATCH_FAILURES (see chalicelib.core.stage), and the local
     event source must do what they expect of it."""
     return environ.get("WORKER_REPORTS_BATCH_FAILURES", "").strip().lower() in ("1", "true", "yes", "on")
 

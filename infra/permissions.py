@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from enum import Enum
 from typing import Dict, Tuple, Union
 
-from chalicelib import keys
+from chalicelib.store import keys
 
 
 class Target(Enum):

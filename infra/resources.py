@@ -14,7 +14,7 @@ from typing import Any, Dict, Optional
 
 from botocore.exceptions import ClientError
 
-from chalicelib import keys
+from chalicelib.store import keys
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 WORKER_FUNCTION = "apply_writes"

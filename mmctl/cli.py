@@ -13,9 +13,10 @@ from typing import Any, Callable, List, TextIO
 
 import boto3
 
-from chalicelib import auth
-from chalicelib.redrive import Redrive
-from chalicelib.repository import Repository
+from chalicelib import access as auth
+from chalicelib.store import Store
+from chalicelib.store.tokens import TokenStore
+from chalicelib.upkeep import Redrive
 from infra.resources import StageResources
 
 SessionFactory = Callable[[], Any]
@@ -53,8 +54,8 @@ def main(argv: List[str], session_factory: SessionFactory = boto3.session.Sessio
     session = session_factory()
     if args.command == "redrive":
         return _redrive(args, session.client("sqs"), resources, out)
-    repository = Repository(session.resource("dynamodb").Table(resources.table_name))
-    return _tokens(args, repository, out)
+    tokens = Store.over(session.resource("dynamodb").Table(resources.table_name)).tokens
+    return _tokens(args, tokens, out)
 
 
 def _redrive(args: argparse.Namespace, sqs: Any, resources: StageResources, out: TextIO) -> int:
@@ -66,17 +67,17 @@ def _redrive(args: argparse.Namespace, sqs: Any, resources: StageResources, out:
     return 0 if result.failed == 0 else 1
 
 
-def _tokens(args: argparse.Namespace, repository: Repository, out: TextIO) -> int:
+def _tokens(args: argparse.Namespace, tokens: TokenStore, out: TextIO) -> int:
     if args.action == "create":
-        secret, record = auth.issue_token(repository, args.name, args.scope)
+        secret, record = auth.issue_token(tokens, args.name, args.scope)
         print(json.dumps({"token": secret, **record.model_dump()}, indent=2), file=out)
         print("Keep the token now: it cannot be shown again.", file=sys.stderr)
         return 0
     if args.action == "list":
-        for token in repository.list_tokens():
+        for token in tokens.list():
             print(f"{token.tokenId}  {token.scope:<5}  {token.createdAt}  {token.name}", file=out)
         return 0
-    if repository.delete_token(args.token_id):
+    if tokens.delete(args.token_id):
         print(f"revoked {args.token_id}", file=out)
         return 0
     print(f"no token with id {args.token_id}", file=sys.stderr)

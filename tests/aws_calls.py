@@ -28,12 +28,13 @@ from functools import cache
 from typing import Any, Callable, Dict, Iterable, List, Mapping, Optional, Sequence, Set, Tuple
 from urllib.parse import urlparse
 
+import boto3
 import pytest
 from botocore.exceptions import ClientError
 from chalice.app import ChaliceAuthorizer, Request
 
-from chalicelib import keys
-from chalicelib.services import SESSION_HOOKS
+from chalicelib import services
+from chalicelib.store import keys
 from infra.functions import API_HANDLER, lambda_functions, load_app
 from infra.permissions import PERMISSIONS
 from infra.policies import StageArns, grants, policy_document
@@ -326,6 +327,12 @@ def attribute_calls(app: Any) -> None:
             handler.func = _as_function(name, handler.func)
 
 
+def _recorded_session() -> Any:
+    session = boto3.session.Session()
+    hook_session(session)
+    return session
+
+
 # --- pytest hooks ----------------------------------------------------------------------
 
 
@@ -334,13 +341,12 @@ _problems = pytest.StashKey[List[str]]()
 
 def pytest_configure(config: pytest.Config) -> None:
     attribute_calls(load_app())
-    SESSION_HOOKS.append(hook_session)
+    services.use_sessions(_recorded_session)
     config.stash[_problems] = []
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
-    if hook_session in SESSION_HOOKS:
-        SESSION_HOOKS.remove(hook_session)
+    services.use_sessions(boto3.session.Session)
 
 
 def _is_worker(config: pytest.Config) -> bool:

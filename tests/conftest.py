@@ -12,7 +12,7 @@ import pytest
 from chalice.test import Client
 from moto import mock_aws
 
-from chalicelib import auth
+from chalicelib import access as auth
 from chalicelib.services import get_services, reset_services
 from devstack.poller import QueuePoller
 from infra.resources import PROJECT_DIR, Provisioned, StageResources, provision
@@ -68,8 +68,8 @@ def _app() -> Any:
 @pytest.fixture
 def tokens(stack: Provisioned) -> Dict[str, str]:
     """A token for each scope."""
-    repository = get_services().repository
-    return {scope: auth.issue_token(repository, f"{scope} tests", scope)[0] for scope in auth.SCOPES}
+    store = get_services().store.tokens
+    return {scope: auth.issue_token(store, f"{scope} tests", scope)[0] for scope in auth.SCOPES}
 
 
 class Api:

@@ -6,8 +6,8 @@ from typing import Any, Dict, Optional
 
 import pytest
 
-from chalicelib import auth
-from chalicelib.ids import token_hash
+from chalicelib import access as auth
+from chalicelib.core.ids import token_hash
 from chalicelib.services import get_services
 from tests.conftest import Api, assert_error
 
@@ -104,9 +104,9 @@ def test_a_header_that_is_not_bearer_is_refused(api: Api) -> None:
 
 
 def test_tokens_are_stored_only_as_hashes(api: Api) -> None:
-    repository = get_services().repository
+    tokens = get_services().store.tokens
     token = api.tokens["write"]
-    stored = repository.get_token(token_hash(token))
+    stored = tokens.get(token_hash(token))
     assert stored is not None
     assert stored.scope == "write"
     items = get_services().table.scan()["Items"]  # a test may look at the whole table
@@ -114,9 +114,9 @@ def test_tokens_are_stored_only_as_hashes(api: Api) -> None:
 
 
 def test_a_revoked_token_is_refused(api: Api) -> None:
-    repository = get_services().repository
-    secret, record = auth.issue_token(repository, "short-lived", "read")
+    tokens = get_services().store.tokens
+    secret, record = auth.issue_token(tokens, "short-lived", "read")
     assert api.request("GET", "/sites", scope=None, headers={"Authorization": f"Bearer {secret}"}).status_code == 200
-    assert repository.delete_token(record.tokenId)
+    assert tokens.delete(record.tokenId)
     response = api.request("GET", "/sites", scope=None, headers={"Authorization": f"Bearer {secret}"})
     assert_error(response, 401, "Unauthorized")

@@ -10,7 +10,7 @@ import boto3
 import pytest
 from botocore.exceptions import EndpointConnectionError
 
-from chalicelib.models import utc_now
+from chalicelib.core.clock import utc_now
 from chalicelib.services import Services, get_services
 from tests.conftest import REGION, Api, assert_error
 

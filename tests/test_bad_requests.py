@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from chalicelib.models import MAX_BODY_BYTES, MAX_SETTINGS_BYTES, MAX_SETTINGS_DEPTH
+from chalicelib.core.fields import MAX_BODY_BYTES, MAX_SETTINGS_BYTES, MAX_SETTINGS_DEPTH
 from tests.conftest import Api, assert_error
 
 VALID = {"site": "shop", "page": "home", "layout": "grid", "theme": "light", "settings": {}}

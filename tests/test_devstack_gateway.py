@@ -9,7 +9,7 @@ import pytest
 from chalice.cli.factory import CLIFactory
 from chalice.local import ForbiddenError, InvalidAuthorizerError
 
-from chalicelib.auth import issue_token
+from chalicelib.access import issue_token
 from chalicelib.services import get_services
 from devstack.gateway import ContractGateway, gateway_error
 from infra.resources import PROJECT_DIR, Provisioned
@@ -45,7 +45,7 @@ def test_an_unknown_route_is_a_contract_404(gateway: ContractGateway, headers: D
 
 
 def test_what_reaches_the_app_is_left_as_the_app_answers(gateway: ContractGateway) -> None:
-    token, _ = issue_token(get_services().repository, "gateway test", "read")
+    token, _ = issue_token(get_services().store.tokens, "gateway test", "read")
     response = gateway.handle_request("GET", "/sites", {"authorization": f"Bearer {token}"}, None)
     assert response["statusCode"] == 200
     assert json.loads(response["body"]) == {"items": [], "nextCursor": None}

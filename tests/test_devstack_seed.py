@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from chalicelib.models import ConfigCreateInput, SiteInput
+from chalicelib.web.models import ConfigCreateInput, SiteInput
 from devstack.seed import SeedError, SeedReport, load_seed
 from infra.resources import PROJECT_DIR
 

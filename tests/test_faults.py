@@ -59,7 +59,7 @@ from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
 from chalicelib.services import get_services
-from chalicelib.worker import BatchIncomplete
+from chalicelib.writes import BatchIncomplete
 from devstack.poller import lambda_sqs_event
 from infra.resources import StageResources, provision
 from tests.conftest import REGION, STAGE, Api

@@ -21,9 +21,10 @@ from botocore.exceptions import ClientError
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from chalicelib import ids
-from chalicelib.models import ConfigUpdate, ConfigUpdateData, OperationMeta, isoformat, utc_now
-from chalicelib.worker import BatchIncomplete
+from chalicelib.core import ids
+from chalicelib.core.clock import isoformat, utc_now
+from chalicelib.writes import BatchIncomplete, OperationMeta
+from chalicelib.writes.configs import ConfigUpdate, ConfigUpdateData
 from devstack.poller import lambda_sqs_event
 from tests.conftest import REGION, Api
 from tests.test_faults import quiet_service_logs

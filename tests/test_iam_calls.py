@@ -11,9 +11,9 @@ import pytest
 from botocore.exceptions import ClientError
 
 import tests.aws_calls as aws_calls
-from chalicelib import keys
 from chalicelib.services import reset_services
-from chalicelib.worker import BatchIncomplete
+from chalicelib.store import keys
+from chalicelib.writes import BatchIncomplete
 from devstack.poller import lambda_sqs_event
 from infra.permissions import PERMISSIONS
 from tests.aws_calls import IamRequest, Recorder, iam_requests

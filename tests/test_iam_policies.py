@@ -11,7 +11,7 @@ from typing import Any, Dict, List
 import cfnlint  # type: ignore[import-untyped]
 import pytest
 
-from chalicelib import keys
+from chalicelib.store import keys
 from infra import policies
 from infra.functions import lambda_functions, load_app
 from infra.permissions import PERMISSIONS, Target

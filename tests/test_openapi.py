@@ -14,8 +14,8 @@ from chalice.test import Client
 from jsonschema import Draft202012Validator  # type: ignore[import-untyped]
 from openapi_spec_validator import validate
 
-from chalicelib import auth
-from chalicelib.models import PAGE_PATTERN, SITE_PATTERN
+from chalicelib import access as auth
+from chalicelib.core.fields import PAGE_PATTERN, SITE_PATTERN
 from tests.conftest import Api
 
 HTTP_METHODS = {"get", "put", "post", "delete", "options", "head", "patch", "trace"}
@@ -260,6 +260,6 @@ def test_an_accepted_write_is_documented_with_its_location(spec: Dict[str, Any],
 
 def test_the_document_is_built_once_per_process() -> None:
     from app import app
-    from chalicelib import openapi
+    from chalicelib.web import openapi
 
     assert openapi.document(app) is openapi.document(app)

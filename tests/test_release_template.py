@@ -208,7 +208,7 @@ def test_the_package_carries_bytecode_a_cold_start_can_use_as_is(package_dir: Pa
         names = set(deployment.namelist())
         tag = sys.implementation.cache_tag
         modules = [name for name in names if name.endswith(".py")]
-        assert "chalicelib/models.py" in modules
+        assert "chalicelib/web/models.py" in modules
         assert "pydantic/main.py" in modules
         for module in modules:
             folder, _, file = module.rpartition("/")

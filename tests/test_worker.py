@@ -12,7 +12,7 @@ import pytest
 from botocore.exceptions import ClientError
 
 from chalicelib.services import get_services
-from chalicelib.worker import BatchIncomplete
+from chalicelib.writes import BatchIncomplete
 from devstack.poller import lambda_sqs_event
 from tests.conftest import REGION, Api
 

@@ -1,6 +1,6 @@
 """The worker's batch loop over the write queue's messages.
 
-Each record goes through `apply_operation`, which is safe to run twice. The queue is
+Each record goes through `Applier.apply`, which is safe to run twice. The queue is
 FIFO, grouped by resource: once a record of a group cannot be applied, the later records
 of that group in the batch are left alone, so they are applied after it, in order.
 
@@ -19,10 +19,12 @@ from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence
 
 from pydantic_core import ValidationError
 
-from chalicelib.errors import ServiceUnavailable
-from chalicelib.logs import log_context
-from chalicelib.models import ENVELOPE, Envelope, Operation
-from chalicelib.queue import WriteQueue
+from chalicelib.core.errors import DependencyUnavailable
+from chalicelib.core.logs import log_context
+from chalicelib.store import Operation
+from chalicelib.writes.envelopes import OperationEnvelope
+from chalicelib.writes.queue import WriteQueue
+from chalicelib.writes.registry import parse_envelope
 
 
 @dataclass(frozen=True)
@@ -58,8 +60,8 @@ class BatchIncomplete(Exception):
 class Worker:
     def __init__(
         self,
-        apply: Callable[[Envelope], Operation],
-        record_delivery_failure: Callable[[Envelope, str], None],
+        apply: Callable[[OperationEnvelope], Operation],
+        record_delivery_failure: Callable[[OperationEnvelope, str], None],
         logger: logging.Logger,
         max_receive_count: int,
     ) -> None:
@@ -95,7 +97,7 @@ class Worker:
             if record.receive_count < self._max_receive_count:
                 continue
             try:
-                envelope = ENVELOPE.validate_json(record.body)
+                envelope = parse_envelope(record.body)
             except ValidationError:
                 continue  # a poison message: no operation to mark
             try:
@@ -113,7 +115,7 @@ class Worker:
         """True when the record is finished with (applied, a duplicate, or failed for good)."""
         with log_context(messageId=record.message_id):
             try:
-                envelope = ENVELOPE.validate_json(record.body)
+                envelope = parse_envelope(record.body)
             except ValidationError as exc:
                 # A poison message: it never parses. It returns to the queue until the
                 # redrive policy moves it to the dead-letter queue; it blocks only its group.
@@ -126,10 +128,10 @@ class Worker:
             with log_context(requestId=meta.requestId, operationId=meta.operationId, operation=envelope.operation):
                 return self._apply_logged(envelope, record)
 
-    def _apply_logged(self, envelope: Envelope, record: QueueRecord) -> bool:
+    def _apply_logged(self, envelope: OperationEnvelope, record: QueueRecord) -> bool:
         try:
             result = self._apply(envelope)
-        except ServiceUnavailable as exc:
+        except DependencyUnavailable as exc:
             self._log.warning(
                 "operation will be retried", extra={"reason": exc.message, "receiveCount": record.receive_count}
             )

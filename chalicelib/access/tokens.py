@@ -2,7 +2,7 @@
 
 Tokens are stored only as SHA-256 hashes. The authorizer resolves a token to its scope
 and passes it to the view in the request context; each route then demands its scope
-(`chalicelib.http`), so that 401 and 403 carry the contract's error body and one cached
+(`chalicelib.web.endpoint`), so that 401 and 403 carry the contract's error body and one cached
 authorizer answer serves every route.
 """
 
@@ -12,10 +12,11 @@ import secrets
 from dataclasses import dataclass
 from typing import Dict, Literal, Mapping, Optional
 
-from chalicelib import ids
-from chalicelib.errors import Forbidden, ServiceUnavailable, Unauthorized
-from chalicelib.models import isoformat, utc_now
-from chalicelib.repository import Repository, Token
+from chalicelib.core import ids
+from chalicelib.core.clock import isoformat, utc_now
+from chalicelib.core.errors import DependencyUnavailable, Forbidden, Unauthorized
+from chalicelib.store import Token
+from chalicelib.store.tokens import TokenStore
 
 Scope = Literal["read", "write", "admin"]
 SCOPES: tuple[Scope, ...] = ("read", "write", "admin")
@@ -55,7 +56,7 @@ class Principal:
     def demand(self, needed: Scope) -> str:
         """The actor name for a route that needs `needed`, or the 401/403/503 to answer."""
         if self.problem == "unavailable":
-            raise ServiceUnavailable("tokens cannot be checked right now; try again shortly")
+            raise DependencyUnavailable("tokens cannot be checked right now; try again shortly")
         if not self.scope:
             raise Unauthorized(f"a valid bearer token is required: {self.problem or 'unknown token'}")
         if not scope_covers(self.scope, needed):
@@ -63,14 +64,14 @@ class Principal:
         return f"token:{self.token_id}"
 
 
-def authenticate(authorization: str, repository: Repository) -> Principal:
+def authenticate(authorization: str, tokens: TokenStore) -> Principal:
     scheme, _, token = authorization.strip().partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
         return Principal("", "", "the Authorization header must be 'Bearer <token>'")
     token_hash = ids.token_hash(token.strip())
     try:
-        stored = repository.get_token(token_hash)
-    except ServiceUnavailable:
+        stored = tokens.get(token_hash)
+    except DependencyUnavailable:
         return Principal("", "", "unavailable")
     if stored is None:
         return Principal("", "", "unknown or revoked token")
@@ -81,11 +82,11 @@ def mint_token() -> str:
     return TOKEN_PREFIX + secrets.token_urlsafe(32)
 
 
-def issue_token(repository: Repository, name: str, scope: Scope, token: Optional[str] = None) -> tuple[str, Token]:
+def issue_token(tokens: TokenStore, name: str, scope: Scope, token: Optional[str] = None) -> tuple[str, Token]:
     """Stores a token (a new random one unless given) and answers it with its record;
     the token itself is shown once and never stored."""
     secret = token or mint_token()
     token_hash = ids.token_hash(secret)
     record = Token(tokenId=token_id(token_hash), name=name, scope=scope, createdAt=isoformat(utc_now()))
-    repository.put_token(token_hash, record)
+    tokens.put(token_hash, record)
     return secret, record

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
-from typing import Dict, Optional
+from typing import Any, Dict, Optional
 
 from chalice.app import Response
 
-from chalicelib.errors import NotFound
-from chalicelib.http import empty_response, error_response, json_response
-from chalicelib.models import PageRender, RenderConfig, Site, etag, etag_matches, is_page_slug, is_site_slug
-from chalicelib.repository import Repository
+from chalicelib.core.errors import NotFound
+from chalicelib.core.etags import etag, etag_matches
+from chalicelib.core.fields import Model, is_page_slug, is_site_slug
+from chalicelib.store import Reads, RenderConfig, Site
+from chalicelib.store.snapshot import SnapshotReader
+from chalicelib.web.responses import empty_response, error_response, json_response
 
 # How long a CDN may serve a page's answer stale while it fetches a fresh one, or while
 # the API is failing: a page keeps rendering through a short outage.
@@ -17,6 +19,18 @@ STALE_WHILE_REVALIDATE = 60
 STALE_IF_ERROR = 86_400
 NOT_FOUND_MAX_AGE = 10
 PREFLIGHT_MAX_AGE = 600
+
+
+class PageRender(Model):
+    """What a frontend needs to render a page: no ids of tokens, no internal keys."""
+
+    site: str
+    page: str
+    layout: str
+    theme: str
+    settings: Dict[str, Any]
+    version: int
+    updatedAt: str
 
 
 def cors_headers(site: Optional[Site], origin: Optional[str]) -> Dict[str, str]:
@@ -36,7 +50,7 @@ def cache_headers(max_age: int) -> Dict[str, str]:
 
 
 def page_response(
-    repository: Repository,
+    snapshots: SnapshotReader,
     site: str,
     page: str,
     origin: Optional[str],
@@ -46,7 +60,7 @@ def page_response(
     if not (is_site_slug(site) and is_page_slug(page)):
         # Cannot exist: answered like any unknown page, without a read.
         return _not_found(f"no page '{page}' of site '{site}'", {"Vary": "Origin"}, request_id)
-    snapshot = repository.read(site=site, page=(site, page), consistent=False)
+    snapshot = snapshots.read(Reads(site=site, page=(site, page)), consistent=False)
     cors = cors_headers(snapshot.site, origin)
     config = snapshot.page
     if snapshot.site is None or config is None:

@@ -6,20 +6,12 @@ from typing import TYPE_CHECKING, List
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from chalicelib.errors import ServiceUnavailable
-from chalicelib.models import ConfigCreate, ConfigDelete, ConfigUpdate, Envelope, SitePut
+from chalicelib.core.errors import DependencyUnavailable
+from chalicelib.writes.envelopes import OperationEnvelope
+from chalicelib.writes.registry import kind_of
 
 if TYPE_CHECKING:
     from mypy_boto3_sqs import SQSClient
-
-
-def message_group(envelope: Envelope) -> str:
-    """A resource's operations share a FIFO group, so SQS hands them to the worker one at
-    a time and in the order the API accepted them; different resources run in parallel."""
-    if isinstance(envelope, SitePut):
-        return f"site:{envelope.data.site}"
-    assert isinstance(envelope, (ConfigCreate, ConfigUpdate, ConfigDelete))
-    return f"config:{envelope.data.id}"
 
 
 class WriteQueue:
@@ -31,19 +23,19 @@ class WriteQueue:
     def url(self) -> str:
         return self._queue_url
 
-    def send(self, envelope: Envelope) -> None:
-        """Enqueues the operation, or raises ServiceUnavailable: a 202 is only ever given
+    def send(self, envelope: OperationEnvelope) -> None:
+        """Enqueues the operation, or raises DependencyUnavailable: a 202 is only ever given
         for an operation that is on the queue."""
         try:
             self._client.send_message(
                 QueueUrl=self._queue_url,
                 MessageBody=envelope.model_dump_json(exclude_none=True),
-                MessageGroupId=message_group(envelope),
+                MessageGroupId=kind_of(envelope).group(envelope),
                 # SQS drops a second send of the same operation within five minutes.
                 MessageDeduplicationId=envelope.meta.operationId,
             )
         except (ClientError, BotoCoreError) as exc:
-            raise ServiceUnavailable("the write queue cannot be reached; nothing was accepted, try again") from exc
+            raise DependencyUnavailable("the write queue cannot be reached; nothing was accepted, try again") from exc
 
     def delete(self, receipt_handles: List[str]) -> List[str]:
         """Deletes received messages; answers the receipt handles that were not deleted."""

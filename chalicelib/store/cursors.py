@@ -1,8 +1,8 @@
 """Opaque pagination cursors.
 
 A cursor is the position after the last item of a page, bound to the listing it came
-from. The repository rebuilds `ExclusiveStartKey` from the position through
-`chalicelib.keys`, so a forged cursor can only move within a listing the caller may
+from. Each store rebuilds `ExclusiveStartKey` from the position through
+`chalicelib.store.keys`, so a forged cursor can only move within a listing the caller may
 read anyway, and a garbled one is a 400.
 """
 
@@ -11,8 +11,18 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+from dataclasses import dataclass
+from typing import Any, List, Optional
 
-from chalicelib.errors import BadRequest
+from chalicelib.core.errors import BadRequest
+
+
+@dataclass(frozen=True)
+class Listing:
+    """One page of a listing, and the cursor of the next (None on the last page)."""
+
+    items: List[Any]
+    next_cursor: Optional[str]
 
 
 def encode_cursor(listing: str, position: str) -> str:

@@ -13,7 +13,7 @@ import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Callable, Dict, List
 
-from chalicelib.models import Model
+from chalicelib.core.fields import Model
 
 if TYPE_CHECKING:
     from mypy_boto3_sqs import SQSClient

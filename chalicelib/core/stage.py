@@ -11,7 +11,7 @@ from pydantic.fields import Field
 from pydantic.main import BaseModel
 
 
-class Settings(BaseModel):
+class StageSettings(BaseModel):
     """What a function needs to know about its stage, from `.chalice/config.json`."""
 
     model_config = ConfigDict(frozen=True, defer_build=True)
@@ -22,7 +22,7 @@ class Settings(BaseModel):
     # Given by infrastructure as code; when empty, looked up once by name.
     queue_url: str = Field(default="", alias="QUEUE_URL")
     # Without ReportBatchItemFailures on the event source, the worker deletes the
-    # messages it finished itself and raises for the rest (see chalicelib.worker).
+    # messages it finished itself and raises for the rest (see chalicelib.writes.worker).
     worker_reports_batch_failures: bool = Field(default=False, alias="WORKER_REPORTS_BATCH_FAILURES")
     # How long the worker keeps an operation's record (and so its Idempotency-Key).
     operation_ttl_seconds: int = Field(default=7 * 24 * 3600, alias="OPERATION_TTL_SECONDS", gt=0)
@@ -33,7 +33,7 @@ class Settings(BaseModel):
     max_receive_count: int = Field(default=5, alias="MAX_RECEIVE_COUNT", gt=0)
     log_level: str = Field(default="INFO", alias="LOG_LEVEL")
 
-    # The scheduled backup check (chalicelib.backups).
+    # The scheduled backup check (chalicelib.upkeep.backups).
     dead_letter_queue_name: str = Field(default="", alias="DEAD_LETTER_QUEUE_NAME")
     backup_max_age_hours: float = Field(default=24, alias="BACKUP_MAX_AGE_HOURS", gt=0)
     backup_retention_days: float = Field(default=35, alias="BACKUP_RETENTION_DAYS", gt=0)
@@ -43,12 +43,12 @@ class Settings(BaseModel):
     metrics_namespace: str = Field(default="MetadataManager", alias="METRICS_NAMESPACE")
 
     @classmethod
-    def from_env(cls, environ: Mapping[str, str]) -> Settings:
+    def from_env(cls, environ: Mapping[str, str]) -> StageSettings:
         known = {field.alias for field in cls.model_fields.values() if field.alias}
         return cls.model_validate({key: value for key, value in environ.items() if key in known})
 
 
 @lru_cache(maxsize=1)
-def get_settings() -> Settings:
+def get_settings() -> StageSettings:
     """The settings of this process; tests that change the environment call `cache_clear()`."""
-    return Settings.from_env(os.environ)
+    return StageSettings.from_env(os.environ)

@@ -12,36 +12,20 @@ import logging
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import TYPE_CHECKING, Any, Callable, Dict, List, Literal, Optional
+from typing import TYPE_CHECKING, Any, Callable, Dict, List, Optional
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from chalicelib.logs import metric_fields
-from chalicelib.models import Model, isoformat, utc_now
+from chalicelib.core.clock import isoformat, utc_now
+from chalicelib.core.fields import Model
+from chalicelib.core.logs import metric_fields
+from chalicelib.store.checks import CheckResult, Finding, Status
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
     from mypy_boto3_sqs import SQSClient
 
-Status = Literal["ok", "warning", "failing"]
 _SEVERITY: Dict[str, int] = {"ok": 0, "warning": 1, "failing": 2}
-
-
-class Finding(Model):
-    check: str
-    status: Status
-    reason: str
-
-
-class CheckResult(Model):
-    runId: str
-    checkedAt: str
-    status: Status
-    findings: List[Finding]
-    # What the run changed: backups created or deleted, PITR switched on.
-    actions: List[str] = []
-    # Figures for alarms and dashboards (also emitted as metrics).
-    metrics: Dict[str, float] = {}
 
 
 class BackupReport(Model):

@@ -1,6 +1,6 @@
 """The OpenAPI 3.1 document of this API, generated from what each route declares.
 
-Every view is wrapped by `chalicelib.http.endpoint`, which records an `EndpointSpec`
+Every view is wrapped by `chalicelib.web.endpoint`, which records an `EndpointSpec`
 on it: scope, body model, answers, errors, query parameters and headers. This module
 walks `app.routes`, turns those declarations into operations, and takes every request
 and response schema from the pydantic models themselves, so the document cannot drift
@@ -20,17 +20,18 @@ from typing import TYPE_CHECKING, Any, Dict, Iterator, List, Mapping, Sequence, 
 from chalice.app import Chalice, RouteEntry
 from pydantic.main import BaseModel
 
-from chalicelib import errors
-from chalicelib.auth import SCOPES
-from chalicelib.http import REQUEST_ID_HEADER, EndpointSpec, Param
-from chalicelib.ids import ID_PATTERN
-from chalicelib.models import (
+from chalicelib.access import SCOPES
+from chalicelib.core.fields import (
     MAX_BODY_BYTES,
     MAX_SETTINGS_BYTES,
     MAX_SETTINGS_DEPTH,
     PAGE_PATTERN,
     SITE_PATTERN,
 )
+from chalicelib.core.ids import ID_PATTERN
+from chalicelib.web.endpoint import EndpointSpec, Param
+from chalicelib.web.responses import REQUEST_ID_HEADER
+from chalicelib.web.status import ANSWERS
 
 TITLE = "Metadata Manager"
 API_VERSION = "1"
@@ -213,29 +214,21 @@ def _error_schemas() -> Dict[str, Any]:
     }
 
 
-def _error_classes() -> Iterator[Type[errors.ServiceError]]:
-    pending = list(errors.ServiceError.__subclasses__())
-    while pending:
-        cls = pending.pop(0)
-        pending.extend(cls.__subclasses__())
-        yield cls
-
-
 def _error_codes() -> Dict[int, List[str]]:
     codes: Dict[int, List[str]] = {}
-    for cls in _error_classes():
-        if cls.code not in codes.setdefault(cls.status, []):
-            codes[cls.status].append(cls.code)
+    for status, code in ANSWERS.values():
+        if code not in codes.setdefault(status, []):
+            codes[status].append(code)
     return codes
 
 
 def _error_meanings() -> Dict[int, str]:
     """What each error status means, from the docstrings of the errors that answer it."""
     meanings: Dict[int, List[str]] = {}
-    for cls in _error_classes():
+    for cls, (status, _) in ANSWERS.items():
         text = (cls.__doc__ or "").strip().split("\n\n")[0].replace("\n", " ")
-        if text and text not in meanings.setdefault(cls.status, []):
-            meanings[cls.status].append(text)
+        if text and text not in meanings.setdefault(status, []):
+            meanings[status].append(text)
     described = {status: " ".join(texts) for status, texts in meanings.items()}
     described[413] = (
         f"{described.get(413, '')} The body may be at most {MAX_BODY_BYTES} bytes, "

@@ -1,0 +1,63 @@
+"""Domain errors: each says what happened. Which HTTP answer it becomes is decided in one
+table at the web edge (`chalicelib.web.status`); the worker decides from the type alone
+whether an operation failed for good or is tried again later."""
+
+from __future__ import annotations
+
+from typing import Any, Dict, List, Optional
+
+
+class DomainError(Exception):
+    """Something a client caused or should know about."""
+
+    def __init__(self, message: str, details: Optional[List[Dict[str, Any]]] = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.details = details
+
+
+class BadRequest(DomainError):
+    """Malformed JSON, query parameters or cursor."""
+
+
+class Unauthorized(DomainError):
+    """No token, or a token that is unknown or revoked."""
+
+
+class Forbidden(DomainError):
+    """The token's scope is smaller than the route needs."""
+
+
+class NotFound(DomainError):
+    """The resource does not exist (or no longer does)."""
+
+
+class Conflict(DomainError):
+    """The request contradicts what is stored, such as a second config for one page."""
+
+
+class IdempotencyKeyReused(Conflict):
+    """An Idempotency-Key sent again with a different request."""
+
+
+class PreconditionFailed(DomainError):
+    """If-Match names a version that is no longer current."""
+
+
+class PayloadTooLarge(DomainError):
+    """The body is over the documented limit."""
+
+
+class UnsupportedMediaType(DomainError):
+    """The body is not declared as JSON."""
+
+
+class ValidationFailed(DomainError):
+    """Well-formed JSON whose fields are invalid; `details` names each field."""
+
+
+class DependencyUnavailable(DomainError):
+    """The table or the queue refused for now (throttling, no connection).
+
+    The API answers that it cannot serve right now; the worker leaves the message to be
+    tried again."""

@@ -1,0 +1,85 @@
+"""The single table: key formats (`keys`), one gateway that calls DynamoDB and turns its
+errors into domain errors (`table`), and one store per entity with its item codec."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from datetime import datetime
+from typing import TYPE_CHECKING, Callable
+
+from chalicelib.core.clock import utc_now
+from chalicelib.store.checks import CheckResult, CheckStore, Finding
+from chalicelib.store.configs import ConfigStore, version_of
+from chalicelib.store.cursors import Listing
+from chalicelib.store.models import (
+    ConfigVersion,
+    IdempotencyRecord,
+    Operation,
+    OperationError,
+    RenderConfig,
+    Site,
+    Token,
+)
+from chalicelib.store.receipts import Receipt, ReceiptStore
+from chalicelib.store.sites import SiteStore
+from chalicelib.store.snapshot import Reads, Snapshot, SnapshotReader
+from chalicelib.store.table import ConditionFailed, SingleTable, Transaction, WriteRejected
+from chalicelib.store.tokens import TokenStore
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb.service_resource import Table
+
+
+@dataclass(frozen=True)
+class Store:
+    """Every entity store over one table."""
+
+    table: SingleTable
+    sites: SiteStore
+    configs: ConfigStore
+    receipts: ReceiptStore
+    tokens: TokenStore
+    checks: CheckStore
+    snapshots: SnapshotReader
+
+    @classmethod
+    def over(
+        cls,
+        table: Table,
+        operation_ttl_seconds: int = 7 * 24 * 3600,
+        clock: Callable[[], datetime] = utc_now,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> Store:
+        single = SingleTable(table, clock=clock, sleep=sleep)
+        return cls(
+            table=single,
+            sites=SiteStore(single),
+            configs=ConfigStore(single),
+            receipts=ReceiptStore(single, operation_ttl_seconds),
+            tokens=TokenStore(single),
+            checks=CheckStore(single),
+            snapshots=SnapshotReader(single),
+        )
+
+
+__all__ = [
+    "CheckResult",
+    "ConditionFailed",
+    "ConfigVersion",
+    "Finding",
+    "IdempotencyRecord",
+    "Listing",
+    "Operation",
+    "OperationError",
+    "Reads",
+    "Receipt",
+    "RenderConfig",
+    "Site",
+    "Snapshot",
+    "Store",
+    "Token",
+    "Transaction",
+    "WriteRejected",
+    "version_of",
+]

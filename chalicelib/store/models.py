@@ -1,0 +1,77 @@
+"""What the table stores, as the service reads it back: sites, render configs and their
+versions, operation records, idempotency records and API tokens."""
+
+from __future__ import annotations
+
+from typing import Any, Dict, List, Literal, Optional
+
+from chalicelib.core.fields import Model
+
+
+class Site(Model):
+    site: str
+    name: str
+    allowedOrigins: List[str]
+    cacheMaxAge: int
+    version: int
+    createdAt: str
+    updatedAt: str
+
+
+class RenderConfig(Model):
+    id: str
+    site: str
+    page: str
+    layout: str
+    theme: str
+    settings: Dict[str, Any]
+    version: int
+    createdAt: str
+    updatedAt: str
+
+
+class ConfigVersion(Model):
+    version: int
+    updatedAt: str
+    deleted: bool = False
+    layout: Optional[str] = None
+    theme: Optional[str] = None
+    settings: Optional[Dict[str, Any]] = None
+    operationId: str
+    actor: str
+
+
+OperationStatus = Literal["pending", "succeeded", "failed"]
+OperationType = Literal["site.put", "config.create", "config.update", "config.delete"]
+
+
+class OperationError(Model):
+    code: str
+    message: str
+
+
+class Operation(Model):
+    operationId: str
+    status: OperationStatus
+    type: Optional[OperationType] = None
+    resourceId: Optional[str] = None
+    version: Optional[int] = None
+    error: Optional[OperationError] = None
+    submittedAt: Optional[str] = None
+    completedAt: Optional[str] = None
+
+
+class IdempotencyRecord(Model):
+    """What an Idempotency-Key was first used for, and how that operation ended."""
+
+    operationId: str
+    fingerprint: str
+    resourceId: Optional[str] = None
+    status: str
+
+
+class Token(Model):
+    tokenId: str
+    name: str
+    scope: str
+    createdAt: str

@@ -1,0 +1,45 @@
+"""Sites: the item codec, reads, and the writes a site operation adds to its transaction."""
+
+from __future__ import annotations
+
+from typing import List, Optional
+
+from boto3.dynamodb.conditions import Attr, Key
+
+from chalicelib.store import keys
+from chalicelib.store.cursors import Listing, decode_cursor, encode_cursor
+from chalicelib.store.models import Site
+from chalicelib.store.table import Item, SingleTable, Transaction
+
+
+def site_item(site: Site) -> Item:
+    return {**keys.site_key(site.site), **keys.site_list_entry(site.site), **site.model_dump()}
+
+
+def site_from_item(item: Item) -> Site:
+    return Site.model_validate(item)
+
+
+class SiteStore:
+    def __init__(self, table: SingleTable) -> None:
+        self._table = table
+
+    def get(self, site: str) -> Optional[Site]:
+        item = self._table.get(keys.site_key(site))
+        return site_from_item(item) if item else None
+
+    def list(self, limit: int, cursor: Optional[str]) -> Listing:
+        listing = "sites"
+        start = None
+        if cursor:
+            slug = decode_cursor(cursor, listing)
+            start = {**keys.site_list_entry(slug), **keys.site_key(slug)}
+        items, more = self._table.query(Key(keys.GSI1_PK).eq(keys.SITES_LIST), limit, start, index=keys.GSI1)
+        sites: List[Site] = [site_from_item(item) for item in items]
+        return Listing(sites, encode_cursor(listing, sites[-1].site) if more else None)
+
+    @staticmethod
+    def add_put(transaction: Transaction, site: Site, previous_version: Optional[int]) -> None:
+        """Creates the site once, or replaces it from the version the operation read."""
+        created = Attr(keys.PK).not_exists()
+        transaction.put(site_item(site), created if previous_version is None else Attr("version").eq(previous_version))

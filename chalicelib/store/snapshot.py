@@ -1,0 +1,74 @@
+"""One read of everything a request or an operation needs: a site, a page, a config, an
+operation record and an idempotency record, in one `BatchGetItem` (one `GetItem` when
+only one is asked for)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Dict, Optional, Tuple
+
+from chalicelib.store import keys
+from chalicelib.store.configs import config_from_item
+from chalicelib.store.models import IdempotencyRecord, Operation, RenderConfig, Site
+from chalicelib.store.receipts import idempotency_from_item, operation_from_item
+from chalicelib.store.sites import site_from_item
+from chalicelib.store.table import Item, SingleTable
+
+
+@dataclass(frozen=True)
+class Reads:
+    """What to read: each field names one item, or None."""
+
+    site: Optional[str] = None
+    page: Optional[Tuple[str, str]] = None
+    config_id: Optional[str] = None
+    operation_id: Optional[str] = None
+    idempotency_hash: Optional[str] = None
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """The items one read found; None where an item does not exist."""
+
+    site: Optional[Site] = None
+    page: Optional[RenderConfig] = None
+    config: Optional[RenderConfig] = None
+    operation: Optional[Operation] = None
+    # False for an operation recorded as failed only because its message is going to
+    # the dead-letter queue: a redrive may still apply it.
+    operation_final: bool = True
+    idempotency: Optional[IdempotencyRecord] = None
+
+
+class SnapshotReader:
+    def __init__(self, table: SingleTable) -> None:
+        self._table = table
+
+    def read(self, reads: Reads, consistent: bool = True) -> Snapshot:
+        wanted: Dict[str, keys.Key] = {}
+        if reads.site is not None:
+            wanted["site"] = keys.site_key(reads.site)
+        if reads.page is not None:
+            wanted["page"] = keys.page_key(*reads.page)
+        if reads.config_id is not None:
+            wanted["config"] = keys.config_key(reads.config_id)
+        if reads.operation_id is not None:
+            wanted["operation"] = keys.operation_key(reads.operation_id)
+        if reads.idempotency_hash is not None:
+            wanted["idempotency"] = keys.idempotency_key(reads.idempotency_hash)
+        found = self._table.get_many(list(wanted.values()), consistent)
+
+        def item(name: str) -> Optional[Item]:
+            key = wanted.get(name)
+            return None if key is None else found.get((key[keys.PK], key[keys.SK]))
+
+        site, page, config = item("site"), item("page"), item("config")
+        operation, idempotency = item("operation"), item("idempotency")
+        return Snapshot(
+            site=site_from_item(site) if site else None,
+            page=config_from_item(page) if page else None,
+            config=config_from_item(config) if config else None,
+            operation=operation_from_item(operation) if operation else None,
+            operation_final=bool(operation.get("final", True)) if operation else True,
+            idempotency=idempotency_from_item(idempotency) if idempotency else None,
+        )

@@ -1,0 +1,261 @@
+"""The single table's gateway: the only code that calls DynamoDB, and the one place where
+AWS errors become domain errors.
+
+It gets its table passed in and creates no AWS client. Reads are `GetItem`,
+`BatchGetItem` or `Query`; every state change is one `TransactWriteItems`, built with
+`Transaction`, so a crash never leaves half a write. No `Scan`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import time
+from datetime import datetime
+from typing import TYPE_CHECKING, Any, Callable, Dict, List, Mapping, Optional, Sequence, Tuple
+
+from boto3.dynamodb.conditions import ConditionBase, ConditionExpressionBuilder
+from botocore.exceptions import BotoCoreError, ClientError
+
+from chalicelib.core.clock import epoch_seconds, utc_now
+from chalicelib.core.errors import DependencyUnavailable
+from chalicelib.store import keys
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb.service_resource import Table
+
+Item = Dict[str, Any]
+ItemKey = Tuple[str, str]
+
+# Errors that say "not now" rather than "never": the caller may try again.
+TRANSIENT_ERROR_CODES = frozenset(
+    {
+        "ProvisionedThroughputExceededException",
+        "ThrottlingException",
+        "RequestLimitExceeded",
+        "InternalServerError",
+        "ServiceUnavailable",
+        "TransactionInProgressException",
+        "TransactionConflictException",
+    }
+)
+# The same, as the reasons a cancelled transaction gives for one of its items.
+TRANSIENT_REASONS = frozenset(
+    {"ThrottlingError", "ProvisionedThroughputExceeded", "TransactionConflict", "RequestLimitExceeded"}
+)
+BATCH_GET_ATTEMPTS = 5
+
+
+class ConditionFailed(Exception):
+    """A write's condition no longer holds: what was read has changed since. Reading again
+    decides what to do; nothing was written."""
+
+    def __init__(self, failed_items: Sequence[int]) -> None:
+        super().__init__(f"the condition of item(s) {list(failed_items)} no longer holds")
+        self.failed_items = list(failed_items)
+
+
+class WriteRejected(Exception):
+    """DynamoDB refused the write as invalid (an item over 400 KB, a value it cannot hold):
+    the same write can never succeed. Nothing was written."""
+
+
+class Transaction:
+    """The items of one `TransactWriteItems`; conditions are `boto3.dynamodb.conditions`."""
+
+    def __init__(self, table_name: str) -> None:
+        self._table_name = table_name
+        self.items: List[Item] = []
+
+    def put(self, item: Item, condition: Optional[ConditionBase] = None) -> Transaction:
+        self.items.append({"Put": self._conditional({"Item": item}, condition)})
+        return self
+
+    def delete(self, key: keys.Key, condition: Optional[ConditionBase] = None) -> Transaction:
+        self.items.append({"Delete": self._conditional({"Key": key}, condition)})
+        return self
+
+    def check(self, key: keys.Key, condition: ConditionBase) -> Transaction:
+        self.items.append({"ConditionCheck": self._conditional({"Key": key}, condition)})
+        return self
+
+    def _conditional(self, body: Item, condition: Optional[ConditionBase]) -> Item:
+        body = {"TableName": self._table_name, **body}
+        if condition is not None:
+            built = ConditionExpressionBuilder().build_expression(condition)
+            body["ConditionExpression"] = built.condition_expression
+            body["ExpressionAttributeNames"] = built.attribute_name_placeholders
+            if built.attribute_value_placeholders:
+                body["ExpressionAttributeValues"] = built.attribute_value_placeholders
+        return body
+
+
+class SingleTable:
+    def __init__(
+        self,
+        table: Table,
+        clock: Callable[[], datetime] = utc_now,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        self._table = table
+        # The resource's client takes and returns plain Python values, like the table.
+        self._client = table.meta.client
+        self._clock = clock
+        self._sleep = sleep
+
+    @property
+    def name(self) -> str:
+        return self._table.name
+
+    def now(self) -> datetime:
+        return self._clock()
+
+    def transaction(self) -> Transaction:
+        return Transaction(self.name)
+
+    # --- reads ---------------------------------------------------------------------
+
+    def get_many(self, wanted: Sequence[keys.Key], consistent: bool) -> Dict[ItemKey, Item]:
+        """The live items among `wanted`: one `GetItem` for one key, else one `BatchGetItem`."""
+        if not wanted:
+            return {}
+        try:
+            if len(wanted) == 1:
+                item = self._table.get_item(Key=wanted[0], ConsistentRead=consistent).get("Item")
+                found = {item_key(item): item} if item else {}
+            else:
+                found = self._batch_get(wanted, consistent)
+        except (ClientError, BotoCoreError) as exc:
+            raise translate(exc) from exc
+        return {key: item for key, item in found.items() if self.live(item) is not None}
+
+    def get(self, key: keys.Key, consistent: bool = False) -> Optional[Item]:
+        return self.get_many([key], consistent).get((key[keys.PK], key[keys.SK]))
+
+    def query(
+        self,
+        condition: ConditionBase,
+        limit: int,
+        start: Optional[Item] = None,
+        index: Optional[str] = None,
+        newest_first: bool = False,
+    ) -> Tuple[List[Item], bool]:
+        """Up to `limit` live items, and whether there are more (asks for one extra)."""
+        params: Dict[str, Any] = {"KeyConditionExpression": condition, "Limit": limit + 1}
+        params["ScanIndexForward"] = not newest_first
+        if index:
+            params["IndexName"] = index
+        if start:
+            params["ExclusiveStartKey"] = start
+        items: List[Item] = []
+        try:
+            while len(items) <= limit:
+                response = self._table.query(**params)
+                items.extend(item for item in response.get("Items", []) if self.live(item) is not None)
+                last = response.get("LastEvaluatedKey")
+                if not last:
+                    break
+                params["ExclusiveStartKey"] = last
+        except (ClientError, BotoCoreError) as exc:
+            raise translate(exc) from exc
+        return items[:limit], len(items) > limit
+
+    def live(self, item: Optional[Item]) -> Optional[Item]:
+        """TTL deletes lazily (within days): an expired item counts as gone."""
+        if item is None:
+            return None
+        expires_at = item.get(keys.TTL_ATTRIBUTE)
+        if expires_at is not None and int(expires_at) < epoch_seconds(self._clock()):
+            return None
+        return item
+
+    # --- writes --------------------------------------------------------------------
+
+    def put(self, item: Item, condition: Optional[ConditionBase] = None) -> bool:
+        """One item on its own; False when its condition does not hold (nothing changes)."""
+        try:
+            if condition is None:
+                self._table.put_item(Item=item)
+            else:
+                self._table.put_item(Item=item, ConditionExpression=condition)
+        except ClientError as exc:
+            if error_code(exc) == "ConditionalCheckFailedException":
+                return False
+            raise translate(exc) from exc
+        except BotoCoreError as exc:
+            raise translate(exc) from exc
+        return True
+
+    def delete(self, key: keys.Key) -> None:
+        try:
+            self._table.delete_item(Key=key)
+        except (ClientError, BotoCoreError) as exc:
+            raise translate(exc) from exc
+
+    def commit(self, transaction: Transaction) -> None:
+        # The token makes the SDK's own retry of this very call a no-op. It is derived
+        # from the items, not the operation: a later, different transaction for the same
+        # operation (after a re-read) must not be refused as a parameter mismatch.
+        digest = json.dumps(transaction.items, sort_keys=True, default=str).encode()
+        token = hashlib.sha256(digest).hexdigest()[:36]
+        try:
+            self._client.transact_write_items(
+                TransactItems=transaction.items,  # type: ignore[arg-type]
+                ClientRequestToken=token,
+            )
+        except (ClientError, BotoCoreError) as exc:
+            raise translate(exc) from exc
+
+    def _batch_get(self, wanted: Sequence[keys.Key], consistent: bool) -> Dict[ItemKey, Item]:
+        found: Dict[ItemKey, Item] = {}
+        request: Mapping[str, Any] = {self.name: {"Keys": list(wanted), "ConsistentRead": consistent}}
+        for attempt in range(BATCH_GET_ATTEMPTS):
+            response = self._client.batch_get_item(RequestItems=request)
+            for item in response.get("Responses", {}).get(self.name, []):
+                found[item_key(item)] = item
+            request = response.get("UnprocessedKeys") or {}
+            if not request:
+                return found
+            # Throttled keys come back unprocessed: back off, then ask for those again.
+            self._sleep(0.05 * 2**attempt)
+        raise DependencyUnavailable("the table is throttling reads; try again shortly")
+
+
+def item_key(item: Mapping[str, Any]) -> ItemKey:
+    return str(item[keys.PK]), str(item[keys.SK])
+
+
+def error_code(exc: ClientError) -> str:
+    return str(exc.response.get("Error", {}).get("Code", ""))
+
+
+def translate(exc: Exception) -> Exception:
+    """An AWS error as the domain sees it. "Not now" (throttling, no connection) is
+    DependencyUnavailable; a condition that no longer holds is ConditionFailed; a
+    transaction cancelled for an invalid item is WriteRejected, decided from its
+    `CancellationReasons`. Anything else is a bug (a malformed request, a missing
+    permission) and is raised as it is."""
+    if not isinstance(exc, ClientError):
+        return DependencyUnavailable(f"the table could not be reached ({type(exc).__name__}); try again shortly")
+    code = error_code(exc)
+    if code == "ConditionalCheckFailedException":
+        return ConditionFailed([0])
+    if code == "TransactionCanceledException":
+        return _cancelled(exc)
+    if code in TRANSIENT_ERROR_CODES:
+        return DependencyUnavailable(f"the table refused for now ({code}); try again shortly")
+    return exc
+
+
+def _cancelled(exc: ClientError) -> Exception:
+    reasons = [str(reason.get("Code") or "None") for reason in exc.response.get("CancellationReasons", [])]
+    failed = [index for index, reason in enumerate(reasons) if reason == "ConditionalCheckFailed"]
+    if any(reason in TRANSIENT_REASONS for reason in reasons):
+        return DependencyUnavailable("the table refused the transaction for now; try again shortly")
+    invalid = [reason for reason in reasons if reason not in ("None", "ConditionalCheckFailed")]
+    if invalid:
+        return WriteRejected(f"the table refused the change as invalid ({', '.join(sorted(set(invalid)))})")
+    if failed:
+        return ConditionFailed(failed)
+    # No reasons at all (an older SDK or an emulator): treat it as a race and read again.
+    return ConditionFailed([])

@@ -1,0 +1,151 @@
+"""The view wrapper: every route's scope, parsed body and error answers in one place.
+
+`endpoint` demands the route's scope, parses and validates the body declared in the
+view's signature, and renders any domain error (and anything unexpected) as the
+contract's error body. It also records what the route promises, for the OpenAPI document.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+from dataclasses import dataclass, field
+from typing import Any, Callable, Mapping, Optional, Sequence, Type, TypeVar, get_type_hints
+
+from chalice.app import Chalice, Request, Response
+from pydantic.main import BaseModel
+
+from chalicelib.access import Principal, Scope
+from chalicelib.core.errors import BadRequest, DependencyUnavailable, DomainError
+from chalicelib.web.bodies import parse_body
+from chalicelib.web.responses import error_response, internal_error_response, request_id_of
+
+Model = TypeVar("Model", bound=BaseModel)
+View = Callable[..., Response]
+
+
+@dataclass
+class Call:
+    """One request as a view sees it."""
+
+    request: Request
+    request_id: str
+    actor: str = ""
+
+    @property
+    def path(self) -> str:
+        """The path as requested (`request.path` is the route's template)."""
+        return str(self.request.to_original_event().get("path") or self.request.path)
+
+    def header(self, name: str) -> Optional[str]:
+        value = self.request.headers.get(name.lower())
+        return None if value is None else str(value)
+
+    def query(self, name: str) -> Optional[str]:
+        params: Mapping[str, str] = self.request.query_params or {}
+        return params.get(name)
+
+    def query_int(self, name: str, default: int, low: int, high: int) -> int:
+        raw = self.query(name)
+        if raw is None:
+            return default
+        if not raw.isdigit() or not low <= int(raw) <= high:
+            raise BadRequest(f"query parameter '{name}' must be a whole number from {low} to {high}")
+        return int(raw)
+
+    def idempotency_key(self) -> Optional[str]:
+        key = self.header("Idempotency-Key")
+        if key is not None and not (1 <= len(key) <= 255 and key.isprintable()):
+            raise BadRequest("Idempotency-Key must be 1 to 255 printable characters")
+        return key
+
+    def parse(self, model: Type[Model]) -> Model:
+        body = self.request.raw_body or b""
+        raw = body.encode("utf-8") if isinstance(body, str) else body
+        return parse_body(raw, self.header("Content-Type"), model)
+
+
+@dataclass(frozen=True)
+class Param:
+    """A query parameter or request header a route reads."""
+
+    name: str
+    description: str
+    required: bool = False
+    schema: Mapping[str, Any] = field(default_factory=lambda: {"type": "string"})
+
+
+LIMIT = Param("limit", "Items per page.", schema={"type": "integer", "minimum": 1, "maximum": 100, "default": 20})
+CURSOR = Param("cursor", "The `nextCursor` of the previous page, exactly as received.")
+IF_MATCH = Param("If-Match", "Apply only if the config's ETag is still this one; else 412.")
+IF_NONE_MATCH = Param("If-None-Match", "An ETag the client holds; 304 with no body when it is current.")
+IDEMPOTENCY_KEY = Param(
+    "Idempotency-Key",
+    "Sending the same key again with the same request gives back the same operation; with another request, 409.",
+    schema={"type": "string", "minLength": 1, "maxLength": 255},
+)
+ORIGIN = Param("Origin", "The page's origin; CORS is granted when the site lists it.")
+
+
+@dataclass(frozen=True)
+class EndpointSpec:
+    """What a route promises, for the OpenAPI document: its scope, inputs and answers."""
+
+    scope: Optional[Scope]
+    body: Optional[Type[BaseModel]]
+    answers: Mapping[int, Optional[Type[BaseModel]]]
+    errors: Sequence[int] = ()
+    query: Sequence[Param] = ()
+    headers: Sequence[Param] = ()
+    summary: str = ""
+    description: str = ""
+
+
+def endpoint(
+    app: Chalice,
+    logger: logging.Logger,
+    *,
+    scope: Optional[Scope],
+    answers: Mapping[int, Optional[Type[BaseModel]]],
+    errors: Sequence[int] = (),
+    query: Sequence[Param] = (),
+    headers: Sequence[Param] = (),
+) -> Callable[[View], View]:
+    def decorate(view: View) -> View:
+        hints = get_type_hints(view)
+        body_model = hints.get("body")
+
+        @functools.wraps(view)
+        def wrapped(**path_params: str) -> Response:
+            request = app.current_request
+            assert request is not None
+            call = Call(request, request_id_of(request, app.lambda_context))
+            try:
+                if scope is not None:
+                    authorizer = (request.context or {}).get("authorizer") or {}
+                    call.actor = Principal.from_context(authorizer).demand(scope)
+                if body_model is not None:
+                    return view(call, body=call.parse(body_model), **path_params)
+                return view(call, **path_params)
+            except DomainError as error:
+                if isinstance(error, DependencyUnavailable):
+                    logger.warning("dependency unavailable", extra={"reason": error.message})
+                return error_response(error, call.request_id)
+            except Exception:
+                logger.exception("unhandled error")
+                return internal_error_response(call.request_id)
+
+        doc = (view.__doc__ or "").strip()
+        wrapped.endpoint = EndpointSpec(  # type: ignore[attr-defined]
+            scope=scope,
+            body=body_model,
+            answers=answers,
+            errors=tuple(errors),
+            query=tuple(query),
+            headers=tuple(headers),
+            summary=doc.split("\n")[0],
+            description=doc,
+        )
+        return wrapped
+
+    return decorate

@@ -1,0 +1,103 @@
+"""The worker side of writes: applying one operation, exactly once.
+
+Each attempt reads once (the resource, the operation's record and its idempotency
+record), decides, and writes once in a transaction that also records the operation.
+Applying an operation a second time changes nothing. When the transaction is refused
+because what was read has changed meanwhile (a race with another operation, or with a
+duplicate delivery of this one), the operation is read again and decided at once; when
+it is refused as invalid, the operation fails for good.
+"""
+
+from __future__ import annotations
+
+from contextlib import suppress
+from dataclasses import replace
+from datetime import datetime
+from typing import Callable, cast
+
+from chalicelib.core.clock import isoformat, utc_now
+from chalicelib.core.errors import DependencyUnavailable
+from chalicelib.store import ConditionFailed, Operation, OperationError, Receipt, Store, WriteRejected
+from chalicelib.store.models import OperationType
+from chalicelib.writes.envelopes import OperationEnvelope
+from chalicelib.writes.registry import Change, OperationFailed, kind_of
+
+# Reads and decisions per delivery when the state keeps moving under the operation;
+# after that the message waits for its next receive.
+MAX_ATTEMPTS = 3
+
+
+class Applier:
+    def __init__(self, store: Store, clock: Callable[[], datetime] = utc_now) -> None:
+        self._store = store
+        self._clock = clock
+
+    def apply(self, envelope: OperationEnvelope) -> Operation:
+        """Applies one operation and records how it ended; a second call changes nothing.
+
+        Raises DependencyUnavailable when the table refuses for now: the message stays queued.
+        """
+        for _ in range(MAX_ATTEMPTS):
+            try:
+                return self._attempt(envelope)
+            except ConditionFailed:
+                continue  # what was read has changed: read again and decide
+        raise DependencyUnavailable("the resource kept changing while the operation was applied; it is tried again")
+
+    def record_delivery_failure(self, envelope: OperationEnvelope, reason: str) -> None:
+        """Marks an operation whose message is about to go to the dead-letter queue, so a
+        client polling it learns it failed. A redrive may still apply it."""
+        failed = self._operation(envelope, self._clock()).model_copy(
+            update={"status": "failed", "error": OperationError(code="DeliveryFailed", message=reason)}
+        )
+        with suppress(ConditionFailed):  # applied meanwhile: its final record stays
+            self._store.receipts.record(Receipt(failed, envelope.meta.actor, final=False))
+
+    def _attempt(self, envelope: OperationEnvelope) -> Operation:
+        kind, meta = kind_of(envelope), envelope.meta
+        reads = replace(kind.reads(envelope), operation_id=meta.operationId, idempotency_hash=meta.idempotencyKey)
+        snapshot = self._store.snapshots.read(reads)
+        if snapshot.operation is not None and snapshot.operation_final:
+            return snapshot.operation  # delivered before: already applied and recorded
+        now = self._clock()
+        operation = self._operation(envelope, now).model_copy(update={"status": "succeeded"})
+        previous = snapshot.idempotency
+        if previous is not None and previous.operationId != meta.operationId:
+            # The same key was sent again before its first operation was applied.
+            if previous.fingerprint != meta.fingerprint:
+                failure = OperationFailed(
+                    "IdempotencyKeyReused", "this Idempotency-Key was already used with another request"
+                )
+                return self._record_failure(Receipt(operation, meta.actor), failure)
+            mirrored = operation.model_copy(update={"status": previous.status, "resourceId": previous.resourceId})
+            self._store.receipts.record(Receipt(mirrored, meta.actor))
+            return mirrored
+        receipt = Receipt(operation, meta.actor, idempotency_hash=meta.idempotencyKey, fingerprint=meta.fingerprint)
+        change = Change(self._store.table.transaction(), meta.operationId, meta.actor, now)
+        try:
+            version = kind.apply(envelope, snapshot, change)
+            self._store.receipts.add(change.transaction, receipt.with_version(version))
+            self._store.table.commit(change.transaction)
+        except OperationFailed as failure:
+            return self._record_failure(receipt, failure)
+        except WriteRejected as rejected:
+            return self._record_failure(receipt, OperationFailed("Rejected", str(rejected)))
+        return operation.model_copy(update={"version": version})
+
+    @staticmethod
+    def _operation(envelope: OperationEnvelope, now: datetime) -> Operation:
+        return Operation(
+            operationId=envelope.meta.operationId,
+            status="pending",
+            type=cast(OperationType, envelope.operation),
+            resourceId=kind_of(envelope).resource(envelope),
+            submittedAt=envelope.meta.submittedAt,
+            completedAt=isoformat(now),
+        )
+
+    def _record_failure(self, receipt: Receipt, failure: OperationFailed) -> Operation:
+        failed = receipt.operation.model_copy(
+            update={"status": "failed", "error": OperationError(code=failure.code, message=failure.message)}
+        )
+        self._store.receipts.record(replace(receipt, operation=failed))
+        return failed

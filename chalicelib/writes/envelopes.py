@@ -1,0 +1,32 @@
+"""The operation envelope: the one thing producers put on the write queue.
+
+`{"v": 1, "operation": "config.update", "data": {...}, "meta": {...}}`: storage-agnostic,
+validated again when the worker reads it. Each operation type declares its envelope
+beside its handler (`chalicelib.writes.sites`, `chalicelib.writes.configs`).
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal, Optional
+
+from chalicelib.core.fields import Model
+
+
+class OperationMeta(Model):
+    operationId: str
+    requestId: str
+    submittedAt: str
+    actor: str
+    expectedVersion: Optional[int] = None
+    # sha256 of (actor, Idempotency-Key) and of the request, when the client sent a key.
+    idempotencyKey: Optional[str] = None
+    fingerprint: Optional[str] = None
+
+
+class OperationEnvelope(Model):
+    """The base of every envelope; subclasses fix `operation` and type `data`."""
+
+    v: Literal[1] = 1
+    operation: str
+    meta: OperationMeta
+    data: Any

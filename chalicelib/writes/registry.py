@@ -1,0 +1,100 @@
+"""The operation types the worker applies, each one registered entry that declares what
+it reads and what it writes. Adding an operation type adds an entry, not a branch."""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from dataclasses import dataclass
+from datetime import datetime
+from functools import lru_cache
+from typing import Annotated, Any, ClassVar, Dict, Generic, Type, TypeVar, Union
+
+from pydantic.config import ConfigDict
+from pydantic.fields import Field
+from pydantic.type_adapter import TypeAdapter
+
+from chalicelib.core.clock import isoformat
+from chalicelib.core.errors import DomainError
+from chalicelib.store import Reads, Snapshot, Transaction
+from chalicelib.writes.envelopes import OperationEnvelope
+
+E = TypeVar("E", bound=OperationEnvelope)
+
+
+class OperationFailed(DomainError):
+    """A permanent failure: the operation ends `failed` with this code, and its message is done."""
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+
+
+@dataclass(frozen=True)
+class Change:
+    """Where an operation writes its change: the transaction, and who makes it when."""
+
+    transaction: Transaction
+    operation_id: str
+    actor: str
+    now: datetime
+
+    @property
+    def stamp(self) -> str:
+        return isoformat(self.now)
+
+
+class OperationKind(ABC, Generic[E]):
+    """One operation type: its envelope, the resource it changes, its read and its write."""
+
+    name: ClassVar[str]
+    envelope: ClassVar[Type[OperationEnvelope]]
+
+    @abstractmethod
+    def resource(self, envelope: E) -> str:
+        """The id of the resource the operation changes."""
+
+    @abstractmethod
+    def group(self, envelope: E) -> str:
+        """The FIFO message group: a resource's operations are applied one at a time, in the
+        order the API accepted them; different resources run in parallel."""
+
+    @abstractmethod
+    def reads(self, envelope: E) -> Reads:
+        """What the worker reads before deciding (the operation's own records are added)."""
+
+    @abstractmethod
+    def apply(self, envelope: E, snapshot: Snapshot, change: Change) -> int:
+        """Adds the change to `change.transaction`, or raises OperationFailed; answers the
+        resource's new version."""
+
+
+_KINDS: Dict[str, OperationKind[Any]] = {}
+
+
+def register(kind: OperationKind[Any]) -> OperationKind[Any]:
+    if kind.name in _KINDS:
+        raise ValueError(f"operation type {kind.name!r} is registered twice")
+    _KINDS[kind.name] = kind
+    _envelope_adapter.cache_clear()
+    return kind
+
+
+def kind_of(envelope: OperationEnvelope) -> OperationKind[Any]:
+    return _KINDS[envelope.operation]
+
+
+def operation_types() -> tuple[str, ...]:
+    return tuple(_KINDS)
+
+
+@lru_cache(maxsize=1)
+def _envelope_adapter() -> TypeAdapter[Any]:
+    classes = tuple(kind.envelope for kind in _KINDS.values())
+    union: Any = Annotated[Union[classes], Field(discriminator="operation")]
+    return TypeAdapter(union, config=ConfigDict(defer_build=True))
+
+
+def parse_envelope(body: str) -> OperationEnvelope:
+    """The envelope in a queue message's body; pydantic's ValidationError when it is not one."""
+    envelope: OperationEnvelope = _envelope_adapter().validate_json(body)
+    return envelope

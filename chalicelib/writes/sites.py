@@ -1,0 +1,58 @@
+"""`site.put`: creates or replaces a site."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from chalicelib.core.fields import (
+    DEFAULT_CACHE_MAX_AGE,
+    AllowedOrigins,
+    CacheMaxAge,
+    SiteName,
+    SiteSlug,
+    StrictModel,
+)
+from chalicelib.store import Reads, Site, Snapshot
+from chalicelib.store.sites import SiteStore
+from chalicelib.writes.envelopes import OperationEnvelope
+from chalicelib.writes.registry import Change, OperationKind, register
+
+
+class SitePutData(StrictModel):
+    site: SiteSlug
+    name: SiteName
+    allowedOrigins: AllowedOrigins = []
+    cacheMaxAge: CacheMaxAge = DEFAULT_CACHE_MAX_AGE
+
+
+class SitePut(OperationEnvelope):
+    operation: Literal["site.put"] = "site.put"
+    data: SitePutData
+
+
+class PutSite(OperationKind[SitePut]):
+    name = "site.put"
+    envelope = SitePut
+
+    def resource(self, envelope: SitePut) -> str:
+        return envelope.data.site
+
+    def group(self, envelope: SitePut) -> str:
+        return f"site:{envelope.data.site}"
+
+    def reads(self, envelope: SitePut) -> Reads:
+        return Reads(site=envelope.data.site)
+
+    def apply(self, envelope: SitePut, snapshot: Snapshot, change: Change) -> int:
+        previous = snapshot.site
+        site = Site(
+            **envelope.data.model_dump(),
+            version=previous.version + 1 if previous else 1,
+            createdAt=previous.createdAt if previous else change.stamp,
+            updatedAt=change.stamp,
+        )
+        SiteStore.add_put(change.transaction, site, previous.version if previous else None)
+        return site.version
+
+
+register(PutSite())
