@@ -21,24 +21,11 @@ from chalicelib.core.fields import (
 )
 from chalicelib.core.ids import is_config_id
 from chalicelib.core.logs import get_logger
-from chalicelib.delivery import PageRender
 from chalicelib.services import Services, get_services
-from chalicelib.store import Operation, RenderConfig, Site
+from chalicelib.store import Operation, PageRender, RenderConfig, Site
 from chalicelib.upkeep import BackupReport, RedriveResult, run_backup_check
-from chalicelib.web import (
-    CURSOR,
-    IDEMPOTENCY_KEY,
-    IF_MATCH,
-    IF_NONE_MATCH,
-    LIMIT,
-    ORIGIN,
-    Call,
-    Param,
-    endpoint,
-    http_middleware,
-    json_response,
-    openapi,
-)
+from chalicelib.web import Call, Param, endpoint, http_middleware, json_response, openapi
+from chalicelib.web.endpoint import CURSOR, IDEMPOTENCY_KEY, IF_MATCH, IF_NONE_MATCH, LIMIT, ORIGIN
 from chalicelib.web.models import ConfigContent, ConfigCreateInput, ConfigPage, Health, SiteInput, SitePage, VersionPage
 from chalicelib.writes import Accepted, QueueRecord, Submission, settle
 

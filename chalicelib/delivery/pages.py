@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Any, Dict, Optional
+from typing import Dict, Optional
 
 from chalice.app import Response
 
 from chalicelib.core.errors import NotFound
 from chalicelib.core.etags import etag, etag_matches
-from chalicelib.core.fields import Model, is_page_slug, is_site_slug
-from chalicelib.store import Reads, RenderConfig, Site
+from chalicelib.core.fields import is_page_slug, is_site_slug
+from chalicelib.store import PageRender, Reads, RenderConfig, Site
 from chalicelib.store.snapshot import SnapshotReader
 from chalicelib.web.responses import empty_response, error_response, json_response
 
@@ -19,18 +19,6 @@ STALE_WHILE_REVALIDATE = 60
 STALE_IF_ERROR = 86_400
 NOT_FOUND_MAX_AGE = 10
 PREFLIGHT_MAX_AGE = 600
-
-
-class PageRender(Model):
-    """What a frontend needs to render a page: no ids of tokens, no internal keys."""
-
-    site: str
-    page: str
-    layout: str
-    theme: str
-    settings: Dict[str, Any]
-    version: int
-    updatedAt: str
 
 
 def cors_headers(site: Optional[Site], origin: Optional[str]) -> Dict[str, str]:

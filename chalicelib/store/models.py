@@ -18,16 +18,23 @@ class Site(Model):
     updatedAt: str
 
 
-class RenderConfig(Model):
-    id: str
+class PageRender(Model):
+    """What a frontend needs to render a page: no ids of tokens, no internal keys."""
+
     site: str
     page: str
     layout: str
     theme: str
     settings: Dict[str, Any]
     version: int
-    createdAt: str
     updatedAt: str
+
+
+class RenderConfig(PageRender):
+    """A page's render config as editors see it: with its id and when it was created."""
+
+    id: str
+    createdAt: str
 
 
 class ConfigVersion(Model):
