@@ -20,6 +20,7 @@ import json
 import logging
 import socket
 import socketserver
+import time
 import uuid
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler
@@ -88,6 +89,10 @@ class ContractRequestHandler(ChaliceRequestHandler):
     disable_nagle_algorithm = True
     # Seconds a body may stall before the request is refused (Chalice would wait forever).
     body_timeout = 10.0
+    # After refusing a request part of which is unread: how long, and how much, of what the
+    # client still sends is read and dropped before the connection is closed.
+    linger_seconds = 2.0
+    linger_bytes = 1024 * 1024
 
     def __init__(
         self,
@@ -160,6 +165,26 @@ class ContractRequestHandler(ChaliceRequestHandler):
                 self.wfile.write(body)
         except OSError:  # the client is gone
             self.close_connection = True
+            return
+        self._linger()
+
+    def _linger(self) -> None:
+        """Closing a socket with unread data in it resets the connection, and a reset can
+        discard the answer before the client reads it. So: end the answer (FIN), then read
+        and drop what the client still sends, for a bounded time, before closing."""
+        try:
+            self.wfile.flush()
+            self.connection.shutdown(socket.SHUT_WR)
+            deadline = time.monotonic() + self.linger_seconds
+            dropped = 0
+            while dropped < self.linger_bytes and (left := deadline - time.monotonic()) > 0:
+                self.connection.settimeout(left)
+                data = self.connection.recv(65536)
+                if not data:
+                    break
+                dropped += len(data)
+        except OSError:  # a timeout, or the client is gone
+            pass
 
 
 class InheritedSocketServer(ThreadedHTTPServer):

@@ -65,6 +65,15 @@ def test_a_content_length_beyond_what_api_gateway_takes_is_a_413_at_once(port: i
     exchange(port, head + b"{}").contract_error(413, "PayloadTooLarge")
 
 
+def test_a_client_still_sending_when_refused_can_read_the_answer(port: int) -> None:
+    # Refused on its headers, the request's body keeps coming: the server reads and drops
+    # it for a moment instead of closing at once, which would reset the connection and
+    # break the client's send before it reads the 413.
+    head = raw_request("POST", "/metadata", [("Content-Length", str(11 * 1024 * 1024))])
+    answer = exchange(port, head, b"x" * 200_000, b"y" * 1000, pause=0.2)
+    answer.contract_error(413, "PayloadTooLarge")
+
+
 def test_a_413_comes_before_100_continue(port: int) -> None:
     headers = [("Content-Length", str(50 * 1024 * 1024)), ("Expect", "100-continue")]
     answer = exchange(port, raw_request("POST", "/metadata", headers))
