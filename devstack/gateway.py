@@ -7,6 +7,11 @@ they become `{"error", "message", "requestId"}` with the status the contract nam
 (an unknown route is a 404), so a client of the local stack sees one error shape. The
 answers come from `infra.gateway_responses`, the table the deployed API's gateway
 responses are made from.
+
+The server reads a request's body by its framing (`devstack.framing`): a Content-Length
+that is not a length, a body that stalls or ends early, or a bad chunk is answered with
+the contract's 400 (413 past API Gateway's 10 MB) and the connection closed, where
+Chalice's own server would drop it without an answer or hang.
 """
 
 from __future__ import annotations
@@ -15,6 +20,7 @@ import json
 import logging
 import socket
 import socketserver
+import time
 import uuid
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler
@@ -34,6 +40,7 @@ from chalice.local import (
     ThreadedHTTPServer,
 )
 
+from devstack.framing import FramingError, bad_framing, read_body, request_framing
 from infra.gateway_responses import GatewayError
 from infra.gateway_responses import gateway_error as gateway_response
 
@@ -80,6 +87,12 @@ class ContractRequestHandler(ChaliceRequestHandler):
     # Chalice writes an answer's headers and body separately; with Nagle's algorithm on,
     # a keep-alive client waits ~40 ms for each body.
     disable_nagle_algorithm = True
+    # Seconds a body may stall before the request is refused (Chalice would wait forever).
+    body_timeout = 10.0
+    # After refusing a request part of which is unread: how long, and how much, of what the
+    # client still sends is read and dropped before the connection is closed.
+    linger_seconds = 2.0
+    linger_bytes = 1024 * 1024
 
     def __init__(
         self,
@@ -94,6 +107,38 @@ class ContractRequestHandler(ChaliceRequestHandler):
         self.local_gateway = ContractGateway(app_object, config)
         BaseHTTPRequestHandler.__init__(self, request, client_address, server)
 
+    def _parse_payload(self) -> Tuple[Dict[str, Any], Optional[bytes]]:
+        """The request's headers and body, its framing checked (devstack.framing) instead
+        of Chalice's bare `int(Content-Length)`."""
+        framing = request_framing(self.headers, self.request_version)
+        self.connection.settimeout(self.body_timeout)
+        try:
+            body = read_body(self.rfile, framing)
+        except TimeoutError:
+            raise bad_framing(
+                f"the body stalled: nothing arrived for {self.body_timeout:g}s before {framing.describe()}"
+            ) from None
+        self.connection.settimeout(self.timeout)
+        return dict(self.headers), body
+
+    def _generic_handle(self) -> None:
+        try:
+            super()._generic_handle()
+        except FramingError as error:
+            self.refuse(error.status, error.code, error.message)
+
+    # Chalice binds its own _generic_handle to these names.
+    do_GET = do_PUT = do_POST = do_HEAD = do_DELETE = do_PATCH = do_OPTIONS = _generic_handle
+
+    def handle_expect_100(self) -> bool:
+        """A request that will be refused is refused before the client is told to send its body."""
+        try:
+            request_framing(self.headers, self.request_version)
+        except FramingError as error:
+            self.refuse(error.status, error.code, error.message)
+            return False
+        return bool(super().handle_expect_100())
+
     def send_error(self, code: int, message: Optional[str] = None, explain: Optional[str] = None) -> None:
         """Errors the HTTP server answers before any route is looked up (a method it has no
         handler for, a malformed request line) get the contract's body too."""
@@ -102,16 +147,44 @@ class ContractRequestHandler(ChaliceRequestHandler):
             code, error, text = HTTPStatus.METHOD_NOT_ALLOWED, "MethodNotAllowed", f"unsupported method {self.command}"
         else:
             error, text = "BadRequest", message or HTTPStatus(code).phrase
+        self.refuse(code, error, text)
+
+    def refuse(self, code: int, error: str, text: str) -> None:
+        """Answers `code` with the contract's error body and closes the connection, which
+        may still hold an unread part of the request."""
         request_id = str(uuid.uuid4())
         body = json.dumps({"error": error, "message": text, "requestId": request_id}).encode("utf-8")
-        self.send_response(code)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("X-Request-Id", request_id)
-        self.send_header("Content-Length", str(len(body)))
-        self.send_header("Connection", "close")
-        self.end_headers()
-        if self.command != "HEAD" and code >= HTTPStatus.OK:
-            self.wfile.write(body)
+        try:
+            self.send_response(code)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("X-Request-Id", request_id)
+            self.send_header("Content-Length", str(len(body)))
+            self.send_header("Connection", "close")
+            self.end_headers()
+            if self.command != "HEAD" and code >= HTTPStatus.OK:
+                self.wfile.write(body)
+        except OSError:  # the client is gone
+            self.close_connection = True
+            return
+        self._linger()
+
+    def _linger(self) -> None:
+        """Closing a socket with unread data in it resets the connection, and a reset can
+        discard the answer before the client reads it. So: end the answer (FIN), then read
+        and drop what the client still sends, for a bounded time, before closing."""
+        try:
+            self.wfile.flush()
+            self.connection.shutdown(socket.SHUT_WR)
+            deadline = time.monotonic() + self.linger_seconds
+            dropped = 0
+            while dropped < self.linger_bytes and (left := deadline - time.monotonic()) > 0:
+                self.connection.settimeout(left)
+                data = self.connection.recv(65536)
+                if not data:
+                    break
+                dropped += len(data)
+        except OSError:  # a timeout, or the client is gone
+            pass
 
 
 class InheritedSocketServer(ThreadedHTTPServer):

@@ -4,6 +4,7 @@ shared by the end-to-end tests and the read benchmark."""
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import signal
 import socket
@@ -12,7 +13,7 @@ import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Dict, Iterator, List, Optional
+from typing import Any, Callable, Dict, Iterator, List, Optional, Tuple
 
 import boto3
 import requests
@@ -21,6 +22,9 @@ from devstack import state
 from infra.resources import PROJECT_DIR
 
 START_TIMEOUT = 60.0
+# Long enough for any answer of the local server; a server that waits for bytes that
+# never come fails the test instead of hanging it.
+RAW_TIMEOUT = 5.0
 
 
 def free_port() -> int:
@@ -164,3 +168,76 @@ class Http:
         operation = self.operation(self.accepted(method, path, body, **kwargs)["operationId"])
         assert operation["status"] == "succeeded", operation
         return operation
+
+
+@dataclass
+class Answer:
+    status: int
+    headers: Dict[str, str]
+    body: bytes
+    # Whatever the server wrote after the first answer: a second answer means it read the
+    # first request's leftovers as a request of their own.
+    rest: bytes
+
+    def json(self) -> Dict[str, Any]:
+        body: Dict[str, Any] = json.loads(self.body)
+        return body
+
+    def contract_error(self, status: int, code: str) -> Dict[str, Any]:
+        """The contract's error body, checked, as the only answer on the connection."""
+        assert self.status == status, self
+        assert self.headers["content-type"] == "application/json"
+        body = self.json()
+        assert body["error"] == code, body
+        assert body["message"]
+        assert body["requestId"] == self.headers["x-request-id"]
+        assert self.rest == b"", f"a second answer followed: {self.rest!r}"
+        return body
+
+
+def exchange(port: int, *parts: bytes, pause: float = 0.0, shut_write: bool = False) -> Answer:
+    """Sends `parts` over one connection, raw (with `pause` seconds between them), then
+    reads until the server closes it."""
+    with socket.create_connection(("127.0.0.1", port), timeout=RAW_TIMEOUT) as conn:
+        for index, part in enumerate(parts):
+            if index and pause:
+                time.sleep(pause)
+            conn.sendall(part)
+        if shut_write:
+            conn.shutdown(socket.SHUT_WR)
+        received: List[bytes] = []
+        while True:
+            try:
+                data = conn.recv(65536)
+            except TimeoutError:
+                raise AssertionError(f"no end of the answer in {RAW_TIMEOUT}s: {b''.join(received)!r}") from None
+            except ConnectionResetError:
+                raise AssertionError(f"connection reset after {b''.join(received)!r}") from None
+            if not data:
+                break
+            received.append(data)
+    return parse_answer(b"".join(received))
+
+
+def parse_answer(raw: bytes) -> Answer:
+    """The first HTTP answer in `raw`, and whatever follows it."""
+    head, separator, rest = raw.partition(b"\r\n\r\n")
+    assert separator, f"the connection was dropped without an answer: {raw!r}"
+    status_line, *header_lines = head.decode("latin-1").split("\r\n")
+    headers: Dict[str, str] = {}
+    for line in header_lines:
+        name, _, value = line.partition(":")
+        headers[name.strip().lower()] = value.strip()
+    length = int(headers.get("content-length", "0"))
+    return Answer(int(status_line.split()[1]), headers, rest[:length], rest[length:])
+
+
+def raw_request(method: str, path: str, headers: List[Tuple[str, str]]) -> bytes:
+    """A request line and headers, as sent: repeated, odd or malformed as given."""
+    lines = [f"{method} {path} HTTP/1.1", "Host: 127.0.0.1", *(f"{name}: {value}" for name, value in headers)]
+    return ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1")
+
+
+def chunked(*chunks: bytes) -> bytes:
+    """A body in chunked transfer coding, last chunk included."""
+    return b"".join(b"%x\r\n%s\r\n" % (len(chunk), chunk) for chunk in chunks) + b"0\r\n\r\n"

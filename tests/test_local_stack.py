@@ -22,7 +22,7 @@ import requests
 from devstack import state
 from devstack.schedule import scheduled_functions
 from infra.resources import PROJECT_DIR
-from tests.stack import Http, LocalStack, alive, children_of, port_open, running_stack, wait_for
+from tests.stack import Http, LocalStack, alive, children_of, exchange, port_open, raw_request, running_stack, wait_for
 
 pytestmark = pytest.mark.e2e
 
@@ -133,6 +133,18 @@ def test_bad_requests_get_their_codes(stack: LocalStack, http: Http) -> None:
 
     assert_contract_error(requests.get(f"{stack.url}/metadata/{'a' * 26}", timeout=5), 404, "NotFound")
     assert_contract_error(http.request("GET", "/sites/no-such-site"), 404, "NotFound")
+
+
+def test_a_body_whose_framing_is_broken_is_answered_not_dropped(stack: LocalStack) -> None:
+    # Over a raw socket: an HTTP client would not send these. Every case is in
+    # tests/test_devstack_http_framing.py; here, that `python -m devstack` serves with them.
+    not_a_length = raw_request("POST", "/metadata", [("Content-Length", "abc")])
+    body = exchange(stack.port, not_a_length + b"hello").contract_error(400, "BadRequest")
+    assert "Content-Length" in body["message"]
+    too_long = raw_request("POST", "/metadata", [("Content-Length", "9" * 20)])
+    exchange(stack.port, too_long + b"hello").contract_error(413, "PayloadTooLarge")
+    bad_chunk = raw_request("POST", "/metadata", [("Transfer-Encoding", "chunked")])
+    exchange(stack.port, bad_chunk + b"zz\r\nhello\r\n0\r\n\r\n").contract_error(400, "BadRequest")
 
 
 def mmctl_token(stack: LocalStack, scope: str) -> str:
