@@ -15,7 +15,7 @@ from typing import Iterator, List, Tuple
 import pytest
 from chalice.cli.factory import CLIFactory
 
-from chalicelib.auth import issue_token
+from chalicelib.access import issue_token
 from chalicelib.services import get_services
 from devstack.gateway import ContractRequestHandler, local_server
 from infra.resources import PROJECT_DIR, Provisioned
@@ -95,7 +95,7 @@ def test_a_body_that_ends_before_its_length_is_a_contract_400(port: int) -> None
 
 
 def test_a_chunked_body_reaches_the_app(port: int, stack: Provisioned) -> None:
-    token, _ = issue_token(get_services().repository, "framing test", "admin")
+    token, _ = issue_token(get_services().store.tokens, "framing test", "admin")
     headers = [
         ("Authorization", f"Bearer {token}"),
         ("Content-Type", "application/json"),
