@@ -183,6 +183,24 @@ def test_twenty_concurrent_writes_all_apply(stack: LocalStack, http: Http) -> No
     assert sorted(item["page"] for item in listed) == sorted(f"page-{index}" for index in range(20))
 
 
+def test_parallel_repeats_of_a_keyed_write_name_one_operation(stack: LocalStack, http: Http) -> None:
+    http.applied("PUT", "/sites/e2e-keyed", {"name": "Keyed"})
+    body = config_body("e2e-keyed", "home")
+    key = {"Idempotency-Key": f"e2e-{uuid.uuid4()}"}
+
+    def create(_: int) -> Dict[str, Any]:
+        return http.accepted("POST", "/metadata", body, headers=key)
+
+    with ThreadPoolExecutor(max_workers=5) as pool:
+        answers = list(pool.map(create, range(5)))
+    assert len({(answer["operationId"], answer["id"]) for answer in answers}) == 1, answers
+    operation = http.operation(answers[0]["operationId"])
+    assert (operation["status"], operation["resourceId"], operation["version"]) == ("succeeded", answers[0]["id"], 1)
+    assert http.request("GET", f"/metadata/{answers[0]['id']}", token=None).status_code == 200
+    listed = http.request("GET", "/metadata", params={"site": "e2e-keyed"}).json()["items"]
+    assert [item["id"] for item in listed] == [answers[0]["id"]]
+
+
 def test_a_poison_message_reaches_the_dead_letter_queue_while_other_writes_apply(stack: LocalStack, http: Http) -> None:
     info = stack.info
     assert info is not None

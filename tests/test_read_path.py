@@ -58,5 +58,6 @@ def test_a_write_request_reads_once_besides_its_token(api: Api, dynamodb_calls: 
         "PUT", f"/metadata/{config_id}", {"layout": "a", "theme": "b"}, scope="write", headers={"Idempotency-Key": "k"}
     )
     assert response.status_code == 202
-    # The authorizer's GetItem of the token, then one read to validate the write.
-    assert dynamodb_calls == ["GetItem", "BatchGetItem"]
+    # The authorizer's GetItem of the token, one read to validate the write, and the
+    # claim of its Idempotency-Key.
+    assert dynamodb_calls == ["GetItem", "BatchGetItem", "PutItem"]

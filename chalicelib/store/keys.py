@@ -39,6 +39,7 @@ CURRENT_SK = "CURRENT"
 VERSION_PREFIX = "VERSION#"
 OPERATION_SK = "OP"
 IDEMPOTENCY_SK = "IDEMPOTENCY"
+IDEMPOTENCY_PREFIX = "IDEMPOTENCY#"
 TOKEN_SK = "TOKEN"  # noqa: S105 (a sort key, not a secret)
 TOKENS_LIST = "TOKENS"
 
@@ -98,7 +99,7 @@ def operation_key(operation_id: str) -> Key:
 
 
 def idempotency_key(key_hash: str) -> Key:
-    return {PK: f"IDEMPOTENCY#{key_hash}", SK: IDEMPOTENCY_SK}
+    return {PK: f"{IDEMPOTENCY_PREFIX}{key_hash}", SK: IDEMPOTENCY_SK}
 
 
 def token_key(token_hash: str) -> Key:
