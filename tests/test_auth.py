@@ -9,7 +9,8 @@ import pytest
 from chalicelib import auth
 from chalicelib.ids import token_hash
 from chalicelib.services import get_services
-from tests.conftest import Api, assert_error
+from tests.conftest import Api
+from tests.helpers import assert_error
 
 CONFIG_ID = "a" * 26
 OPERATION_ID = "b" * 26

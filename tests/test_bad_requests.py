@@ -7,15 +7,10 @@ import json
 import pytest
 
 from chalicelib.models import MAX_BODY_BYTES, MAX_SETTINGS_BYTES, MAX_SETTINGS_DEPTH
-from tests.conftest import Api, assert_error
+from tests.conftest import Api
+from tests.helpers import assert_error
 
 VALID = {"site": "shop", "page": "home", "layout": "grid", "theme": "light", "settings": {}}
-
-
-@pytest.fixture
-def shop(api: Api) -> Api:
-    api.create_site()
-    return api
 
 
 def test_malformed_json_is_a_400(shop: Api) -> None:

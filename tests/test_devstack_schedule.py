@@ -12,6 +12,7 @@ from chalice.app import Chalice, CloudWatchEvent, Cron, Rate
 from chalice.test import Client
 
 from devstack.schedule import ScheduleError, Scheduler, aws_weekday, parse_expression, scheduled_event
+from tests.helpers import Clock
 
 START = datetime(2024, 1, 31, 10, 7, 30, tzinfo=UTC)  # a Wednesday
 
@@ -121,14 +122,6 @@ def test_the_event_is_a_cloudwatch_scheduled_event() -> None:
     assert event["detail"] == {}
 
 
-class FakeClock:
-    def __init__(self, now: datetime) -> None:
-        self.now = now
-
-    def __call__(self) -> datetime:
-        return self.now
-
-
 def tiny_app(calls: List[Dict[str, Any]]) -> Chalice:
     app = Chalice(app_name="tiny")
 
@@ -158,12 +151,12 @@ def calls() -> List[Dict[str, Any]]:
 
 
 @pytest.fixture
-def clock() -> FakeClock:
-    return FakeClock(START)
+def clock() -> Clock:
+    return Clock(START)
 
 
 @pytest.fixture
-def scheduler(calls: List[Dict[str, Any]], clock: FakeClock) -> Scheduler:
+def scheduler(calls: List[Dict[str, Any]], clock: Clock) -> Scheduler:
     app = tiny_app(calls)
     client = Client(app)
     return Scheduler(app, "local", "us-east-1", lambda name, event: client.lambda_.invoke(name, event).payload, clock)
@@ -177,9 +170,7 @@ def test_every_scheduled_function_is_found_with_its_next_time(scheduler: Schedul
     ]
 
 
-def test_each_function_fires_at_its_own_rate(
-    scheduler: Scheduler, clock: FakeClock, calls: List[Dict[str, Any]]
-) -> None:
+def test_each_function_fires_at_its_own_rate(scheduler: Scheduler, clock: Clock, calls: List[Dict[str, Any]]) -> None:
     assert scheduler.run_pending() == []
     clock.now = at("2024-01-31T10:12:30")
     assert scheduler.run_pending() == ["every_five"]
@@ -204,7 +195,7 @@ def test_fire_runs_one_function_now_and_gives_its_answer(scheduler: Scheduler, c
         scheduler.fire("index")
 
 
-def test_the_loop_sleeps_until_the_next_time_and_stops_when_told(scheduler: Scheduler, clock: FakeClock) -> None:
+def test_the_loop_sleeps_until_the_next_time_and_stops_when_told(scheduler: Scheduler, clock: Clock) -> None:
     assert scheduler.seconds_to_next() == 300.0
     stop = threading.Event()
     stop.set()

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 from typing import Any, Dict
 
-from tests.conftest import Api, assert_error
+from tests.conftest import Api
+from tests.helpers import assert_error
 
 BODY = {"site": "shop", "page": "home", "layout": "grid", "theme": "light"}
 

@@ -14,26 +14,25 @@ from chalicelib.errors import BadRequest, ServiceUnavailable
 from chalicelib.models import Operation, RenderConfig, Site
 from chalicelib.repository import Receipt, Repository
 from infra.resources import Provisioned
+from tests.helpers import Call, Clock, Faults
 
 NOW = datetime(2026, 11, 22, 12, 0, tzinfo=UTC)
 
 
-class Clock:
-    def __init__(self) -> None:
-        self.now = NOW
-
-    def __call__(self) -> datetime:
-        return self.now
-
-
 @pytest.fixture
 def clock() -> Clock:
-    return Clock()
+    return Clock(NOW)
 
 
 @pytest.fixture
 def table(stack: Provisioned) -> Any:
     return boto3.resource("dynamodb", region_name="us-east-1").Table(stack.table_name)
+
+
+@pytest.fixture
+def faults(table: Any) -> Iterator[Faults]:
+    with Faults(table.meta.client) as faults:
+        yield faults
 
 
 @pytest.fixture
@@ -123,7 +122,7 @@ def test_versions_sort_by_number_past_nine(repository: Repository) -> None:
 def test_an_expired_operation_counts_as_gone_before_ttl_deletes_it(repository: Repository, clock: Clock) -> None:
     repository.put_site(site(), None, receipt("op1"))
     assert repository.get_operation("op1") is not None
-    clock.now = NOW + timedelta(hours=2)
+    clock.advance(timedelta(hours=2))
     assert repository.get_operation("op1") is None
 
 
@@ -138,35 +137,17 @@ def test_a_cursor_for_another_listing_is_refused(repository: Repository) -> None
         repository.list_versions("c" * 26, 10, "eyJsIjoidmVyc2lvbnM6Y2NjIiwicCI6Im5vdC1hLW51bWJlciJ9")
 
 
-@pytest.fixture
-def throttled_reads(table: Any) -> Iterator[List[int]]:
-    """Answers the first two BatchGetItem calls with every key unprocessed, as DynamoDB
-    does when it throttles; counts the calls."""
-    calls: List[int] = []
-    requested: Dict[str, Any] = {}
-    events = table.meta.client.meta.events
-
-    def remember(params: Dict[str, Any], **_: Any) -> None:
-        requested.clear()
-        requested.update(params["RequestItems"])
-
-    def unprocess(parsed: Dict[str, Any], **_: Any) -> None:
-        calls.append(1)
-        if len(calls) <= 2:
-            parsed["Responses"] = {name: [] for name in requested}
-            parsed["UnprocessedKeys"] = dict(requested)
-
-    events.register("before-parameter-build.dynamodb.BatchGetItem", remember)
-    events.register("after-call.dynamodb.BatchGetItem", unprocess)
-    yield calls
-    events.unregister("before-parameter-build.dynamodb.BatchGetItem", remember)
-    events.unregister("after-call.dynamodb.BatchGetItem", unprocess)
+def unprocessed(call: Call, answer: Dict[str, Any]) -> None:
+    """Every key asked for comes back unprocessed, as DynamoDB answers when it throttles."""
+    answer["Responses"] = {name: [] for name in call.params["RequestItems"]}
+    answer["UnprocessedKeys"] = dict(call.params["RequestItems"])
 
 
-def test_unprocessed_keys_are_asked_for_again(repository: Repository, throttled_reads: List[int]) -> None:
+def test_unprocessed_keys_are_asked_for_again(repository: Repository, faults: Faults) -> None:
     repository.put_site(site(), None, receipt("op1"))
+    faults.rewrite("BatchGetItem", unprocessed, times=2)
     snapshot = repository.read(site="shop", operation_id="op1")
-    assert len(throttled_reads) == 3
+    assert faults.seen.count("BatchGetItem") == 3
     assert snapshot.operation is not None
 
 
@@ -181,18 +162,12 @@ def test_unprocessed_keys_are_asked_for_again(repository: Repository, throttled_
     ],
 )
 def test_aws_errors_become_domain_errors_only_when_transient(
-    repository: Repository, table: Any, code: str, raised: type[Exception]
+    repository: Repository, faults: Faults, code: str, raised: type[Exception]
 ) -> None:
-    def fail(**_: Any) -> None:
-        raise ClientError({"Error": {"Code": code, "Message": "x"}}, "GetItem")
-
-    table.meta.client.meta.events.register("before-call.dynamodb.GetItem", fail)
-    try:
-        with pytest.raises(raised) as caught:
-            repository.get_config("c" * 26)
-        assert type(caught.value) is raised
-    finally:
-        table.meta.client.meta.events.unregister("before-call.dynamodb.GetItem", fail)
+    faults.fail(code, "GetItem")
+    with pytest.raises(raised) as caught:
+        repository.get_config("c" * 26)
+    assert type(caught.value) is raised
 
 
 def test_request_tokens_repeat_only_for_the_same_transaction(repository: Repository, table: Any) -> None:

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from tests.conftest import Api, assert_error
+from tests.conftest import Api
+from tests.helpers import assert_error
 
 
 def test_a_put_site_is_readable_once_applied(api: Api) -> None:
