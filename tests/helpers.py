@@ -1,6 +1,7 @@
 """The test doubles every test module shares, each defined once: a clock the test moves,
 the check of the contract's error body, AWS calls made to fail (botocore's event hooks),
-reading a queue, and waiting for a condition."""
+DynamoDB's request tokens (which moto ignores), reading a queue, and waiting for a
+condition."""
 
 from __future__ import annotations
 
@@ -285,6 +286,64 @@ class _RawBody:
 
     def read(self) -> bytes:
         return self._data
+
+
+class RequestTokens:
+    """DynamoDB's rule for TransactWriteItems' ClientRequestToken, which moto does not keep.
+
+    For ten minutes after a call completes, the same token with the same request is
+    answered as a success without being applied again (when that call succeeded), and
+    the same token with another request is refused with IdempotentParameterMismatchException.
+    A test that repeats a transaction then sees what AWS would do, not moto's re-run of it.
+    """
+
+    WINDOW_SECONDS = 600.0
+    OPERATION = "TransactWriteItems"
+
+    def __init__(self, client: Any, clock: Callable[[], float] = time.monotonic) -> None:
+        self._events = client.meta.events
+        self._clock = clock
+        # token -> (the request's body, when it completed, whether it succeeded)
+        self._completed: Dict[str, Tuple[bytes, float, bool]] = {}
+        self._context_key = f"tests.helpers.RequestTokens.{id(self)}"
+        self.sent: List[str] = []  # every token, in order
+        self.replayed = 0  # calls answered from an earlier success
+        self._events.register(f"before-call.dynamodb.{self.OPERATION}", self._before_call)
+        self._events.register(f"after-call.dynamodb.{self.OPERATION}", self._after_call)
+
+    def close(self) -> None:
+        self._events.unregister(f"before-call.dynamodb.{self.OPERATION}", self._before_call)
+        self._events.unregister(f"after-call.dynamodb.{self.OPERATION}", self._after_call)
+
+    def _before_call(
+        self, params: Dict[str, Any], context: Dict[str, Any], **_: Any
+    ) -> Optional[Tuple[AWSResponse, Dict[str, Any]]]:
+        body = bytes(params["body"])
+        token = json.loads(body).get("ClientRequestToken")
+        if token is None:
+            return None
+        self.sent.append(token)
+        context[self._context_key] = (token, body)
+        earlier = self._completed.get(token)
+        if earlier is None or self._clock() - earlier[1] > self.WINDOW_SECONDS:
+            return None
+        if earlier[0] != body:
+            code, message = "IdempotentParameterMismatchException", "the token was used with other parameters"
+            raise ClientError({"Error": {"Code": code, "Message": message}}, self.OPERATION)
+        if not earlier[2]:
+            return None
+        self.replayed += 1
+        answer = AWSResponse(params["url"], 200, HTTPHeaders(), _RawBody(b"{}"))
+        return answer, {"ResponseMetadata": {"HTTPStatusCode": 200}}
+
+    def _after_call(self, http_response: Any, context: Dict[str, Any], **_: Any) -> None:
+        sent = context.get(self._context_key)
+        if sent is None:
+            return
+        token, body = sent
+        earlier = self._completed.get(token)
+        if earlier is None or self._clock() - earlier[1] > self.WINDOW_SECONDS:
+            self._completed[token] = (body, self._clock(), http_response.status_code < 300)
 
 
 # --- queues ----------------------------------------------------------------------------
