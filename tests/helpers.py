@@ -262,9 +262,16 @@ class Faults:
                 return
 
     def _before_send(self, request: Any, **_: Any) -> Optional[AWSResponse]:
+        if not self._sent:
+            return None
+        # A JSON-protocol request names its operation in this header (DynamoDB, SQS).
         target = request.headers.get("X-Amz-Target", b"")
         operation = (target.decode() if isinstance(target, bytes) else str(target)).rsplit(".", 1)[-1]
-        call = Call(operation, json.loads(request.body or b"{}"), len(self.seen))
+        try:
+            params = json.loads(request.body or b"{}")
+        except ValueError:
+            params = {}
+        call = Call(operation, params, len(self.seen))
         for rule, code, status in self._sent:
             if rule.picks(call):
                 self.refused.append(operation)
