@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from tests.conftest import Api, assert_error
+from tests.conftest import Api
+from tests.helpers import assert_error
 
 
 def test_create_answers_202_with_an_operation_and_location(api: Api) -> None:

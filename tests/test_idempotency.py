@@ -8,7 +8,8 @@ from typing import Any, Callable, Dict, List
 from botocore.exceptions import ClientError
 
 from chalicelib.services import get_services
-from tests.conftest import Api, assert_error
+from tests.conftest import Api
+from tests.helpers import assert_error
 
 BODY = {"site": "shop", "page": "home", "layout": "grid", "theme": "light"}
 

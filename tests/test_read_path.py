@@ -2,27 +2,21 @@
 
 from __future__ import annotations
 
-from typing import Any, Iterator, List
+from typing import List
 
 import pytest
 
-from chalicelib.services import get_services
 from tests.conftest import Api
+from tests.helpers import Faults
 
 
 @pytest.fixture
-def dynamodb_calls(api: Api) -> Iterator[List[str]]:
+def dynamodb_calls(api: Api, table_faults: Faults) -> List[str]:
+    """The table calls the functions make from here on (no faults: only what it sees)."""
     api.create_site()
     api.create_config()
-    calls: List[str] = []
-    events = get_services().table.meta.client.meta.events
-
-    def count(model: Any, **_: Any) -> None:
-        calls.append(model.name)
-
-    events.register("before-call.dynamodb", count)
-    yield calls
-    events.unregister("before-call.dynamodb", count)
+    table_faults.seen.clear()
+    return table_faults.seen
 
 
 def test_the_page_route_makes_one_read(api: Api, dynamodb_calls: List[str]) -> None:
