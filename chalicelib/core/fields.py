@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 import re
-from typing import Annotated, Any, Dict, List
+from typing import Annotated, Any, Dict, Iterable, List
 from urllib.parse import urlsplit
 
 from pydantic.config import ConfigDict
@@ -41,12 +41,22 @@ def is_page_slug(text: str) -> bool:
     return re.match(PAGE_PATTERN, text) is not None
 
 
-def _depth(value: Any) -> int:
-    if isinstance(value, dict):
-        return 1 + max((_depth(item) for item in value.values()), default=0)
-    if isinstance(value, list):
-        return 1 + max((_depth(item) for item in value), default=0)
-    return 0
+def json_depth(value: Any) -> int:
+    """How many containers deep a parsed JSON value nests (`{}` is 1), without recursion:
+    a client's value may be nested as deep as its text allows."""
+    deepest = 0
+    stack = [(value, 1)]
+    while stack:
+        node, level = stack.pop()
+        if isinstance(node, dict):
+            children: Iterable[Any] = node.values()
+        elif isinstance(node, list):
+            children = node
+        else:
+            continue
+        deepest = max(deepest, level)
+        stack.extend((child, level + 1) for child in children)
+    return deepest
 
 
 def settings_size(settings: Dict[str, Any]) -> int:
@@ -55,10 +65,11 @@ def settings_size(settings: Dict[str, Any]) -> int:
 
 def _bounded_settings(settings: Dict[str, Any]) -> Dict[str, Any]:
     # Size is checked by the HTTP layer first (413); this keeps queue and table safe too.
+    # Depth first: json.dumps recurses once per level.
+    if json_depth(settings) > MAX_SETTINGS_DEPTH:
+        raise ValueError(f"settings must be nested at most {MAX_SETTINGS_DEPTH} levels deep")
     if settings_size(settings) > MAX_SETTINGS_BYTES:
         raise ValueError(f"settings must be at most {MAX_SETTINGS_BYTES} bytes as JSON")
-    if _depth(settings) > MAX_SETTINGS_DEPTH:
-        raise ValueError(f"settings must be nested at most {MAX_SETTINGS_DEPTH} levels deep")
     return settings
 
 

@@ -1,0 +1,230 @@
+"""Hostile input from a black-box probe (issue #10): whatever a client sends gets a 4xx with
+the contract's error body, is never stored as something else than what was sent, and never
+costs a 500 or a log line the size of the body."""
+
+from __future__ import annotations
+
+import json
+from typing import Any, Dict, List, Optional, Tuple
+
+import pytest
+
+from chalicelib.core.fields import MAX_BODY_BYTES, MAX_SETTINGS_DEPTH
+from tests.conftest import Api, assert_error
+
+CONFIG = {"site": "shop", "page": "home", "layout": "grid", "theme": "light"}
+# A JSON body is at most this deep at its deepest legitimate point (the body, settings
+# and 16 levels below); anything deeper is refused, however deep.
+DEPTHS = (17, 330, 500, 999, 1000, 5000, 100_000)
+
+
+@pytest.fixture
+def shop(api: Api) -> Api:
+    api.create_site()
+    return api
+
+
+def nested(depth: int, shape: str) -> bytes:
+    """`depth` containers, each inside the one before: `[[[]]]` or `{"a":{"a":{}}}`."""
+    if shape == "array":
+        return b"[" * depth + b"]" * depth
+    return b'{"a":' * (depth - 1) + b"{}" + b"}" * (depth - 1)
+
+
+def raw_request(api: Api, method: str, path: str, body: bytes, headers: Dict[str, str]) -> Any:
+    """A request exactly as given: no Content-Type unless `headers` has one."""
+    all_headers = {"Authorization": f"Bearer {api.tokens['admin']}", **headers}
+    return api.client.http.request(method, path, headers=all_headers, body=body)
+
+
+def log_lines(capsys: pytest.CaptureFixture[str]) -> List[str]:
+    return capsys.readouterr().out.splitlines()
+
+
+def answer(response: Any) -> Tuple[int, Optional[List[str]]]:
+    """The status and the fields an error names."""
+    body = response.json_body or {}
+    details = body.get("details")
+    return response.status_code, None if details is None else [detail["field"] for detail in details]
+
+
+# --- 1. deep JSON ----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("shape", ["array", "object"])
+def test_settings_nested_at_any_depth_are_a_422_naming_settings(
+    shop: Api, shape: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    capsys.readouterr()
+    answers = {}
+    for depth in DEPTHS:
+        body = b'{"site":"shop","page":"home","layout":"grid","theme":"light","settings":{"a":' + nested(depth, shape)
+        body += b"}}"
+        response = shop.request("POST", "/metadata", body, scope="write")
+        if len(body) > MAX_BODY_BYTES:
+            assert_error(response, 413, "PayloadTooLarge")
+            continue
+        error = assert_error(response, 422, "ValidationFailed")
+        assert f"at most {MAX_SETTINGS_DEPTH} levels" in error["details"][0]["message"], (depth, error)
+        answers[depth] = answer(response)
+    assert answers == {depth: (422, ["settings"]) for depth in answers}
+    assert len(answers) >= len(DEPTHS) - 1
+    assert shop.queued() == []
+    # One short line per request: neither the body nor a traceback is logged.
+    lines = log_lines(capsys)
+    assert len(lines) >= len(DEPTHS)
+    assert max(len(line) for line in lines) < 1000
+    assert not any("Traceback" in line or "RecursionError" in line for line in lines)
+
+
+@pytest.mark.parametrize("shape", ["array", "object"])
+def test_a_whole_body_nested_at_any_depth_is_a_4xx(shop: Api, shape: str, capsys: pytest.CaptureFixture[str]) -> None:
+    capsys.readouterr()
+    answers = {}
+    for depth in DEPTHS:
+        body = nested(depth, shape)
+        for method, path in (("POST", "/metadata"), ("PUT", "/sites/deep")):
+            response = shop.request(method, path, body)
+            if len(body) > MAX_BODY_BYTES:
+                assert_error(response, 413, "PayloadTooLarge")
+                continue
+            assert_error(response, 422, "ValidationFailed")
+            answers[(depth, method)] = answer(response)
+    # A body that is not an object is the body's fault; an object's deep member is named.
+    expected_field = "body" if shape == "array" else "a"
+    assert all(expected_field in (fields or []) for _, fields in answers.values()), answers
+    assert shop.queued() == []
+    assert max(len(line) for line in log_lines(capsys)) < 1000
+
+
+def test_another_field_nested_deep_is_a_422_naming_it(shop: Api) -> None:
+    for depth in (20, 5000):
+        body = b'{"site":' + nested(depth, "array") + b',"page":"home","layout":"grid","theme":"light"}'
+        error = assert_error(shop.request("POST", "/metadata", body, scope="write"), 422, "ValidationFailed")
+        assert "site" in [detail["field"] for detail in error["details"]], (depth, error)
+
+
+def test_settings_as_deep_as_allowed_are_accepted(shop: Api) -> None:
+    settings: Dict[str, Any] = {}
+    node = settings
+    for _ in range(MAX_SETTINGS_DEPTH - 1):
+        node["a"] = {}
+        node = node["a"]
+    config = shop.create_config(settings=settings)
+    assert config["settings"] == settings
+
+
+def test_brackets_inside_strings_do_not_count_as_nesting(shop: Api) -> None:
+    text = "[" * 5000 + "{" * 5000
+    config = shop.create_config(settings={"text": text, "quoted": 'a "[[[" \\ ' + "]" * 100})
+    assert config["settings"]["text"] == text
+
+
+# --- 3. numbers a double cannot hold ---------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("literal", "field"),
+    [
+        (b'{"x": 1e400}', "settings.x"),
+        (b'{"x": -1E400}', "settings.x"),
+        (b'{"x": 1e-400}', "settings.x"),
+        (b'{"a": {"b": [1, 2, -2.5e-999]}}', "settings.a.b.2"),
+        (b'{"x": ' + b"9" * 5000 + b"}", "settings.x"),
+    ],
+)
+def test_a_number_that_would_be_stored_as_another_is_a_422(shop: Api, literal: bytes, field: str) -> None:
+    body = b'{"site": "shop", "page": "home", "layout": "grid", "theme": "light", "settings": ' + literal + b"}"
+    error = assert_error(shop.request("POST", "/metadata", body, scope="write"), 422, "ValidationFailed")
+    assert [detail["field"] for detail in error["details"]] == [field]
+    assert shop.queued() == []
+
+
+def test_a_number_out_of_range_elsewhere_is_named_too(api: Api) -> None:
+    error = assert_error(
+        api.request("PUT", "/sites/shop", b'{"name": "Shop", "cacheMaxAge": 1e999}'), 422, "ValidationFailed"
+    )
+    assert [detail["field"] for detail in error["details"]] == ["cacheMaxAge"]
+
+
+def test_big_integers_and_zero_underflows_are_kept_exactly(shop: Api) -> None:
+    huge = 10**400 + 1
+    body = (
+        b'{"site": "shop", "page": "home", "layout": "grid", "theme": "light", "settings": '
+        b'{"big": 9007199254740993, "huge": ' + str(huge).encode() + b', "negative": -' + str(huge).encode() + b", "
+        b'"zero": 0e-400, "tiny": 5e-324, "max": 1.7976931348623157e308}}'
+    )
+    response = shop.request("POST", "/metadata", body, scope="write")
+    assert response.status_code == 202, response.body
+    shop.apply()
+    config_id = response.json_body["id"]
+    expected = {
+        "big": 2**53 + 1,
+        "huge": huge,
+        "negative": -huge,
+        "zero": 0.0,
+        "tiny": 5e-324,
+        "max": 1.7976931348623157e308,
+    }
+    for path, scope in ((f"/metadata/{config_id}", None), ("/sites/shop/pages/home", None)):
+        read = shop.request("GET", path, scope=scope)
+        assert read.json_body["settings"] == expected
+        assert str(huge).encode() in (read.body if isinstance(read.body, bytes) else read.body.encode())
+    versions = shop.request("GET", f"/metadata/{config_id}/versions", scope="read").json_body["items"]
+    assert versions[0]["settings"] == expected
+
+
+# --- 7. an empty body ------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("body", [b"", b" ", b"\r\n\t "])
+@pytest.mark.parametrize(("method", "path"), [("POST", "/metadata"), ("PUT", "/sites/shop")])
+def test_an_empty_or_blank_body_is_a_400(shop: Api, body: bytes, method: str, path: str) -> None:
+    for headers in ({"Content-Type": "application/json"}, {}):
+        error = assert_error(raw_request(shop, method, path, body, headers), 400, "BadRequest")
+        assert "JSON object" in error["message"]
+    assert shop.queued() == []
+
+
+def test_a_delete_needs_no_body(shop: Api) -> None:
+    config = shop.create_config()
+    response = raw_request(shop, "DELETE", f"/metadata/{config['id']}", b"", {})
+    assert response.status_code == 202, response.body
+
+
+# --- 8. media type and encoding --------------------------------------------------------
+
+
+def test_a_body_without_a_content_type_is_a_415(shop: Api) -> None:
+    response = raw_request(shop, "POST", "/metadata", json.dumps(CONFIG).encode(), {})
+    error = assert_error(response, 415, "UnsupportedMediaType")
+    assert "application/json" in error["message"]
+    assert shop.queued() == []
+
+
+@pytest.mark.parametrize("charset", ["utf-16", "UTF-32", "latin-1"])
+def test_a_charset_other_than_utf8_is_a_415(shop: Api, charset: str) -> None:
+    headers = {"Content-Type": f"application/json; charset={charset}"}
+    response = raw_request(shop, "POST", "/metadata", json.dumps(CONFIG).encode(charset), headers)
+    assert_error(response, 415, "UnsupportedMediaType")
+    assert shop.queued() == []
+
+
+@pytest.mark.parametrize("content_type", ["application/json; charset=utf-8", 'Application/JSON; Charset="UTF-8"'])
+def test_utf8_may_be_declared(shop: Api, content_type: str) -> None:
+    response = raw_request(shop, "POST", "/metadata", json.dumps(CONFIG).encode(), {"Content-Type": content_type})
+    assert response.status_code == 202, response.body
+
+
+@pytest.mark.parametrize("encoding", ["utf-16", "utf-16-le", "utf-16-be", "utf-32", "utf-32-le", "utf-8-sig"])
+def test_json_that_is_not_plain_utf8_is_a_400(shop: Api, encoding: str) -> None:
+    body = json.dumps(CONFIG).encode(encoding)
+    response = raw_request(shop, "POST", "/metadata", body, {"Content-Type": "application/json"})
+    error = assert_error(response, 400, "BadRequest")
+    assert "UTF-8" in error["message"]
+    assert shop.queued() == []
+
+
+def test_bytes_that_are_not_utf8_are_a_400(shop: Api) -> None:
+    body = b'{"site": "shop", "page": "home", "layout": "grid", "theme": "light", "settings": {"x": "\xff"}}'
+    assert_error(shop.request("POST", "/metadata", body, scope="write"), 400, "BadRequest")
