@@ -174,6 +174,38 @@ def test_big_integers_and_zero_underflows_are_kept_exactly(shop: Api) -> None:
     assert versions[0]["settings"] == expected
 
 
+# --- 4. a trailing newline is not part of a slug, id or name ---------------------------
+
+
+def test_a_slug_with_a_trailing_newline_is_refused_everywhere(shop: Api) -> None:
+    shop.create_config()
+    for query in ("site=shop%0A", "site=shop%0D%0A", "site=shop&page=home%0A"):
+        assert_error(shop.request("GET", f"/metadata?{query}", scope="read"), 400, "BadRequest")
+    assert_error(shop.request("PUT", "/sites/shop%0A", {"name": "Shop"}), 400, "BadRequest")
+    shop.apply()
+    assert [site["site"] for site in shop.request("GET", "/sites", scope="read").json_body["items"]] == ["shop"]
+    assert_error(shop.request("GET", "/sites/shop%0A", scope="read"), 404, "NotFound")
+    assert_error(shop.request("GET", "/sites/shop%0A/pages/home", scope=None), 404, "NotFound")
+    assert_error(shop.request("GET", "/sites/shop/pages/home%0A", scope=None), 404, "NotFound")
+
+
+@pytest.mark.parametrize("field", ["site", "page", "layout", "theme"])
+def test_a_body_field_with_a_trailing_newline_is_a_422(shop: Api, field: str) -> None:
+    body = {**CONFIG, field: CONFIG[field] + "\n"}
+    error = assert_error(shop.request("POST", "/metadata", body, scope="write"), 422, "ValidationFailed")
+    assert [detail["field"] for detail in error["details"]] == [field]
+    assert shop.queued() == []
+
+
+def test_an_id_with_a_trailing_newline_is_unknown(shop: Api) -> None:
+    config = shop.create_config()
+    assert_error(shop.request("GET", f"/metadata/{config['id']}%0A", scope=None), 404, "NotFound")
+    update = shop.request("PUT", f"/metadata/{config['id']}%0A", {"layout": "a", "theme": "b"}, scope="write")
+    assert_error(update, 404, "NotFound")
+    response = shop.request("POST", "/metadata", CONFIG, scope="write", headers={"Idempotency-Key": "key\n"})
+    assert_error(response, 400, "BadRequest")
+
+
 # --- 7. an empty body ------------------------------------------------------------------
 
 
@@ -228,3 +260,32 @@ def test_json_that_is_not_plain_utf8_is_a_400(shop: Api, encoding: str) -> None:
 def test_bytes_that_are_not_utf8_are_a_400(shop: Api) -> None:
     body = b'{"site": "shop", "page": "home", "layout": "grid", "theme": "light", "settings": {"x": "\xff"}}'
     assert_error(shop.request("POST", "/metadata", body, scope="write"), 400, "BadRequest")
+
+
+# --- 14. id aliases --------------------------------------------------------------------
+
+_BASE32 = "abcdefghijklmnopqrstuvwxyz234567"
+
+
+def alias(identifier: str) -> str:
+    """The same 128 bits, spelled with the last character's two spare bits set."""
+    return identifier[:-1] + _BASE32[_BASE32.index(identifier[-1]) | 3]
+
+
+def test_an_alias_of_an_id_is_unknown(shop: Api) -> None:
+    accepted = shop.request("POST", "/metadata", CONFIG, scope="write").json_body
+    operation_id, config_id = accepted["operationId"], accepted["id"]
+    assert alias(operation_id) != operation_id
+    assert_error(shop.request("GET", f"/operations/{alias(operation_id)}", scope="write"), 404, "NotFound")
+    shop.apply()
+    assert shop.request("GET", f"/operations/{operation_id}", scope="write").json_body["status"] == "succeeded"
+    assert_error(shop.request("GET", f"/operations/{alias(operation_id)}", scope="write"), 404, "NotFound")
+
+    other = alias(config_id)
+    assert_error(shop.request("GET", f"/metadata/{other}", scope=None), 404, "NotFound")
+    assert_error(shop.request("GET", f"/metadata/{other}/versions", scope="read"), 404, "NotFound")
+    update = shop.request("PUT", f"/metadata/{other}", {"layout": "a", "theme": "b"}, scope="write")
+    assert_error(update, 404, "NotFound")
+    assert_error(shop.request("DELETE", f"/metadata/{other}", scope="write"), 404, "NotFound")
+    assert shop.queued() == []
+    assert shop.request("GET", f"/metadata/{config_id}", scope=None).json_body["version"] == 1

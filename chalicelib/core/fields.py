@@ -34,11 +34,12 @@ TemplateName = Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9._/-]{0,99}$
 
 
 def is_site_slug(text: str) -> bool:
-    return re.match(SITE_PATTERN, text) is not None
+    # fullmatch: with re.match, `$` also matches before a trailing newline ("shop\n").
+    return re.fullmatch(SITE_PATTERN, text) is not None
 
 
 def is_page_slug(text: str) -> bool:
-    return re.match(PAGE_PATTERN, text) is not None
+    return re.fullmatch(PAGE_PATTERN, text) is not None
 
 
 def json_depth(value: Any) -> int:
