@@ -4,8 +4,10 @@ costs a 500 or a log line the size of the body."""
 
 from __future__ import annotations
 
+import base64
 import json
 from typing import Any, Dict, List, Optional, Tuple
+from urllib.parse import quote
 
 import pytest
 
@@ -289,3 +291,52 @@ def test_an_alias_of_an_id_is_unknown(shop: Api) -> None:
     assert_error(shop.request("DELETE", f"/metadata/{other}", scope="write"), 404, "NotFound")
     assert shop.queued() == []
     assert shop.request("GET", f"/metadata/{config_id}", scope=None).json_body["version"] == 1
+
+
+# --- 15. forged cursors ----------------------------------------------------------------
+
+
+def forged(listing: str, position: Any) -> str:
+    raw = json.dumps({"l": listing, "p": position}).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+BAD_SLUGS = ["x" * 10_000, "Bad Slug", "shop\n", "", "-shop", "a/b", "²"]
+
+
+def test_a_forged_sites_cursor_is_a_400(shop: Api) -> None:
+    for position in BAD_SLUGS:
+        response = shop.request("GET", f"/sites?cursor={forged('sites', position)}", scope="read")
+        assert_error(response, 400, "BadRequest")
+    # A well-formed position that names no site is just a place in the listing.
+    assert shop.request("GET", f"/sites?cursor={forged('sites', 'zzz')}", scope="read").json_body["items"] == []
+
+
+def test_a_forged_configs_cursor_is_a_400(shop: Api) -> None:
+    for position in [*BAD_SLUGS, "home" + "x" * 200]:
+        for query in ("site=shop", "site=shop&page=home"):
+            listing = "configs:shop:" + ("home" if "page" in query else "")
+            response = shop.request("GET", f"/metadata?{query}&cursor={forged(listing, position)}", scope="read")
+            assert_error(response, 400, "BadRequest")
+
+
+def test_a_forged_versions_cursor_is_a_400(shop: Api) -> None:
+    config_id = shop.create_config()["id"]
+    for position in ["99999999999", "1" * 10_000, "²", "-1", "1.5", "", " 1", "\u0661"]:
+        cursor = forged(f"versions:{config_id}", position)
+        response = shop.request("GET", f"/metadata/{config_id}/versions?cursor={cursor}", scope="read")
+        assert_error(response, 400, "BadRequest")
+    cursor = forged(f"versions:{config_id}", "9999999999")
+    listed = shop.request("GET", f"/metadata/{config_id}/versions?cursor={cursor}", scope="read").json_body
+    assert [item["version"] for item in listed["items"]] == [1]
+
+
+def test_a_deep_cursor_is_a_400(shop: Api) -> None:
+    cursor = base64.urlsafe_b64encode(b"[" * 5000 + b"]" * 5000).decode().rstrip("=")
+    assert_error(shop.request("GET", f"/sites?cursor={cursor}", scope="read"), 400, "BadRequest")
+
+
+@pytest.mark.parametrize("limit", ["²", "\u0661", "1" * 5000, "+5", " 5"])
+def test_a_limit_that_is_not_ascii_digits_is_a_400(shop: Api, limit: str) -> None:
+    response = shop.request("GET", f"/sites?limit={quote(limit)}", scope="read")
+    assert_error(response, 400, "BadRequest")
