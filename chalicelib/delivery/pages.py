@@ -46,8 +46,7 @@ def page_response(
     request_id: str,
 ) -> Response:
     if not (is_site_slug(site) and is_page_slug(page)):
-        # Cannot exist: answered like any unknown page, without a read.
-        return _not_found(f"no page '{page}' of site '{site}'", {"Vary": "Origin"}, request_id)
+        return impossible_page_response(site, page, request_id)
     snapshot = snapshots.read(Reads(site=site, page=(site, page)), consistent=False)
     cors = cors_headers(snapshot.site, origin)
     config = snapshot.page
@@ -58,6 +57,12 @@ def page_response(
     if if_none_match and etag_matches(if_none_match, headers["ETag"]):
         return empty_response(304, headers)
     return json_response(PageRender.model_validate(config.model_dump()), headers=headers)
+
+
+def impossible_page_response(site: str, page: str, request_id: str) -> Response:
+    """A site or page slug that cannot exist: answered like any unknown page, without a
+    read, to GET and to a preflight alike."""
+    return _not_found(f"no page '{page}' of site '{site}'", {"Vary": "Origin"}, request_id)
 
 
 def _not_found(message: str, cors: Dict[str, str], request_id: str) -> Response:

@@ -343,6 +343,9 @@ def _headers(method: str, spec: EndpointSpec, status: int) -> Dict[str, Any]:
             names.extend((*CORS_HEADERS, *PREFLIGHT_HEADERS))
         elif method == "GET" and status in (200, 304, 404):
             names.extend((*CORS_HEADERS, "Cache-Control"))
+        elif method == "OPTIONS" and status == 404:
+            # A page that cannot exist: the GET's 404 headers, never a grant.
+            names.extend(("Vary", "Cache-Control"))
     elif conditional:
         names.append("Cache-Control")
     return {name: {"$ref": f"#/components/headers/{name}"} for name in names}
