@@ -7,7 +7,7 @@ from typing import Dict, Optional
 from chalice.app import Response
 
 from chalicelib.core.errors import NotFound
-from chalicelib.core.etags import etag, etag_matches
+from chalicelib.core.etags import etag, if_none_match_holds
 from chalicelib.core.fields import is_page_slug, is_site_slug
 from chalicelib.store import PageRender, Reads, RenderConfig, Site
 from chalicelib.store.snapshot import SnapshotReader
@@ -54,7 +54,7 @@ def page_response(
         missing = f"no site '{site}'" if snapshot.site is None else f"site '{site}' has no page '{page}'"
         return _not_found(missing, cors, request_id)
     headers = {**cors, **cache_headers(snapshot.site.cacheMaxAge), "ETag": etag(config.id, config.version)}
-    if if_none_match and etag_matches(if_none_match, headers["ETag"]):
+    if if_none_match and if_none_match_holds(if_none_match, headers["ETag"]):
         return empty_response(304, headers)
     return json_response(PageRender.model_validate(config.model_dump()), headers=headers)
 
@@ -91,6 +91,6 @@ def config_response(
         return error_response(NotFound(f"no config '{config_id}'"), request_id)
     # Clients may keep it, but must ask again each time: a 304 when it has not changed.
     headers = {"ETag": etag(config.id, config.version), "Cache-Control": "no-cache"}
-    if if_none_match and etag_matches(if_none_match, headers["ETag"]):
+    if if_none_match and if_none_match_holds(if_none_match, headers["ETag"]):
         return empty_response(304, headers)
     return json_response(config, headers=headers)
