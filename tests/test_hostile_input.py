@@ -264,6 +264,58 @@ def test_bytes_that_are_not_utf8_are_a_400(shop: Api) -> None:
     assert_error(shop.request("POST", "/metadata", body, scope="write"), 400, "BadRequest")
 
 
+# --- 9. allowed origins are stored as browsers send them -------------------------------
+
+
+def test_origins_are_stored_as_browsers_serialize_them(api: Api) -> None:
+    origins = [
+        "HTTPS://SHOP.EXAMPLE",
+        "https://shop.example:443",
+        "https://shop.example",
+        "http://Shop.Example:80",
+        "https://bücher.example",
+        "https://a.example/",
+        "http://localhost:3000",
+        "http://[::1]:8080",
+    ]
+    api.create_site(allowedOrigins=origins)
+    site = api.request("GET", "/sites/shop", scope="read").json_body
+    assert site["allowedOrigins"] == [
+        "https://shop.example",
+        "http://shop.example",
+        "https://xn--bcher-kva.example",
+        "https://a.example",
+        "http://localhost:3000",
+        "http://[::1]:8080",
+    ]
+    api.create_config()
+    for origin in ("https://shop.example", "https://xn--bcher-kva.example", "http://[::1]:8080"):
+        response = api.request("GET", "/sites/shop/pages/home", scope=None, headers={"Origin": origin})
+        assert response.headers.get("Access-Control-Allow-Origin") == origin
+
+
+@pytest.mark.parametrize(
+    ("origin", "words"),
+    [
+        ("https://*.example", "wildcard"),
+        ("*", "wildcard"),
+        ("https://shop.example/path", "path"),
+        ("https://shop.example\n", "space or control"),
+        ("https://shop .example", "space or control"),
+        ("https://shop.example:99999", "port"),
+        ("https://xn--.example", "host"),
+        ("https://sh*p.example", "wildcard"),
+        ("https://shop..example", "host"),
+    ],
+)
+def test_an_origin_that_can_never_match_is_a_422_saying_why(api: Api, origin: str, words: str) -> None:
+    body = {"name": "Shop", "allowedOrigins": ["https://ok.example", origin]}
+    error = assert_error(api.request("PUT", "/sites/shop", body), 422, "ValidationFailed")
+    assert [detail["field"] for detail in error["details"]] == ["allowedOrigins.1"]
+    assert words in error["details"][0]["message"], error
+    assert api.queued() == []
+
+
 # --- 14. id aliases --------------------------------------------------------------------
 
 _BASE32 = "abcdefghijklmnopqrstuvwxyz234567"
