@@ -22,9 +22,10 @@ from typing import Any, List, Optional, Tuple, Union
 # Deeper than any body the API accepts (a body, its settings and 16 levels below), and far
 # below what the parser or any recursive walk could not handle.
 MAX_DEPTH = 64
-# Python refuses to convert longer integers to and from text (sys.int_info), so neither
-# the parser nor `json.dumps` could handle them.
-MAX_INTEGER_DIGITS = 4300
+# Longer integers are refused: Python converts at most 4300 digits to and from text
+# (sys.int_info.default_max_str_digits), and pydantic's JSON parser, which reads the
+# queued operation in the worker, fewer.
+MAX_INTEGER_DIGITS = 4000
 
 # A complete JSON string (the escapes are checked by the parser, not here).
 _STRING = rb'"[^"\\]*(?:\\.[^"\\]*)*"'
