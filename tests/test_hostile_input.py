@@ -178,6 +178,20 @@ def test_big_integers_and_zero_underflows_are_kept_exactly(shop: Api) -> None:
     assert versions[0]["settings"] == expected
 
 
+def test_a_name_given_twice_in_one_object_is_a_422_naming_it(shop: Api) -> None:
+    # The parser would keep only the last one: not what was sent.
+    body = (
+        b'{"site": "shop", "page": "home", "layout": "grid", "theme": "light", '
+        b'"settings": {"hero": {"title": "A", "size": 1, "title": "B"}, "items": [{"x": 1, "x": 1}]}}'
+    )
+    error = assert_error(shop.request("POST", "/metadata", body, scope="write"), 422, "ValidationFailed")
+    assert [detail["field"] for detail in error["details"]] == ["settings.hero.title", "settings.items.0.x"]
+    top = b'{"site": "shop", "site": "shop", "page": "home", "layout": "grid", "theme": "light"}'
+    error = assert_error(shop.request("POST", "/metadata", top, scope="write"), 422, "ValidationFailed")
+    assert [detail["field"] for detail in error["details"]] == ["site"]
+    assert shop.queued() == []
+
+
 # --- 4. a trailing newline is not part of a slug, id or name ---------------------------
 
 

@@ -1,6 +1,6 @@
 """JSON text from clients, parsed without surprises: UTF-8 only, nesting bounded before any
-parser recurses, and numbers that would be stored as something else than what was sent
-marked, not changed.
+parser recurses, and what would be stored as something else than what was sent (numbers
+a double cannot hold, a name given twice in one object) marked, not changed.
 
 Python's `json` recurses once per nesting level and fails only near the interpreter's
 recursion limit; a RecursionError there (or in anything that walks the result) is a 500.
@@ -17,7 +17,7 @@ import re
 from array import array
 from dataclasses import dataclass
 from itertools import accumulate
-from typing import Any, List, Optional, Tuple, Union
+from typing import Any, Dict, List, Optional, Set, Tuple, Union
 
 # Deeper than any body the API accepts (a body, its settings and 16 levels below), and far
 # below what the parser or any recursive walk could not handle.
@@ -114,12 +114,22 @@ class LoneSurrogate(ValueError):
 
 
 @dataclass(frozen=True)
+class Change:
+    """A place where the parsed value is not what was sent: a number a double cannot hold,
+    an integer too long, a name given twice in one object (the parser keeps the last)."""
+
+    path: Path
+    kind: str
+    message: str
+
+
+@dataclass(frozen=True)
 class Parsed:
-    """A JSON value, and where in it are numbers that would not be stored as they were
-    sent (each path with why), in document order; the value holds `Unrepresentable` there."""
+    """A JSON value, and the places where it differs from what was sent, in document order
+    (the value holds `Unrepresentable` there, or the last of a repeated name)."""
 
     value: Any
-    unrepresentable: List[Tuple[Path, str]]
+    changes: List[Change]
 
 
 def loads(text: bytes, max_depth: int = MAX_DEPTH) -> Parsed:
@@ -133,22 +143,34 @@ def loads(text: bytes, max_depth: int = MAX_DEPTH) -> Parsed:
         raise NotUtf8(f"JSON is UTF-8 (RFC 8259); byte {exc.start} is not valid UTF-8") from exc
     if nesting_depth(text) > max_depth:
         raise TooDeep(max_depth, deep_member(text, max_depth))
-    numbers = _Numbers()
+    hooks = _Hooks()
     value = json.loads(
-        decoded, parse_constant=_no_constant, parse_float=numbers.parse_float, parse_int=numbers.parse_int
+        decoded,
+        parse_constant=_no_constant,
+        parse_float=hooks.parse_float,
+        parse_int=hooks.parse_int,
+        object_pairs_hook=hooks.object_pairs,
     )
     # Only text that escapes a surrogate can hold a lone one; only then is the value walked.
     might_be_lone = _SURROGATE_ESCAPE.search(decoded) is not None
-    if not (numbers.found or might_be_lone):
+    if not (hooks.found or might_be_lone):
         return Parsed(value, [])
-    where, lone_surrogate = _inspect(value)
+    changes, lone_surrogate = _inspect(value)
     if lone_surrogate:
         raise LoneSurrogate("the body has a string that is not valid Unicode (a lone surrogate)")
-    return Parsed(value, where)
+    return Parsed(value, changes)
 
 
-class _Numbers:
-    """The parser's number hooks: each number is kept as it was sent, or marked."""
+class _RepeatedNames(Dict[str, Any]):
+    """An object in which some names were given more than once."""
+
+    def __init__(self, pairs: List[Tuple[str, Any]], repeated: List[str]) -> None:
+        super().__init__(pairs)
+        self.repeated = repeated
+
+
+class _Hooks:
+    """The parser's hooks: each number and object is kept as it was sent, or marked."""
 
     def __init__(self) -> None:
         self.found = False
@@ -166,6 +188,19 @@ class _Numbers:
             return self._mark(literal, f"integers have at most {MAX_INTEGER_DIGITS} digits")
         return int(literal)
 
+    def object_pairs(self, pairs: List[Tuple[str, Any]]) -> Dict[str, Any]:
+        value = dict(pairs)
+        if len(value) == len(pairs):
+            return value
+        self.found = True
+        seen: Set[str] = set()
+        repeated: Dict[str, None] = {}
+        for name, _ in pairs:
+            if name in seen:
+                repeated[name] = None
+            seen.add(name)
+        return _RepeatedNames(pairs, list(repeated))
+
     def _mark(self, literal: str, reason: str) -> Unrepresentable:
         self.found = True
         return Unrepresentable(literal, reason)
@@ -175,21 +210,24 @@ def _no_constant(name: str) -> Any:
     raise ValueError(f"{name} is not a JSON number")
 
 
-def _inspect(value: Any) -> Tuple[List[Tuple[Path, str]], bool]:
-    """Where `value` holds unrepresentable numbers (each with why, in document order), and
-    whether any string or key in it is not valid Unicode. Walks without recursion."""
-    numbers: List[Tuple[Path, str]] = []
+def _inspect(value: Any) -> Tuple[List[Change], bool]:
+    """Where `value` differs from what was sent (in document order), and whether any
+    string or name in it is not valid Unicode. Walks without recursion."""
+    changes: List[Change] = []
     lone_surrogate = False
     stack: List[Tuple[Path, Any]] = [((), value)]
     while stack:
         path, node = stack.pop()
         if isinstance(node, dict):
             lone_surrogate = lone_surrogate or any(_SURROGATE.search(key) for key in node)
+            for name in getattr(node, "repeated", ()):
+                message = "the name is given more than once in this object; give it once"
+                changes.append(Change((*path, name), "duplicate_name", message))
             stack.extend(reversed([((*path, key), child) for key, child in node.items()]))
         elif isinstance(node, list):
             stack.extend(reversed([((*path, index), child) for index, child in enumerate(node)]))
         elif isinstance(node, str):
             lone_surrogate = lone_surrogate or _SURROGATE.search(node) is not None
         elif isinstance(node, Unrepresentable):
-            numbers.append((path, node.reason))
-    return numbers, lone_surrogate
+            changes.append(Change(path, "number_unrepresentable", node.reason))
+    return changes, lone_surrogate

@@ -34,16 +34,15 @@ def parse_body(raw: bytes, content_type: Optional[str], model: Type[Model]) -> M
     data = parsed.value
     settings = data.get("settings") if isinstance(data, dict) else None
     # Measured only when nested as allowed: json.dumps recurses (the model says what is too deep).
-    if isinstance(settings, dict) and not parsed.unrepresentable and json_depth(settings) <= MAX_SETTINGS_DEPTH:
+    if isinstance(settings, dict) and not parsed.changes and json_depth(settings) <= MAX_SETTINGS_DEPTH:
         size = settings_size(settings)
         if size > MAX_SETTINGS_BYTES:
             raise PayloadTooLarge(f"settings are {size} bytes as JSON; at most {MAX_SETTINGS_BYTES} are accepted")
-    if parsed.unrepresentable:
+    if parsed.changes:
         details = [
-            {"field": _dotted(path), "message": reason, "type": "number_unrepresentable"}
-            for path, reason in parsed.unrepresentable
+            {"field": _dotted(change.path), "message": change.message, "type": change.kind} for change in parsed.changes
         ]
-        raise ValidationFailed("the body has numbers that cannot be stored as they were sent", details)
+        raise ValidationFailed("the body has values that cannot be stored as they were sent", details)
     try:
         return model.model_validate(data)
     except ValidationError as exc:
