@@ -270,6 +270,9 @@ def test_the_page_route_documents_its_cache_and_cors_headers(spec: Dict[str, Any
     preflight = api.request("OPTIONS", "/sites/shop/pages/home", scope=None, headers=origin)
     assert preflight.status_code == 204
     assert_documented(spec, "options", path, preflight)
+    impossible = api.request("OPTIONS", "/sites/shop/pages/Bad%20Page", scope=None, headers=origin)
+    assert impossible.status_code == 404
+    assert_documented(spec, "options", path, impossible)
 
 
 def test_an_accepted_write_is_documented_with_its_location(spec: Dict[str, Any], api: Api) -> None:

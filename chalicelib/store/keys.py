@@ -90,6 +90,11 @@ def version_key(config_id: str, version: int) -> Key:
     return {PK: config_pk(config_id), SK: version_sk(version)}
 
 
+def is_version_position(text: str) -> bool:
+    """A version number as a cursor carries it: ASCII digits that fit the sort key."""
+    return 1 <= len(text) <= VERSION_DIGITS and text.isascii() and text.isdigit()
+
+
 def version_from_sk(sk: str) -> int:
     return int(sk[len(VERSION_PREFIX) :])
 

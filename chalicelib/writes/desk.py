@@ -15,7 +15,7 @@ from pydantic.main import BaseModel
 from chalicelib.core import ids
 from chalicelib.core.clock import isoformat, utc_now
 from chalicelib.core.errors import Conflict, IdempotencyKeyReused, NotFound, PreconditionFailed, ValidationFailed
-from chalicelib.core.etags import etag, etag_matches
+from chalicelib.core.etags import etag, if_match_holds
 from chalicelib.core.fields import Model
 from chalicelib.store import IdempotencyRecord, Operation, Reads, RenderConfig, Snapshot, Store
 from chalicelib.store.models import OperationStatus
@@ -207,6 +207,6 @@ def _current(snapshot: Snapshot, config_id: str, if_match: Optional[str]) -> Ren
     if config is None:
         raise NotFound(f"no config '{config_id}'")
     current_tag = etag(config.id, config.version)
-    if if_match is not None and not etag_matches(if_match, current_tag):
+    if if_match is not None and not if_match_holds(if_match, current_tag):
         raise PreconditionFailed(f"If-Match does not match the current version: the ETag is now {current_tag}")
     return config
