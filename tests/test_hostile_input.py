@@ -13,7 +13,8 @@ import pytest
 
 from chalicelib.core.fields import MAX_BODY_BYTES, MAX_SETTINGS_DEPTH
 from chalicelib.core.jsontext import MAX_INTEGER_DIGITS
-from tests.conftest import Api, assert_error
+from tests.conftest import Api
+from tests.helpers import assert_error
 
 CONFIG = {"site": "shop", "page": "home", "layout": "grid", "theme": "light"}
 # A JSON body is at most this deep at its deepest legitimate point (the body, settings
