@@ -18,16 +18,28 @@ from chalicelib.core.fields import (
     SITE_PATTERN,
     is_page_slug,
     is_site_slug,
+    is_template_name,
 )
 from chalicelib.core.ids import is_config_id
 from chalicelib.core.logs import get_logger
 from chalicelib.services import Services, get_services
-from chalicelib.store import Operation, PageRender, RenderConfig, Site
+from chalicelib.store import LayoutSchema, Operation, PageRender, RenderConfig, Site
 from chalicelib.upkeep import BackupReport, RedriveResult, run_backup_check
 from chalicelib.web import Call, Param, endpoint, http_middleware, json_response, openapi
-from chalicelib.web.endpoint import CURSOR, IDEMPOTENCY_KEY, IF_MATCH, IF_NONE_MATCH, LIMIT, ORIGIN
-from chalicelib.web.models import ConfigContent, ConfigCreateInput, ConfigPage, Health, SiteInput, SitePage, VersionPage
-from chalicelib.writes import Accepted, QueueRecord, Submission, settle
+from chalicelib.web.endpoint import CURSOR, DRY_RUN, FORCE, IDEMPOTENCY_KEY, IF_MATCH, IF_NONE_MATCH, LIMIT, ORIGIN
+from chalicelib.web.models import (
+    ConfigContent,
+    ConfigCreateInput,
+    ConfigPage,
+    Health,
+    SchemaInput,
+    SchemaPage,
+    SiteInput,
+    SitePage,
+    VersionPage,
+)
+from chalicelib.writes import Accepted, Answer, Checked, QueueRecord, Submission, schema_etag, settle
+from chalicelib.writes.schemas import ImpactReport
 
 app = Chalice(app_name="metadata-manager", configure_logs=False)
 log = get_logger()
@@ -55,11 +67,15 @@ def services() -> Services:
 
 
 def submission(call: Call) -> Submission:
-    return Submission(call.actor, call.request_id, call.request.method, call.path, call.idempotency_key())
+    dry_run = call.query_flag("dryRun")
+    return Submission(call.actor, call.request_id, call.request.method, call.path, call.idempotency_key(), dry_run)
 
 
-def accepted(result: Accepted) -> Response:
-    return json_response(result, status=202, headers={"Location": f"/operations/{result.operationId}"})
+def accepted(result: Answer) -> Response:
+    """202 with the operation; 200 for a dry run that found nothing wrong."""
+    if isinstance(result, Accepted):
+        return json_response(result, status=202, headers={"Location": f"/operations/{result.operationId}"})
+    return json_response(result)
 
 
 # --- auth ------------------------------------------------------------------------------
@@ -120,7 +136,13 @@ def get_config(call: Call, id: str) -> Response:
 
 @app.route("/sites/{site}", methods=["PUT"], authorizer=token_authorizer)
 @endpoint(
-    app, log, scope="admin", answers={202: Accepted}, errors=(400, 409, 413, 415, 422), headers=(IDEMPOTENCY_KEY,)
+    app,
+    log,
+    scope="admin",
+    answers={202: Accepted, 200: Checked},
+    errors=(400, 409, 413, 415, 422),
+    query=(DRY_RUN,),
+    headers=(IDEMPOTENCY_KEY,),
 )
 def put_site(call: Call, site: str, body: SiteInput) -> Response:
     """Creates or replaces a site (asynchronously)."""
@@ -149,12 +171,79 @@ def list_sites(call: Call) -> Response:
     return json_response(_page(listing.items, listing.next_cursor))
 
 
+# --- settings schemas ------------------------------------------------------------------
+
+
+@app.route("/sites/{site}/schemas/{layout}", methods=["PUT"], authorizer=token_authorizer)
+@endpoint(
+    app,
+    log,
+    scope="admin",
+    answers={202: Accepted, 200: ImpactReport},
+    errors=(400, 404, 409, 412, 413, 415, 422),
+    query=(DRY_RUN, FORCE),
+    headers=(IF_MATCH, IDEMPOTENCY_KEY),
+)
+def put_schema(call: Call, site: str, layout: str, body: SchemaInput) -> Response:
+    """Sets the settings schema of a layout (asynchronously); the dry run is its impact report."""
+    _schema_path(site, layout)
+    desk = services().schema_desk
+    result = desk.put_schema(site, layout, body, call.header("If-Match"), call.query_flag("force"), submission(call))
+    return json_response(result) if isinstance(result, ImpactReport) else accepted(result)
+
+
+@app.route("/sites/{site}/schemas/{layout}", methods=["GET"], authorizer=token_authorizer)
+@endpoint(app, log, scope="read", answers={200: LayoutSchema}, errors=(404,))
+def get_schema(call: Call, site: str, layout: str) -> Response:
+    """The settings schema of a layout, with its ETag."""
+    found = services().store.schemas.get(site, layout) if is_site_slug(site) and is_template_name(layout) else None
+    if found is None:
+        raise NotFound(f"layout '{layout}' of site '{site}' has no schema")
+    return json_response(found, headers={"ETag": schema_etag(found)})
+
+
+@app.route("/sites/{site}/schemas", methods=["GET"], authorizer=token_authorizer)
+@endpoint(app, log, scope="read", answers={200: SchemaPage}, errors=(400, 404), query=(LIMIT, CURSOR))
+def list_schemas(call: Call, site: str) -> Response:
+    """The settings schemas of a site's layouts, by layout."""
+    if not is_site_slug(site):
+        raise NotFound(f"no site '{site}'")
+    limit = call.query_int("limit", DEFAULT_PAGE_SIZE, 1, MAX_PAGE_SIZE)
+    listing = services().store.schemas.list(site, limit, call.query("cursor"))
+    return json_response(_page(listing.items, listing.next_cursor))
+
+
+@app.route("/sites/{site}/schemas/{layout}", methods=["DELETE"], authorizer=token_authorizer)
+@endpoint(
+    app, log, scope="admin", answers={202: Accepted}, errors=(400, 404, 409, 412), headers=(IF_MATCH, IDEMPOTENCY_KEY)
+)
+def delete_schema(call: Call, site: str, layout: str) -> Response:
+    """Removes the settings schema of a layout (asynchronously); its configs stay as they are."""
+    _schema_path(site, layout)
+    return accepted(services().schema_desk.delete_schema(site, layout, call.header("If-Match"), submission(call)))
+
+
+def _schema_path(site: str, layout: str) -> None:
+    if not is_site_slug(site):
+        raise NotFound(f"no site '{site}'")
+    if not is_template_name(layout):
+        raise BadRequest(
+            "a layout is 1 to 100 of A-Z, a-z, 0-9, '.', '_', '/' and '-', starting with a letter or digit"
+        )
+
+
 # --- configs ---------------------------------------------------------------------------
 
 
 @app.route("/metadata", methods=["POST"], authorizer=token_authorizer)
 @endpoint(
-    app, log, scope="write", answers={202: Accepted}, errors=(400, 409, 413, 415, 422), headers=(IDEMPOTENCY_KEY,)
+    app,
+    log,
+    scope="write",
+    answers={202: Accepted, 200: Checked},
+    errors=(400, 409, 413, 415, 422),
+    query=(DRY_RUN,),
+    headers=(IDEMPOTENCY_KEY,),
 )
 def create_config(call: Call, body: ConfigCreateInput) -> Response:
     """Creates the config of a page (asynchronously)."""
@@ -166,8 +255,9 @@ def create_config(call: Call, body: ConfigCreateInput) -> Response:
     app,
     log,
     scope="write",
-    answers={202: Accepted},
+    answers={202: Accepted, 200: Checked},
     errors=(400, 404, 409, 412, 413, 415, 422),
+    query=(DRY_RUN,),
     headers=(IF_MATCH, IDEMPOTENCY_KEY),
 )
 def update_config(call: Call, id: str, body: ConfigContent) -> Response:
@@ -179,7 +269,13 @@ def update_config(call: Call, id: str, body: ConfigContent) -> Response:
 
 @app.route("/metadata/{id}", methods=["DELETE"], authorizer=token_authorizer)
 @endpoint(
-    app, log, scope="write", answers={202: Accepted}, errors=(400, 404, 409, 412), headers=(IF_MATCH, IDEMPOTENCY_KEY)
+    app,
+    log,
+    scope="write",
+    answers={202: Accepted, 200: Checked},
+    errors=(400, 404, 409, 412),
+    query=(DRY_RUN,),
+    headers=(IF_MATCH, IDEMPOTENCY_KEY),
 )
 def delete_config(call: Call, id: str) -> Response:
     """Deletes a config and frees its page (asynchronously); its history stays."""

@@ -57,7 +57,10 @@ class Calls:
             ok = self.reads <= 1 and not others and not self.transactions and not self.sends
             return None if ok else "more than one read"
         if self.kind == "write":
-            ok = self.sends == 1 and self.reads <= 1 and not self.transactions and not others
+            # A write to a config by id reads the config first: only then is its site, and
+            # so the layout's schema, known (docs/data-model.md).
+            reads = 2 if self.request.startswith("PUT /metadata/{id}") else 1
+            ok = self.sends == 1 and self.reads <= reads and not self.transactions and not others
             return None if ok else "more than one read besides SendMessage"
         if self.kind == "worker":
             ok = self.reads <= 1 and self.transactions <= 1 and not self.sends

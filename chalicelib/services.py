@@ -22,7 +22,7 @@ from chalicelib.core.logs import get_logger
 from chalicelib.core.stage import StageSettings, get_settings
 from chalicelib.store import Store
 from chalicelib.upkeep import BackupChecker, BackupPolicy, Redrive, Targets
-from chalicelib.writes import Applier, Worker, WriteDesk, WriteQueue
+from chalicelib.writes import Applier, SchemaDesk, Worker, WriteDesk, WriteQueue
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
@@ -71,6 +71,11 @@ class Services:
     def desk(self) -> WriteDesk:
         retention = timedelta(seconds=self.settings.queue_retention_seconds)
         return WriteDesk(self.store, self.queue, queue_retention=retention)
+
+    @cached_property
+    def schema_desk(self) -> SchemaDesk:
+        retention = timedelta(seconds=self.settings.queue_retention_seconds)
+        return SchemaDesk(self.store, self.queue, queue_retention=retention)
 
     @cached_property
     def backup_checker(self) -> BackupChecker:

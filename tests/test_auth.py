@@ -28,6 +28,10 @@ PROTECTED = [
     ("GET", f"/operations/{OPERATION_ID}", None, "write"),
     ("GET", "/admin/backups", None, "admin"),
     ("POST", "/admin/redrive", None, "admin"),
+    ("PUT", "/sites/shop/schemas/hero", {"schema": {"type": "object"}}, "admin"),
+    ("GET", "/sites/shop/schemas/hero", None, "read"),
+    ("GET", "/sites/shop/schemas", None, "read"),
+    ("DELETE", "/sites/shop/schemas/hero", None, "admin"),
 ]
 PUBLIC = [
     ("GET", "/health"),
@@ -52,6 +56,10 @@ ADMITTED: Dict[Tuple[str, str], Tuple[int, Optional[str]]] = {
     ("GET", f"/operations/{OPERATION_ID}"): (404, "NotFound"),
     ("GET", "/admin/backups"): (200, None),
     ("POST", "/admin/redrive"): (200, None),
+    ("PUT", "/sites/shop/schemas/hero"): (404, "NotFound"),  # site 'shop' does not exist
+    ("GET", "/sites/shop/schemas/hero"): (404, "NotFound"),
+    ("GET", "/sites/shop/schemas"): (200, None),
+    ("DELETE", "/sites/shop/schemas/hero"): (404, "NotFound"),
 }
 ANSWERED_WITHOUT_A_TOKEN: Dict[Tuple[str, str], Tuple[int, Optional[str]]] = {
     ("GET", "/health"): (200, None),

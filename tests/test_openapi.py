@@ -20,7 +20,7 @@ from tests.conftest import Api
 
 HTTP_METHODS = {"get", "put", "post", "delete", "options", "head", "patch", "trace"}
 # Path parameters that reach a view's own checks rather than the router's.
-SAMPLE_PATH_VALUES = {"site": "shop", "page": "home", "id": "a" * 26, "operation_id": "a" * 26}
+SAMPLE_PATH_VALUES = {"site": "shop", "page": "home", "id": "a" * 26, "operation_id": "a" * 26, "layout": "hero"}
 NEXT_SMALLER_SCOPE = {"read": None, "write": "read", "admin": "write"}
 
 # What each operation answers, on a stack with tokens and nothing else, to a request with
@@ -43,6 +43,10 @@ ANSWERS = {
     ("/operations/{operation_id}", "get"): 404,
     ("/admin/backups", "get"): 200,
     ("/admin/redrive", "post"): 200,
+    ("/sites/{site}/schemas/{layout}", "put"): 422,
+    ("/sites/{site}/schemas/{layout}", "get"): 404,
+    ("/sites/{site}/schemas/{layout}", "delete"): 404,
+    ("/sites/{site}/schemas", "get"): 200,
 }
 
 VALID_CONFIG = {"site": "shop", "page": "home", "layout": "two-column", "theme": "dark", "settings": {"hero": True}}

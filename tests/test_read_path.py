@@ -45,13 +45,13 @@ def test_an_unknown_page_makes_one_read(api: Api, dynamodb_calls: List[str]) -> 
     assert dynamodb_calls == ["BatchGetItem"]
 
 
-def test_a_write_request_reads_once_besides_its_token(api: Api, dynamodb_calls: List[str]) -> None:
+def test_an_update_reads_its_config_then_its_site_and_schema_besides_its_token(api: Api, dynamodb_calls: List[str]) -> None:
     config_id = api.request("GET", "/metadata?site=shop", scope="read").json_body["items"][0]["id"]
     dynamodb_calls.clear()
     response = api.request(
         "PUT", f"/metadata/{config_id}", {"layout": "a", "theme": "b"}, scope="write", headers={"Idempotency-Key": "k"}
     )
     assert response.status_code == 202
-    # The authorizer's GetItem of the token, one read to validate the write, and the
-    # claim of its Idempotency-Key.
-    assert dynamodb_calls == ["GetItem", "BatchGetItem", "PutItem"]
+    # The authorizer's GetItem of the token; the config (and the key's record), which
+    # names its site; the site and the layout's schema; and the claim of the key.
+    assert dynamodb_calls == ["GetItem", "BatchGetItem", "BatchGetItem", "PutItem"]

@@ -40,6 +40,10 @@ class IdempotencyKeyReused(Conflict):
     """An Idempotency-Key sent again with a different request."""
 
 
+class SchemaBreaksPublished(Conflict):
+    """A schema that would reject published configs (listed in `details`); `?force=true` stores it anyway."""
+
+
 class PreconditionFailed(DomainError):
     """If-Match names a version that is no longer current."""
 

@@ -31,7 +31,8 @@ PAGE_PATTERN = r"^[a-z0-9][a-z0-9._-]{0,127}$"
 SiteSlug = Annotated[str, Field(pattern=SITE_PATTERN)]
 PageSlug = Annotated[str, Field(pattern=PAGE_PATTERN)]
 # Layout and theme name a template in the site's code: short, printable, no spaces.
-TemplateName = Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9._/-]{0,99}$")]
+TEMPLATE_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._/-]{0,99}$"
+TemplateName = Annotated[str, Field(pattern=TEMPLATE_PATTERN)]
 
 
 def is_site_slug(text: str) -> bool:
@@ -41,6 +42,10 @@ def is_site_slug(text: str) -> bool:
 
 def is_page_slug(text: str) -> bool:
     return re.fullmatch(PAGE_PATTERN, text) is not None
+
+
+def is_template_name(text: str) -> bool:
+    return re.fullmatch(TEMPLATE_PATTERN, text) is not None
 
 
 def json_depth(value: Any) -> int:
@@ -176,6 +181,8 @@ SiteName = Annotated[str, Field(min_length=1, max_length=200), AfterValidator(_d
 # Origins equal once serialized are kept once, in the order first given.
 AllowedOrigins = Annotated[List[Origin], Field(max_length=MAX_ALLOWED_ORIGINS), AfterValidator(_unique)]
 CacheMaxAge = Annotated[int, Field(ge=0, le=MAX_CACHE_MAX_AGE, strict=True)]
+# true or false as JSON, never "yes" or 1.
+StrictBool = Annotated[bool, Field(strict=True)]
 
 
 class Model(BaseModel):

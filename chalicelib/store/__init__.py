@@ -15,6 +15,7 @@ from chalicelib.store.cursors import Listing
 from chalicelib.store.models import (
     ConfigVersion,
     IdempotencyRecord,
+    LayoutSchema,
     Operation,
     OperationError,
     PageRender,
@@ -23,6 +24,7 @@ from chalicelib.store.models import (
     Token,
 )
 from chalicelib.store.receipts import Receipt, ReceiptStore
+from chalicelib.store.schemas import SchemaStore
 from chalicelib.store.sites import SiteStore
 from chalicelib.store.snapshot import Reads, Snapshot, SnapshotReader
 from chalicelib.store.table import ConditionFailed, SingleTable, Transaction, WriteRejected
@@ -43,6 +45,7 @@ class Store:
     tokens: TokenStore
     checks: CheckStore
     snapshots: SnapshotReader
+    schemas: SchemaStore
 
     @classmethod
     def over(
@@ -61,6 +64,7 @@ class Store:
             tokens=TokenStore(single),
             checks=CheckStore(single),
             snapshots=SnapshotReader(single),
+            schemas=SchemaStore(single),
         )
 
 
@@ -70,6 +74,7 @@ __all__ = [
     "ConfigVersion",
     "Finding",
     "IdempotencyRecord",
+    "LayoutSchema",
     "Listing",
     "Operation",
     "OperationError",

@@ -7,6 +7,7 @@ Items and their keys (pk / sk, and gsi1pk / gsi1sk where an item is listed):
 | site                      | SITE#<site>        | SITE                | SITES    | <site>      |
 | page of a site (current   | SITE#<site>        | PAGE#<page>         |          |             |
 |   config, unique per page)|                    |                     |          |             |
+| layout schema of a site   | SITE#<site>        | SCHEMA#<layout>     |          |             |
 | config (current)          | CONFIG#<id>        | CURRENT             |          |             |
 | config version (immutable)| CONFIG#<id>        | VERSION#<0000000042>|          |             |
 | operation (with TTL)      | OP#<operationId>   | OP                  |          |             |
@@ -35,6 +36,7 @@ TTL_ATTRIBUTE = "expiresAt"
 SITE_SK = "SITE"
 SITES_LIST = "SITES"
 PAGE_PREFIX = "PAGE#"
+SCHEMA_PREFIX = "SCHEMA#"
 CURRENT_SK = "CURRENT"
 VERSION_PREFIX = "VERSION#"
 OPERATION_SK = "OP"
@@ -68,6 +70,12 @@ def page_sk(page: str) -> str:
 
 def page_key(site: str, page: str) -> Key:
     return {PK: site_pk(site), SK: page_sk(page)}
+
+
+def schema_key(site: str, layout: str) -> Key:
+    """A layout's settings schema lives in its site's partition: a config write reads it
+    in the same BatchGetItem as the site and the page."""
+    return {PK: site_pk(site), SK: f"{SCHEMA_PREFIX}{layout}"}
 
 
 def page_from_sk(sk: str) -> str:

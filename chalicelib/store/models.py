@@ -5,6 +5,9 @@ from __future__ import annotations
 
 from typing import Any, Dict, List, Literal, Optional
 
+from pydantic.config import ConfigDict
+from pydantic.fields import Field
+
 from chalicelib.core.fields import Model
 
 
@@ -13,6 +16,8 @@ class Site(Model):
     name: str
     allowedOrigins: List[str]
     cacheMaxAge: int
+    # Configs of a layout without a schema are refused (chalicelib.writes.schemas).
+    requireSchemas: bool = False
     version: int
     createdAt: str
     updatedAt: str
@@ -49,12 +54,28 @@ class ConfigVersion(Model):
 
 
 OperationStatus = Literal["pending", "succeeded", "failed"]
-OperationType = Literal["site.put", "config.create", "config.update", "config.delete"]
+OperationType = Literal["site.put", "config.create", "config.update", "config.delete", "schema.put", "schema.delete"]
+
+
+class LayoutSchema(Model):
+    """The settings schema of one layout of a site (JSON Schema 2020-12)."""
+
+    site: str
+    layout: str
+    schema_: Dict[str, Any] = Field(alias="schema")
+    description: Optional[str] = None
+    version: int
+    createdAt: str
+    updatedAt: str
+
+    model_config = ConfigDict(defer_build=True, populate_by_name=True, serialize_by_alias=True)
 
 
 class OperationError(Model):
     code: str
     message: str
+    # One entry per problem (e.g. each schema error of a `SchemaViolation`).
+    details: Optional[List[Dict[str, Any]]] = None
 
 
 class Operation(Model):

@@ -9,8 +9,9 @@ from typing import Dict, Optional, Tuple
 
 from chalicelib.store import keys
 from chalicelib.store.configs import config_from_item
-from chalicelib.store.models import IdempotencyRecord, Operation, RenderConfig, Site
+from chalicelib.store.models import IdempotencyRecord, LayoutSchema, Operation, RenderConfig, Site
 from chalicelib.store.receipts import idempotency_from_item, operation_from_item
+from chalicelib.store.schemas import schema_from_item
 from chalicelib.store.sites import site_from_item
 from chalicelib.store.table import Item, SingleTable
 
@@ -22,6 +23,8 @@ class Reads:
     site: Optional[str] = None
     page: Optional[Tuple[str, str]] = None
     config_id: Optional[str] = None
+    # (site, layout): the layout's settings schema.
+    schema: Optional[Tuple[str, str]] = None
     operation_id: Optional[str] = None
     idempotency_hash: Optional[str] = None
 
@@ -33,6 +36,7 @@ class Snapshot:
     site: Optional[Site] = None
     page: Optional[RenderConfig] = None
     config: Optional[RenderConfig] = None
+    schema: Optional[LayoutSchema] = None
     operation: Optional[Operation] = None
     # False for an operation recorded as failed only because its message is going to
     # the dead-letter queue: a redrive may still apply it.
@@ -52,6 +56,8 @@ class SnapshotReader:
             wanted["page"] = keys.page_key(*reads.page)
         if reads.config_id is not None:
             wanted["config"] = keys.config_key(reads.config_id)
+        if reads.schema is not None:
+            wanted["schema"] = keys.schema_key(*reads.schema)
         if reads.operation_id is not None:
             wanted["operation"] = keys.operation_key(reads.operation_id)
         if reads.idempotency_hash is not None:
@@ -62,12 +68,13 @@ class SnapshotReader:
             key = wanted.get(name)
             return None if key is None else found.get((key[keys.PK], key[keys.SK]))
 
-        site, page, config = item("site"), item("page"), item("config")
+        site, page, config, schema = item("site"), item("page"), item("config"), item("schema")
         operation, idempotency = item("operation"), item("idempotency")
         return Snapshot(
             site=site_from_item(site) if site else None,
             page=config_from_item(page) if page else None,
             config=config_from_item(config) if config else None,
+            schema=schema_from_item(schema) if schema else None,
             operation=operation_from_item(operation) if operation else None,
             operation_final=bool(operation.get("final", True)) if operation else True,
             idempotency=idempotency_from_item(idempotency) if idempotency else None,

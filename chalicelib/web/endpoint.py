@@ -54,6 +54,13 @@ class Call:
             raise BadRequest(f"query parameter '{name}' must be a whole number from {low} to {high}")
         return int(raw)
 
+    def query_flag(self, name: str) -> bool:
+        """`?name=true` or `?name=false` (absent is false)."""
+        raw = self.query(name)
+        if raw not in (None, "true", "false"):
+            raise BadRequest(f"query parameter '{name}' must be true or false")
+        return raw == "true"
+
     def idempotency_key(self) -> Optional[str]:
         key = self.header("Idempotency-Key")
         if key is not None and not (1 <= len(key) <= 255 and key.isprintable()):
@@ -86,6 +93,16 @@ IDEMPOTENCY_KEY = Param(
     schema={"type": "string", "minLength": 1, "maxLength": 255},
 )
 ORIGIN = Param("Origin", "The page's origin; CORS is granted when the site lists it.")
+FORCE = Param(
+    "force",
+    "`true`: store the schema even though it rejects published configs (they stay as they are).",
+    schema={"type": "boolean", "default": False},
+)
+DRY_RUN = Param(
+    "dryRun",
+    "`true`: check the write completely and answer what it would get, queueing nothing.",
+    schema={"type": "boolean", "default": False},
+)
 
 
 @dataclass(frozen=True)

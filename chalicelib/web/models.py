@@ -3,7 +3,10 @@
 
 from __future__ import annotations
 
-from typing import List, Literal, Optional
+from typing import Any, Dict, List, Literal, Optional
+
+from pydantic.config import ConfigDict
+from pydantic.fields import Field
 
 from chalicelib.core.fields import (
     DEFAULT_CACHE_MAX_AGE,
@@ -14,16 +17,18 @@ from chalicelib.core.fields import (
     SettingsObject,
     SiteName,
     SiteSlug,
+    StrictBool,
     StrictModel,
     TemplateName,
 )
-from chalicelib.store.models import ConfigVersion, RenderConfig, Site
+from chalicelib.store.models import ConfigVersion, LayoutSchema, RenderConfig, Site
 
 
 class SiteInput(StrictModel):
     name: SiteName
     allowedOrigins: AllowedOrigins = []
     cacheMaxAge: CacheMaxAge = DEFAULT_CACHE_MAX_AGE
+    requireSchemas: StrictBool = False
 
 
 class ConfigContent(StrictModel):
@@ -35,6 +40,22 @@ class ConfigContent(StrictModel):
 class ConfigCreateInput(ConfigContent):
     site: SiteSlug
     page: PageSlug
+
+
+class SchemaInput(StrictModel):
+    """A layout's settings schema: JSON Schema 2020-12, at most 64 KiB, no remote `$ref`."""
+
+    schema_: Dict[str, Any] = Field(alias="schema")
+    description: Optional[str] = Field(default=None, max_length=1000)
+
+    model_config = ConfigDict(extra="forbid", defer_build=True, populate_by_name=True, serialize_by_alias=True)
+
+
+class SchemaPage(Model):
+    """One page of a site's layout schemas, by layout; `nextCursor` as in other listings."""
+
+    items: List[LayoutSchema]
+    nextCursor: Optional[str]
 
 
 class Health(Model):

@@ -14,6 +14,7 @@ ANSWERS: Dict[Type[errors.DomainError], Tuple[int, str]] = {
     errors.NotFound: (404, "NotFound"),
     errors.Conflict: (409, "Conflict"),
     errors.IdempotencyKeyReused: (409, "IdempotencyKeyReused"),
+    errors.SchemaBreaksPublished: (409, "SchemaBreaksPublished"),
     errors.PreconditionFailed: (412, "PreconditionFailed"),
     errors.PayloadTooLarge: (413, "PayloadTooLarge"),
     errors.UnsupportedMediaType: (415, "UnsupportedMediaType"),

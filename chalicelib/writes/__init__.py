@@ -3,22 +3,27 @@ envelope; the worker's batch loop applies each one exactly once through the regi
 operation types (`sites`, `configs`)."""
 
 # Importing an operation type's module registers it.
-from chalicelib.writes import configs, sites
+from chalicelib.writes import configs, schemas, sites
+from chalicelib.writes.accept import Accepted, Answer, Checked, Submission
 from chalicelib.writes.apply import Applier
-from chalicelib.writes.desk import Accepted, Submission, WriteDesk
+from chalicelib.writes.desk import WriteDesk
 from chalicelib.writes.envelopes import OperationEnvelope, OperationMeta
 from chalicelib.writes.queue import WriteQueue
 from chalicelib.writes.registry import OperationFailed, kind_of, operation_types, parse_envelope
+from chalicelib.writes.schema_desk import SchemaDesk, schema_etag
 from chalicelib.writes.worker import BatchIncomplete, QueueRecord, Worker, settle
 
 __all__ = [
     "Accepted",
+    "Answer",
     "Applier",
     "BatchIncomplete",
+    "Checked",
     "OperationEnvelope",
     "OperationFailed",
     "OperationMeta",
     "QueueRecord",
+    "SchemaDesk",
     "Submission",
     "Worker",
     "WriteDesk",
@@ -27,6 +32,8 @@ __all__ = [
     "kind_of",
     "operation_types",
     "parse_envelope",
+    "schema_etag",
+    "schemas",
     "settle",
     "sites",
 ]

@@ -97,7 +97,10 @@ class Applier:
 
     def _record_failure(self, receipt: Receipt, failure: OperationFailed) -> Operation:
         failed = receipt.operation.model_copy(
-            update={"status": "failed", "error": OperationError(code=failure.code, message=failure.message)}
+            update={
+                "status": "failed",
+                "error": OperationError(code=failure.code, message=failure.message, details=failure.details),
+            }
         )
         self._store.receipts.record(replace(receipt, operation=failed))
         return failed

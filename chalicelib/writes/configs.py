@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Literal, Optional, Union
+from typing import Any, Dict, Literal, Optional, Union
 
 from chalicelib.core.fields import PageSlug, SettingsObject, SiteSlug, StrictModel, TemplateName
 from chalicelib.store import ConfigVersion, Reads, RenderConfig, Snapshot, version_of
 from chalicelib.store.configs import ConfigStore
 from chalicelib.writes.envelopes import OperationEnvelope
 from chalicelib.writes.registry import Change, OperationFailed, OperationKind, register
+from chalicelib.writes.schemas import settings_problems
 
 
 class ConfigContentData(StrictModel):
@@ -25,6 +26,9 @@ class ConfigCreateData(ConfigContentData):
 
 class ConfigUpdateData(ConfigContentData):
     id: str
+    # The config's site, as the API read it: the worker reads the layout's schema in the
+    # same read as the config. (Absent from messages queued before schemas existed.)
+    site: Optional[SiteSlug] = None
 
 
 class ConfigDeleteData(StrictModel):
@@ -68,7 +72,8 @@ class CreateConfig(_ConfigKind, OperationKind[ConfigCreate]):
 
     def reads(self, envelope: ConfigEnvelope) -> Reads:
         assert isinstance(envelope, ConfigCreate)
-        return Reads(site=envelope.data.site, page=(envelope.data.site, envelope.data.page))
+        data = envelope.data
+        return Reads(site=data.site, page=(data.site, data.page), schema=(data.site, data.layout))
 
     def apply(self, envelope: ConfigCreate, snapshot: Snapshot, change: Change) -> int:
         data = envelope.data
@@ -76,6 +81,7 @@ class CreateConfig(_ConfigKind, OperationKind[ConfigCreate]):
             raise OperationFailed("UnknownSite", f"site '{data.site}' does not exist")
         if snapshot.page is not None:
             raise OperationFailed("Conflict", f"page '{data.page}' of site '{data.site}' already has a config")
+        check_schema(snapshot, data.layout, data.settings)
         config = RenderConfig(**data.model_dump(), version=1, createdAt=change.stamp, updatedAt=change.stamp)
         ConfigStore.add_create(change.transaction, config, version_of(config, change.operation_id, change.actor))
         return 1
@@ -85,9 +91,18 @@ class UpdateConfig(_ConfigKind, OperationKind[ConfigUpdate]):
     name = "config.update"
     envelope = ConfigUpdate
 
+    def reads(self, envelope: ConfigEnvelope) -> Reads:
+        assert isinstance(envelope, ConfigUpdate)
+        data = envelope.data
+        if data.site is None:
+            return Reads(config_id=data.id)  # queued before schemas: no schema to read
+        return Reads(config_id=data.id, site=data.site, schema=(data.site, data.layout))
+
     def apply(self, envelope: ConfigUpdate, snapshot: Snapshot, change: Change) -> int:
         current = expected_config(envelope, snapshot.config)
-        content = envelope.data.model_dump(exclude={"id"})
+        if envelope.data.site is not None:
+            check_schema(snapshot, envelope.data.layout, envelope.data.settings)
+        content = envelope.data.model_dump(exclude={"id", "site"})
         updated = current.model_copy(update={**content, "version": current.version + 1, "updatedAt": change.stamp})
         ConfigStore.add_replace(change.transaction, updated, version_of(updated, change.operation_id, change.actor))
         return updated.version
@@ -108,6 +123,14 @@ class DeleteConfig(_ConfigKind, OperationKind[ConfigDelete]):
         )
         ConfigStore.add_delete(change.transaction, current, tombstone)
         return tombstone.version
+
+
+def check_schema(snapshot: Snapshot, layout: str, settings: Dict[str, Any]) -> None:
+    """The schema may have changed since the API accepted the write: check again."""
+    problems = settings_problems(snapshot.site, layout, snapshot.schema, settings)
+    if problems:
+        message = f"the settings do not fit the schema of layout '{layout}' as it is now"
+        raise OperationFailed("SchemaViolation", message, problems)
 
 
 def expected_config(envelope: Union[ConfigUpdate, ConfigDelete], config: Optional[RenderConfig]) -> RenderConfig:

@@ -7,7 +7,7 @@ from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from datetime import datetime
 from functools import lru_cache
-from typing import Annotated, Any, ClassVar, Dict, Generic, Type, TypeVar, Union
+from typing import Annotated, Any, ClassVar, Dict, Generic, List, Optional, Type, TypeVar, Union
 
 from pydantic.config import ConfigDict
 from pydantic.fields import Field
@@ -24,8 +24,8 @@ E = TypeVar("E", bound=OperationEnvelope)
 class OperationFailed(DomainError):
     """A permanent failure: the operation ends `failed` with this code, and its message is done."""
 
-    def __init__(self, code: str, message: str) -> None:
-        super().__init__(message)
+    def __init__(self, code: str, message: str, details: Optional[List[Dict[str, Any]]] = None) -> None:
+        super().__init__(message, details)
         self.code = code
 
 

@@ -10,6 +10,7 @@ from chalicelib.core.fields import (
     CacheMaxAge,
     SiteName,
     SiteSlug,
+    StrictBool,
     StrictModel,
 )
 from chalicelib.store import Reads, Site, Snapshot
@@ -23,6 +24,7 @@ class SitePutData(StrictModel):
     name: SiteName
     allowedOrigins: AllowedOrigins = []
     cacheMaxAge: CacheMaxAge = DEFAULT_CACHE_MAX_AGE
+    requireSchemas: StrictBool = False
 
 
 class SitePut(OperationEnvelope):

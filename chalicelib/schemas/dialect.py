@@ -1,0 +1,135 @@
+"""Layout schemas in JSON Schema 2020-12: checking an uploaded schema, and validating a
+config's `settings` against one.
+
+The validator is `jsonschema-rs`, imported on first use so that routes which never
+validate (the public reads) do not pay for it. What it guarantees here:
+
+- no `$ref` is ever fetched: retrieval is off, so a schema whose `$ref` points outside
+  itself is refused when it is uploaded, naming the reference;
+- `pattern` and `patternProperties` use a regular-expression engine that runs in linear
+  time; constructs that need backtracking (look-around, back-references) are refused at
+  upload, so no pattern can make a validation hang;
+- `format` is asserted (2020-12 treats it as an annotation by default) and an unknown
+  format is refused at upload, so a typo cannot silently check nothing.
+
+A compiled validator is kept per schema text for the life of the process.
+"""
+
+from __future__ import annotations
+
+import json
+from functools import lru_cache
+from typing import TYPE_CHECKING, Any, Dict, List, Sequence
+
+if TYPE_CHECKING:
+    import jsonschema_rs
+
+DIALECT = "https://json-schema.org/draft/2020-12/schema"
+MAX_SCHEMA_BYTES = 64 * 1024
+# At most this many errors are reported for one document (the first ones found).
+MAX_ERRORS = 50
+
+Detail = Dict[str, Any]
+
+
+def pointer(parts: Sequence[Any]) -> str:
+    """An RFC 6901 JSON Pointer from a path's parts."""
+    return "".join("/" + str(part).replace("~", "~0").replace("/", "~1") for part in parts)
+
+
+def schema_problems(schema: Any) -> List[Detail]:
+    """What is wrong with an uploaded schema, each with `field` as a pointer into the
+    request body (`schema/properties/x/type`); empty when it is acceptable."""
+    if not isinstance(schema, dict):
+        return [_detail("schema", "a layout schema is a JSON object", "type")]
+    size = len(json.dumps(schema, separators=(",", ":"), ensure_ascii=False).encode("utf-8"))
+    if size > MAX_SCHEMA_BYTES:
+        return [_detail("schema", f"the schema is {size} bytes as JSON; at most {MAX_SCHEMA_BYTES}", "maxLength")]
+    declared = schema.get("$schema", DIALECT)
+    if declared != DIALECT:
+        return [_detail("schema/$schema", f"only JSON Schema 2020-12 is supported: {DIALECT}", "$schema")]
+    jsonschema_rs = _library()
+    problems = [_meta_detail(error) for error in _meta_validator().iter_errors(schema)]
+    if problems:
+        return problems[:MAX_ERRORS]
+    try:
+        _compile(schema)
+    except jsonschema_rs.ValidationError as error:
+        where = "schema" + pointer(error.instance_path)
+        return [_detail(where, _compile_message(error), error.kind.name or "format")]
+    return []
+
+
+def settings_errors(schema_text: str, settings: Any) -> List[Detail]:
+    """How `settings` breaks the schema: one entry per error, `field` a pointer such as
+    `settings/hero/title`, `message` for an editor, `type` the failing keyword."""
+    validator = _validator(schema_text)
+    errors: List[Detail] = []
+    for error in validator.iter_errors(settings):
+        parts = list(error.instance_path)
+        found = error.kind.as_dict()
+        # Name the property itself, not the object that misses or must not have it.
+        if error.kind.name == "required" and "property" in found:
+            parts.append(found["property"])
+        elif error.kind.name == "additionalProperties" and found.get("unexpected"):
+            parts.append(found["unexpected"][0])
+        errors.append(_detail("settings" + pointer(parts), error.message, error.kind.name))
+        if len(errors) >= MAX_ERRORS:
+            break
+    return errors
+
+
+def _detail(field: str, message: str, kind: str) -> Detail:
+    return {"field": field, "message": message, "type": kind}
+
+
+TYPES = ("string", "number", "integer", "object", "array", "boolean", "null")
+
+
+def _meta_detail(error: Any) -> Detail:
+    where = "schema" + pointer(error.instance_path)
+    if where.endswith("/type") and error.kind.name == "anyOf":
+        return _detail(where, f"a type is one of {', '.join(TYPES)} (or a list of them)", "type")
+    return _detail(where, error.message, error.kind.name)
+
+
+def _compile_message(error: Any) -> str:
+    message = str(error.message)
+    if 'is not a "regex"' in message:
+        return f"{message}: patterns may not use look-around or back-references (they could not run in linear time)"
+    if message.startswith("Unknown format"):
+        known = "date-time, date, time, duration, email, hostname, ipv4, ipv6, uri, uri-reference, uuid, regex"
+        return f"{message.split('.')[0]}; use a format JSON Schema 2020-12 defines ({known}, ...)"
+    return message
+
+
+def _library() -> Any:
+    import jsonschema_rs
+
+    return jsonschema_rs
+
+
+def _options() -> Dict[str, Any]:
+    jsonschema_rs = _library()
+    return {
+        "offline": True,
+        "validate_formats": True,
+        "ignore_unknown_formats": False,
+        "pattern_options": jsonschema_rs.RegexOptions(),
+    }
+
+
+def _compile(schema: Dict[str, Any]) -> jsonschema_rs.Draft202012Validator:
+    validator: jsonschema_rs.Draft202012Validator = _library().Draft202012Validator(schema, **_options())
+    return validator
+
+
+@lru_cache(maxsize=1)
+def _meta_validator() -> Any:
+    # The 2020-12 meta-schema ships inside the library: resolving it needs no network.
+    return _library().validator_for({"$ref": DIALECT}, offline=True)
+
+
+@lru_cache(maxsize=256)
+def _validator(schema_text: str) -> jsonschema_rs.Draft202012Validator:
+    return _compile(json.loads(schema_text))

@@ -1,0 +1,74 @@
+"""The API side of schema writes: a schema is checked as a schema, then against the
+site's configs of its layout, before `accept.Desk` enqueues it. Its dry run is the impact
+report."""
+
+from __future__ import annotations
+
+from typing import Optional, Union
+
+from pydantic.main import BaseModel
+
+from chalicelib.core.errors import NotFound, PreconditionFailed, SchemaBreaksPublished, ValidationFailed
+from chalicelib.core.etags import etag, if_match_holds
+from chalicelib.schemas import schema_problems
+from chalicelib.store import LayoutSchema, Reads
+from chalicelib.writes.accept import Answer, Desk, KeyUse, Submission
+from chalicelib.writes.schemas import ImpactReport, SchemaDelete, SchemaPut, impact, schema_resource
+
+
+def schema_etag(schema: LayoutSchema) -> str:
+    return etag(schema_resource(schema.site, schema.layout), schema.version)
+
+
+class SchemaDesk(Desk):
+    def put_schema(
+        self, site: str, layout: str, body: BaseModel, if_match: Optional[str], force: bool, submission: Submission
+    ) -> Union[Answer, ImpactReport]:
+        fields = body.model_dump(by_alias=True)
+        key = KeyUse.of(submission, {**body.model_dump(mode="json", by_alias=True), "force": force})
+        snapshot = self._read(Reads(site=site, schema=(site, layout)), key)
+        if key and snapshot.idempotency:
+            return self._replay(snapshot.idempotency, key)
+        if snapshot.site is None:
+            raise NotFound(f"no site '{site}'")
+        expected = _precondition(snapshot.schema, if_match)
+        problems = schema_problems(fields["schema"])
+        if problems:
+            raise ValidationFailed("the schema is not a JSON Schema 2020-12 document this service accepts", problems)
+        report = impact(self._store.configs, site, layout, fields["schema"])
+        if submission.dry_run:
+            return report
+        published = [config for config in report.rejected if config.published]
+        if published and not force:
+            raise SchemaBreaksPublished(
+                f"the schema would reject {len(published)} published config(s) of layout '{layout}'; "
+                "fix them first, or send the schema again with ?force=true",
+                [config.model_dump(mode="json") for config in published],
+            )
+        data = {"site": site, "layout": layout, **fields}
+        envelope = SchemaPut.model_validate({"data": data, "meta": self._meta(submission, key, expected=expected)})
+        return self._send(envelope, schema_resource(site, layout), key)
+
+    def delete_schema(self, site: str, layout: str, if_match: Optional[str], submission: Submission) -> Answer:
+        key = KeyUse.of(submission, {})
+        snapshot = self._read(Reads(schema=(site, layout)), key)
+        if key and snapshot.idempotency:
+            return self._replay(snapshot.idempotency, key)
+        if snapshot.schema is None:
+            raise NotFound(f"layout '{layout}' of site '{site}' has no schema")
+        expected = _precondition(snapshot.schema, if_match)
+        data = {"site": site, "layout": layout}
+        envelope = SchemaDelete.model_validate({"data": data, "meta": self._meta(submission, key, expected=expected)})
+        return self._send(envelope, schema_resource(site, layout), key, submission.dry_run)
+
+
+def _precondition(schema: Optional[LayoutSchema], if_match: Optional[str]) -> Optional[int]:
+    """The version If-Match names, when it names the current one; else 412."""
+    if if_match is None:
+        return None
+    if schema is None:
+        raise PreconditionFailed("If-Match names a schema, but this layout has none")
+    current = schema_etag(schema)
+    if not if_match_holds(if_match, current):
+        raise PreconditionFailed(f"If-Match does not match the current schema: the ETag is now {current}")
+    return schema.version

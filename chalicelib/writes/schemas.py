@@ -1,0 +1,168 @@
+"""`schema.put` and `schema.delete`: the settings schema of one layout of a site."""
+
+from __future__ import annotations
+
+import json
+from typing import Any, Dict, List, Literal, Optional, Union
+
+from pydantic.fields import Field
+
+from chalicelib.core.fields import MAX_PAGE_SIZE, Model, SiteSlug, StrictModel, TemplateName
+from chalicelib.schemas import settings_errors
+from chalicelib.store import LayoutSchema, Reads, Site, Snapshot
+from chalicelib.store.configs import ConfigStore
+from chalicelib.store.schemas import SchemaStore, schema_text
+from chalicelib.writes.envelopes import OperationEnvelope
+from chalicelib.writes.registry import Change, OperationFailed, OperationKind, register
+
+MAX_DESCRIPTION = 1000
+
+
+class SchemaPutData(StrictModel):
+    site: SiteSlug
+    layout: TemplateName
+    schema_: Dict[str, Any] = Field(alias="schema")
+    description: Optional[str] = Field(default=None, max_length=MAX_DESCRIPTION)
+
+    model_config = {**StrictModel.model_config, "populate_by_name": True, "serialize_by_alias": True}
+
+
+class SchemaDeleteData(StrictModel):
+    site: SiteSlug
+    layout: TemplateName
+
+
+class SchemaPut(OperationEnvelope):
+    operation: Literal["schema.put"] = "schema.put"
+    data: SchemaPutData
+
+
+class SchemaDelete(OperationEnvelope):
+    operation: Literal["schema.delete"] = "schema.delete"
+    data: SchemaDeleteData
+
+
+SchemaEnvelope = Union[SchemaPut, SchemaDelete]
+
+
+def schema_resource(site: str, layout: str) -> str:
+    """The id of a layout's schema in operations: `<site>/<layout>`."""
+    return f"{site}/{layout}"
+
+
+class _SchemaKind:
+    """What both schema operations share: the schema is the resource and the group."""
+
+    def resource(self, envelope: SchemaEnvelope) -> str:
+        return schema_resource(envelope.data.site, envelope.data.layout)
+
+    def group(self, envelope: SchemaEnvelope) -> str:
+        return f"schema:{envelope.data.site}/{envelope.data.layout}"
+
+    def reads(self, envelope: SchemaEnvelope) -> Reads:
+        return Reads(site=envelope.data.site, schema=(envelope.data.site, envelope.data.layout))
+
+
+def _expected(envelope: SchemaEnvelope, current: Optional[LayoutSchema]) -> None:
+    expected = envelope.meta.expectedVersion
+    if expected is not None and (current is None or current.version != expected):
+        found = f"version {current.version}" if current else "no schema"
+        raise OperationFailed("PreconditionFailed", f"If-Match named version {expected}, but {found} is current")
+
+
+class PutSchema(_SchemaKind, OperationKind[SchemaPut]):
+    name = "schema.put"
+    envelope = SchemaPut
+
+    def apply(self, envelope: SchemaPut, snapshot: Snapshot, change: Change) -> int:
+        data = envelope.data
+        if snapshot.site is None:
+            raise OperationFailed("UnknownSite", f"site '{data.site}' does not exist")
+        previous = snapshot.schema
+        _expected(envelope, previous)
+        schema = LayoutSchema(
+            site=data.site,
+            layout=data.layout,
+            schema=data.schema_,
+            description=data.description,
+            version=previous.version + 1 if previous else 1,
+            createdAt=previous.createdAt if previous else change.stamp,
+            updatedAt=change.stamp,
+        )
+        SchemaStore.add_put(change.transaction, schema, previous.version if previous else None)
+        return schema.version
+
+
+class DeleteSchema(_SchemaKind, OperationKind[SchemaDelete]):
+    name = "schema.delete"
+    envelope = SchemaDelete
+
+    def apply(self, envelope: SchemaDelete, snapshot: Snapshot, change: Change) -> int:
+        current = snapshot.schema
+        if current is None:
+            raise OperationFailed("NotFound", f"layout '{envelope.data.layout}' has no schema (deleted meanwhile?)")
+        _expected(envelope, current)
+        SchemaStore.add_delete(change.transaction, current)
+        return current.version + 1
+
+
+class ImpactedConfig(Model):
+    """A config the schema would reject, and how."""
+
+    id: str
+    page: str
+    version: int
+    published: bool
+    errors: list[Dict[str, Any]]
+
+
+class ImpactReport(Model):
+    """What a schema would do to the site's configs of its layout (the dry run's answer)."""
+
+    site: str
+    layout: str
+    valid: bool
+    checked: int
+    rejected: list[ImpactedConfig]
+
+
+def settings_problems(
+    site: Optional[Site], layout: str, schema: Optional[LayoutSchema], settings: Dict[str, Any]
+) -> List[Dict[str, Any]]:
+    """Why a config's `settings` may not be stored with `layout`: the schema's errors, or
+    the site's `requireSchemas` when the layout has none. Empty when they may."""
+    if schema is None:
+        if site is not None and site.requireSchemas:
+            message = f"site '{site.site}' requires a schema for every layout, and layout '{layout}' has none"
+            return [{"field": "layout", "message": message, "type": "schema_required"}]
+        return []
+    return settings_errors(schema_text(schema), settings)
+
+
+def impact(configs: ConfigStore, site: str, layout: str, schema: Dict[str, Any]) -> ImpactReport:
+    """Every config of the site with `layout` that `schema` would reject, with its errors."""
+    text = json.dumps(schema, separators=(",", ":"), ensure_ascii=False)
+    rejected: List[ImpactedConfig] = []
+    checked = 0
+    cursor: Optional[str] = None
+    while True:
+        listing = configs.list(site, None, MAX_PAGE_SIZE, cursor)
+        for config in listing.items:
+            if config.layout != layout:
+                continue
+            checked += 1
+            errors = settings_errors(text, config.settings)
+            if errors:
+                # Every stored config is live until drafts exist (publishMode "direct").
+                rejected.append(
+                    ImpactedConfig(
+                        id=config.id, page=config.page, version=config.version, published=True, errors=errors
+                    )
+                )
+        cursor = listing.next_cursor
+        if cursor is None:
+            return ImpactReport(site=site, layout=layout, valid=not rejected, checked=checked, rejected=rejected)
+
+
+register(PutSchema())
+register(DeleteSchema())
