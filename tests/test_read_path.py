@@ -45,7 +45,7 @@ def test_an_unknown_page_makes_one_read(api: Api, dynamodb_calls: List[str]) -> 
     assert dynamodb_calls == ["BatchGetItem"]
 
 
-def test_an_update_reads_its_config_then_its_site_and_schema_besides_its_token(api: Api, dynamodb_calls: List[str]) -> None:
+def test_an_update_reads_its_config_then_site_and_schema(api: Api, dynamodb_calls: List[str]) -> None:
     config_id = api.request("GET", "/metadata?site=shop", scope="read").json_body["items"][0]["id"]
     dynamodb_calls.clear()
     response = api.request(
