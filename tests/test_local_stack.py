@@ -192,6 +192,29 @@ def test_parallel_repeats_of_a_keyed_write_name_one_operation(stack: LocalStack,
     assert [item["id"] for item in listed] == [answers[0]["id"]]
 
 
+def test_a_schema_guards_a_layout_over_http(stack: LocalStack, http: Http) -> None:
+    http.applied("PUT", "/sites/e2e-schema", {"name": "Schema"})
+    schema = {
+        "type": "object",
+        "required": ["hero"],
+        "properties": {"hero": {"type": "object", "properties": {"title": {"type": "string", "maxLength": 10}}}},
+    }
+    http.applied("PUT", "/sites/e2e-schema/schemas/hero", {"schema": schema})
+    body = {**config_body("e2e-schema", "home"), "layout": "hero", "settings": {"hero": {"title": 7}}}
+    refused = http.request("POST", "/metadata", json=body)
+    assert_error(refused, 422, "ValidationFailed")
+    assert refused.json()["details"][0]["field"] == "settings/hero/title"
+    fine = {**body, "settings": {"hero": {"title": "Hello"}}}
+    assert http.request("POST", "/metadata?dryRun=true", json=fine).json() == {"valid": True}
+    created = http.applied("POST", "/metadata", fine)
+    stricter = {**schema, "properties": {"hero": {"properties": {"title": {"maxLength": 3}}}}}
+    report = http.request("PUT", "/sites/e2e-schema/schemas/hero?dryRun=true", json={"schema": stricter}).json()
+    assert [item["id"] for item in report["rejected"]] == [created["resourceId"]]
+    assert_error(
+        http.request("PUT", "/sites/e2e-schema/schemas/hero", json={"schema": stricter}), 409, "SchemaBreaksPublished"
+    )
+
+
 def test_a_poison_message_reaches_the_dead_letter_queue_while_other_writes_apply(stack: LocalStack, http: Http) -> None:
     info = stack.info
     assert info is not None
