@@ -21,6 +21,7 @@ from chalicelib.core.fields import (
 )
 from chalicelib.core.ids import is_config_id
 from chalicelib.core.logs import get_logger
+from chalicelib.core.stage import required_setting
 from chalicelib.services import Services, get_services
 from chalicelib.store import Operation, PageRender, RenderConfig, Site
 from chalicelib.upkeep import BackupReport, RedriveResult, run_backup_check
@@ -47,7 +48,7 @@ MAX_REDRIVE = 1000
 BACKUP_CHECK_MINUTES = int(os.environ.get("BACKUP_CHECK_RATE_MINUTES", "60"))
 
 # The write queue's name is fixed when the app is packaged; see .chalice/config.json.
-WRITE_QUEUE_NAME = os.environ.get("WRITE_QUEUE_NAME", "metadata-manager-local-writes.fifo")
+WRITE_QUEUE_NAME = required_setting("WRITE_QUEUE_NAME", "it names the queue the worker apply_writes listens to")
 
 
 def services() -> Services:
