@@ -10,7 +10,7 @@ from typing import Any, Dict, Optional
 from chalice.app import AuthRequest, AuthResponse, Chalice, CloudWatchEvent, Rate, Response, SQSEvent
 
 from chalicelib import access, delivery
-from chalicelib.core.errors import BadRequest, NotFound
+from chalicelib.core.errors import BadRequest, DependencyUnavailable, NotFound
 from chalicelib.core.fields import (
     DEFAULT_PAGE_SIZE,
     MAX_PAGE_SIZE,
@@ -68,9 +68,19 @@ def accepted(result: Accepted) -> Response:
 
 @app.authorizer(ttl_seconds=60)
 def token_authorizer(request: AuthRequest) -> AuthResponse:
-    """Resolves the bearer token; each route demands its scope from the context."""
-    principal = access.authenticate(request.token, services().store.tokens)
-    return AuthResponse(routes=["*"], principal_id=principal.token_id or "anonymous", context=principal.context())
+    """Resolves the bearer token; each route demands its scope from the context.
+
+    API Gateway caches this answer per token for 60 s, so it is only ever what the token
+    table says: a token nobody holds is denied (401). When the table cannot be read this
+    raises, which API Gateway answers with a 503 (its gateway response) and never caches."""
+    try:
+        principal = access.authenticate(request.token, services().store.tokens)
+    except DependencyUnavailable as exc:
+        log.warning("tokens cannot be checked; the request is refused for now", extra={"reason": exc.message})
+        raise
+    if not principal.scope:
+        return AuthResponse(routes=[], principal_id="anonymous")
+    return AuthResponse(routes=["*"], principal_id=principal.token_id, context=principal.context())
 
 
 # --- public ----------------------------------------------------------------------------
