@@ -15,6 +15,7 @@ from chalicelib.store.cursors import Listing
 from chalicelib.store.models import (
     ConfigVersion,
     IdempotencyRecord,
+    LastApplied,
     Operation,
     OperationError,
     PageRender,
@@ -70,6 +71,7 @@ __all__ = [
     "ConfigVersion",
     "Finding",
     "IdempotencyRecord",
+    "LastApplied",
     "Listing",
     "Operation",
     "OperationError",

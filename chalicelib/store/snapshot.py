@@ -9,7 +9,7 @@ from typing import Dict, Optional, Tuple
 
 from chalicelib.store import keys
 from chalicelib.store.configs import config_from_item
-from chalicelib.store.models import IdempotencyRecord, Operation, RenderConfig, Site
+from chalicelib.store.models import IdempotencyRecord, LastApplied, Operation, RenderConfig, Site
 from chalicelib.store.receipts import idempotency_from_item, operation_from_item
 from chalicelib.store.sites import site_from_item
 from chalicelib.store.table import Item, SingleTable
@@ -33,6 +33,9 @@ class Snapshot:
     site: Optional[Site] = None
     page: Optional[RenderConfig] = None
     config: Optional[RenderConfig] = None
+    # The last operation applied to the site, and to the config (None: none recorded).
+    site_applied: Optional[LastApplied] = None
+    config_applied: Optional[LastApplied] = None
     operation: Optional[Operation] = None
     # False for an operation recorded as failed only because its message is going to
     # the dead-letter queue: a redrive may still apply it.
@@ -68,6 +71,8 @@ class SnapshotReader:
             site=site_from_item(site) if site else None,
             page=config_from_item(page) if page else None,
             config=config_from_item(config) if config else None,
+            site_applied=LastApplied.of_item(site),
+            config_applied=LastApplied.of_item(config),
             operation=operation_from_item(operation) if operation else None,
             operation_final=bool(operation.get("final", True)) if operation else True,
             idempotency=idempotency_from_item(idempotency) if idempotency else None,
