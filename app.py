@@ -114,7 +114,7 @@ def render_page(call: Call, site: str, page: str) -> Response:
 def render_page_preflight(call: Call, site: str, page: str) -> Response:
     """CORS preflight, granted to the site's allowed origins only."""
     if not (is_site_slug(site) and is_page_slug(page)):
-        raise NotFound(f"no page '{page}' of site '{site}'")
+        return delivery.impossible_page_response(site, page, call.request_id)
     return delivery.preflight_response(services().store.sites.get(site), call.header("Origin"))
 
 

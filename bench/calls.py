@@ -49,6 +49,10 @@ class Calls:
     def over_floor(self) -> Optional[str]:
         """Why this request type is above its floor, or None."""
         others = [c for c in self.calls if c.split(":")[1] not in READS | TRANSACTIONS and c != "sqs:SendMessage"]
+        if "Idempotency-Key" in self.request and self.calls.count("dynamodb:PutItem") == 1:
+            # A keyed write claims its key: one conditional PutItem, the floor for exact
+            # repeats (docs/data-model.md).
+            others.remove("dynamodb:PutItem")
         if self.kind == "public read":
             ok = self.reads <= 1 and not others and not self.transactions and not self.sends
             return None if ok else "more than one read"

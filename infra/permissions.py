@@ -68,9 +68,11 @@ def polls(queue: Target) -> Grant:
 LOGS = Grant((Target.LOG_GROUP,), ("logs:CreateLogStream", "logs:PutLogEvents"), by_code=False)
 
 PERMISSIONS: Dict[str, Tuple[Grant, ...]] = {
-    # Reads for every route; writes only as messages on the queue, never to the table.
+    # Reads for every route; writes as messages on the queue, and to the table only the
+    # claim of an Idempotency-Key (one conditional PutItem on a key's own item).
     "api_handler": (
         calls(TABLE, "dynamodb:GetItem", "dynamodb:BatchGetItem", "dynamodb:Query"),
+        calls(TABLE, "dynamodb:PutItem", leading_keys=(f"{keys.IDEMPOTENCY_PREFIX}*",)),
         calls(INDEXES, "dynamodb:Query"),
         calls(QUEUE, "sqs:GetQueueUrl", "sqs:SendMessage"),
         # POST /admin/redrive: from the dead-letter queue back to the write queue.

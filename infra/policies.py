@@ -69,7 +69,9 @@ def statement(grant: Grant, function: str, names: ArnNames) -> Dict[str, Any]:
     result: Dict[str, Any] = {"Effect": "Allow", "Action": sorted(grant.actions), "Resource": resources}
     if grant.leading_keys:
         # Every item the request touches must have one of these partition keys.
-        result["Condition"] = {"ForAllValues:StringEquals": {"dynamodb:LeadingKeys": list(grant.leading_keys)}}
+        # A key ending in `*` names a kind of item (IAM's StringLike).
+        operator = "StringLike" if any(key.endswith("*") for key in grant.leading_keys) else "StringEquals"
+        result["Condition"] = {f"ForAllValues:{operator}": {"dynamodb:LeadingKeys": list(grant.leading_keys)}}
     return result
 
 

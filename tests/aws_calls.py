@@ -181,11 +181,15 @@ def _listed(value: Any) -> List[Any]:
 
 def _condition_holds(condition: Mapping[str, Any], request: IamRequest) -> bool:
     for operator, clauses in condition.items():
-        if operator != "ForAllValues:StringEquals" or set(clauses) != {"dynamodb:LeadingKeys"}:
+        known = ("ForAllValues:StringEquals", "ForAllValues:StringLike")
+        if operator not in known or set(clauses) != {"dynamodb:LeadingKeys"}:
             raise ValueError(f"tests/aws_calls.py cannot evaluate the condition {operator} {clauses}")
+        allowed = clauses["dynamodb:LeadingKeys"]
+        like = operator.endswith("StringLike")
         # As IAM does: ForAllValues holds when the request has no such key at all.
-        if request.leading_keys is not None and not set(request.leading_keys) <= set(clauses["dynamodb:LeadingKeys"]):
-            return False
+        for key in request.leading_keys or ():
+            if not any(_wildcard(pattern, key) if like else pattern == key for pattern in allowed):
+                return False
     return True
 
 

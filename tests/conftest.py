@@ -4,6 +4,7 @@ definition the deploy path uses, then the app through `chalice.test.Client`."""
 from __future__ import annotations
 
 import json
+import logging
 import os
 from typing import Any, Callable, Dict, Iterator, List, Optional
 
@@ -17,6 +18,7 @@ from chalicelib.services import get_services, reset_services
 from devstack.gateway import ContractGateway
 from devstack.poller import QueuePoller
 from infra.resources import PROJECT_DIR, Provisioned, StageResources, provision
+from tests.helpers import Faults, Queue
 
 STAGE = "local"
 REGION = "us-east-1"
@@ -86,6 +88,8 @@ class Api:
         self.stack = stack
         sqs = boto3.client("sqs", region_name=REGION)
         self.poller = QueuePoller(sqs, stack.queue_url, self.invoke_worker)
+        self.queue = Queue(sqs, stack.queue_url)
+        self.dead_letters = Queue(sqs, stack.dead_letter_queue_url)
 
     def invoke_worker(self, event: Dict[str, Any]) -> Any:
         return self.client.lambda_.invoke("apply_writes", event).payload
@@ -132,17 +136,9 @@ class Api:
         config: Dict[str, Any] = self.request("GET", f"/metadata/{operation['resourceId']}").json_body
         return config
 
-    def queued(self) -> List[Any]:
+    def queued(self) -> List[Dict[str, Any]]:
         """What is on the write queue now (received, then made visible again)."""
-        sqs = boto3.client("sqs", region_name=REGION)
-        messages = sqs.receive_message(
-            QueueUrl=self.stack.queue_url, MaxNumberOfMessages=10, MessageSystemAttributeNames=["All"]
-        ).get("Messages", [])
-        for message in messages:
-            sqs.change_message_visibility(
-                QueueUrl=self.stack.queue_url, ReceiptHandle=message["ReceiptHandle"], VisibilityTimeout=0
-            )
-        return messages
+        return self.queue.peek()
 
 
 @pytest.fixture
@@ -150,14 +146,31 @@ def api(client: Client, tokens: Dict[str, str], stack: Provisioned) -> Api:
     return Api(client, tokens, stack)
 
 
-def assert_error(response: Any, status: int, code: str) -> Dict[str, Any]:
-    """The contract's error body, with the status and code expected."""
-    assert response.status_code == status, (response.status_code, response.body)
-    body: Dict[str, Any] = response.json_body
-    assert body["error"] == code, body
-    assert body["message"]
-    assert body["requestId"] == response.headers["X-Request-Id"]
-    return body
+@pytest.fixture
+def shop(api: Api) -> Api:
+    """The API with the site `shop` in place."""
+    api.create_site()
+    return api
+
+
+@pytest.fixture
+def table_faults(api: Api) -> Iterator[Faults]:
+    """Faults for the table client the functions themselves call (the repository's)."""
+    with Faults(get_services().table.meta.client) as faults:
+        yield faults
+
+
+@pytest.fixture
+def quiet_service_logs(api: Api) -> Iterator[None]:
+    """The service logs errors only: pytest keeps what a test prints, and hundreds of
+    generated examples' JSON lines would take gigabytes."""
+    logger = get_services().logger
+    level = logger.level
+    logger.setLevel(logging.ERROR)
+    try:
+        yield
+    finally:
+        logger.setLevel(level)
 
 
 RequestFactory = Callable[..., Any]

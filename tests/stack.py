@@ -13,13 +13,14 @@ import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Dict, Iterator, List, Optional, Tuple
+from typing import Any, Dict, Iterator, List, Optional, Tuple
 
 import boto3
 import requests
 
 from devstack import state
 from infra.resources import PROJECT_DIR
+from tests.helpers import wait_for as wait_for  # bench/burst.py imports it from here
 
 START_TIMEOUT = 60.0
 # Long enough for any answer of the local server; a server that waits for bytes that
@@ -51,16 +52,6 @@ def alive(pid: int) -> bool:
     except ProcessLookupError:
         return False
     return True
-
-
-def wait_for(condition: Callable[[], Any], timeout: float, what: str, interval: float = 0.1) -> Any:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        result = condition()
-        if result:
-            return result
-        time.sleep(interval)
-    raise AssertionError(f"timed out after {timeout:.0f}s waiting for {what}")
 
 
 @dataclass

@@ -1,7 +1,7 @@
 """The API when DynamoDB or SQS is unavailable: a 503 with the contract's error body, and
 no operation reported as accepted that is not on the queue.
 
-Outages are made with botocore's event hooks on the service's own clients. Most tests
+Outages are made with botocore's event hooks on the service's own clients (tests.helpers.Faults). Most tests
 fail a call at once, as the SDK does once its retries are spent; one lets AWS's answer
 go through the SDK's retries (`before-send`), as a throttling table would.
 """
@@ -10,128 +10,27 @@ from __future__ import annotations
 
 import json
 import random
-from typing import Any, Callable, Dict, Iterator, List, Optional
+from typing import Any, Dict, Iterator, List
 
-import boto3
 import pytest
-from botocore.awsrequest import AWSResponse
-from botocore.compat import HTTPHeaders
-from botocore.exceptions import ClientError, EndpointConnectionError
 
 from chalicelib.services import get_services
-from tests.conftest import REGION, Api, assert_error
+from tests.conftest import Api
+from tests.helpers import Call, Faults, assert_error
 
 VALID_CONFIG = {"site": "shop", "page": "home", "layout": "grid", "theme": "light", "settings": {}}
 UPDATE = {"layout": "single", "theme": "dark", "settings": {"n": 1}}
-Picks = Callable[[str, str], bool]
-
-
-def every(operation: str, request: str) -> bool:
-    return True
-
-
-class Outage:
-    """Makes one AWS service of the running functions fail the operations a predicate picks."""
-
-    def __init__(self, client: Any) -> None:
-        self._events = client.meta.events
-        self._service = client.meta.service_model.endpoint_prefix
-        self._handlers: List[tuple[str, Callable[..., Any]]] = []
-        self.refused: List[str] = []
-
-    def _register(self, stage: str, handler: Callable[..., Any]) -> None:
-        event = f"{stage}.{self._service}"
-        self._events.register(event, handler)
-        self._handlers.append((event, handler))
-
-    def error(self, code: str, when: Picks = every) -> None:
-        """The call fails with `code`, as it does once the SDK has retried it in vain."""
-
-        def handler(model: Any, params: Any, **_: Any) -> None:
-            if when(model.name, str(params)):
-                self.refused.append(model.name)
-                raise ClientError({"Error": {"Code": code, "Message": "not now"}}, model.name)
-
-        self._register("before-call", handler)
-
-    def unreachable(self, when: Picks = every) -> None:
-        """No connection at all, as when the endpoint is down or the network is cut."""
-
-        def handler(model: Any, params: Any, **_: Any) -> None:
-            if when(model.name, str(params)):
-                self.refused.append(model.name)
-                raise EndpointConnectionError(endpoint_url=f"https://{self._service}.{REGION}.amazonaws.com")
-
-        self._register("before-call", handler)
-
-    def answers(self, code: str, status: int, when: Picks = every) -> None:
-        """AWS itself answers `code` to every attempt, so the SDK's retries run first."""
-
-        def handler(request: Any, **_: Any) -> Optional[AWSResponse]:
-            operation = str(request.headers.get("X-Amz-Target", b"").decode()).rsplit(".", 1)[-1]
-            if not when(operation, str(request.body)):
-                return None
-            self.refused.append(operation)
-            body = json.dumps({"__type": f"com.amazonaws.dynamodb.v20120810#{code}", "message": "not now"})
-            headers = HTTPHeaders()
-            headers["Content-Type"] = "application/x-amz-json-1.0"
-            return AWSResponse(request.url, status, headers, _Raw(body.encode()))
-
-        self._register("before-send", handler)
-
-    def heal(self) -> None:
-        for event, handler in self._handlers:
-            self._events.unregister(event, handler)
-        self._handlers.clear()
-
-
-class _Raw:
-    """The raw body of a made-up HTTP response, as botocore reads one."""
-
-    def __init__(self, data: bytes) -> None:
-        self._data = data
-
-    def stream(self, **_: Any) -> Iterator[bytes]:
-        yield self._data
-
-    def read(self) -> bytes:
-        return self._data
 
 
 @pytest.fixture
-def shop(api: Api) -> Api:
-    api.create_site()
-    return api
-
-
-@pytest.fixture
-def table_outage(shop: Api) -> Iterator[Outage]:
-    outage = Outage(get_services().table.meta.client)
-    yield outage
-    outage.heal()
-
-
-@pytest.fixture
-def queue_outage(shop: Api) -> Iterator[Outage]:
-    outage = Outage(get_services().sqs)
-    yield outage
-    outage.heal()
+def queue_faults(shop: Api) -> Iterator[Faults]:
+    with Faults(get_services().sqs) as faults:
+        yield faults
 
 
 def queued_operation_ids(api: Api) -> List[str]:
     """Every operation on the write queue (received, then made visible again)."""
-    sqs = boto3.client("sqs", region_name=REGION)
-    found: List[str] = []
-    handles: List[str] = []
-    while True:
-        messages = sqs.receive_message(QueueUrl=api.stack.queue_url, MaxNumberOfMessages=10).get("Messages", [])
-        if not messages:
-            break
-        found.extend(json.loads(message["Body"])["meta"]["operationId"] for message in messages)
-        handles.extend(message["ReceiptHandle"] for message in messages)
-    for handle in handles:
-        sqs.change_message_visibility(QueueUrl=api.stack.queue_url, ReceiptHandle=handle, VisibilityTimeout=0)
-    return found
+    return [json.loads(message["Body"])["meta"]["operationId"] for message in api.queue.peek()]
 
 
 def assert_unavailable(response: Any) -> Dict[str, Any]:
@@ -141,35 +40,35 @@ def assert_unavailable(response: Any) -> Dict[str, Any]:
     return body
 
 
-def not_the_token(operation: str, request: str) -> bool:
+def not_the_token(call: Call) -> bool:
     """Every call but the authorizer's token lookup."""
-    return "TOKEN#" not in request
+    return "TOKEN#" not in call.text
 
 
 # --- DynamoDB ------------------------------------------------------------------------------
 
 
-def test_a_throttling_table_is_retried_by_the_sdk_then_the_read_is_a_503(shop: Api, table_outage: Outage) -> None:
+def test_a_throttling_table_is_retried_by_the_sdk_then_the_read_is_a_503(shop: Api, table_faults: Faults) -> None:
     config = shop.create_config()
-    table_outage.answers("ProvisionedThroughputExceededException", 400)
+    table_faults.answer("ProvisionedThroughputExceededException", 400)
     assert_unavailable(shop.request("GET", f"/metadata/{config['id']}", scope=None))
-    assert table_outage.refused.count("GetItem") > 1
+    assert table_faults.refused.count("GetItem") > 1
 
 
 @pytest.mark.parametrize(
     "code",
     ["ProvisionedThroughputExceededException", "ThrottlingException", "RequestLimitExceeded", "InternalServerError"],
 )
-def test_a_table_refusing_for_now_makes_the_public_reads_a_503(shop: Api, table_outage: Outage, code: str) -> None:
+def test_a_table_refusing_for_now_makes_the_public_reads_a_503(shop: Api, table_faults: Faults, code: str) -> None:
     config = shop.create_config()
-    table_outage.error(code)
+    table_faults.fail(code)
     assert_unavailable(shop.request("GET", f"/metadata/{config['id']}", scope=None))
     assert_unavailable(shop.request("GET", "/sites/shop/pages/home", scope=None))
 
 
-def test_an_unreachable_table_makes_every_kind_of_read_a_503(shop: Api, table_outage: Outage) -> None:
+def test_an_unreachable_table_makes_every_kind_of_read_a_503(shop: Api, table_faults: Faults) -> None:
     config = shop.create_config()
-    table_outage.unreachable()
+    table_faults.unreachable()
     for path, scope in [
         (f"/metadata/{config['id']}", None),
         ("/sites/shop/pages/home", None),
@@ -182,8 +81,8 @@ def test_an_unreachable_table_makes_every_kind_of_read_a_503(shop: Api, table_ou
         assert "try again" in body["message"], (path, body)
 
 
-def test_when_tokens_cannot_be_checked_a_protected_route_is_a_503_not_a_401(shop: Api, table_outage: Outage) -> None:
-    table_outage.unreachable()
+def test_when_tokens_cannot_be_checked_a_protected_route_is_a_503_not_a_401(shop: Api, table_faults: Faults) -> None:
+    table_faults.unreachable()
     body = assert_unavailable(shop.request("GET", "/sites/shop", scope="read"))
     assert "token" in body["message"]
 
@@ -214,33 +113,34 @@ class AuthorizerCache:
         monkeypatch.setattr(token_authorizer, "func", cached)
 
 
-def token_lookups(operation: str, request: str) -> bool:
-    return "TOKEN#" in request
+def token_lookups(call: Call) -> bool:
+    """The authorizer's token lookups, and nothing else."""
+    return "TOKEN#" in call.text
 
 
 def test_after_the_token_table_comes_back_the_very_next_request_is_served(
-    shop: Api, table_outage: Outage, monkeypatch: pytest.MonkeyPatch
+    shop: Api, table_faults: Faults, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     cache = AuthorizerCache(monkeypatch)
-    table_outage.unreachable(when=token_lookups)
+    table_faults.unreachable(when=token_lookups)
     # A token API Gateway has no answer for yet: the authorizer fails, and nothing is cached.
     assert "token" in assert_unavailable(shop.request("GET", "/sites", scope="write"))["message"]
     assert_unavailable(shop.request("GET", "/sites", scope="write"))
     assert cache.calls == 2
     assert cache.kept == {}
 
-    table_outage.heal()
+    table_faults.heal()
     response = shop.request("GET", "/sites", scope="write")
     assert response.status_code == 200, response.json_body
     assert cache.calls == 3
 
 
 def test_during_a_token_table_outage_an_answer_api_gateway_cached_still_serves(
-    shop: Api, table_outage: Outage, monkeypatch: pytest.MonkeyPatch
+    shop: Api, table_faults: Faults, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     cache = AuthorizerCache(monkeypatch)
     assert shop.request("GET", "/sites", scope="read").status_code == 200
-    table_outage.unreachable(when=token_lookups)
+    table_faults.unreachable(when=token_lookups)
     assert shop.request("GET", "/sites", scope="read").status_code == 200  # from the cache
     assert_unavailable(shop.request("GET", "/sites", scope="write"))  # not in it
     cache.now += cache.ttl  # the cached answer expires: the token is checked again
@@ -267,10 +167,10 @@ def test_an_unknown_token_is_denied_by_the_authorizer_and_the_denial_is_cached(
     ],
 )
 def test_a_write_whose_validating_read_fails_is_a_503_and_nothing_is_queued(
-    shop: Api, table_outage: Outage, method: str, path: str, body: Any
+    shop: Api, table_faults: Faults, method: str, path: str, body: Any
 ) -> None:
     config = shop.create_config()
-    table_outage.error("ProvisionedThroughputExceededException", when=not_the_token)
+    table_faults.fail("ProvisionedThroughputExceededException", when=not_the_token)
     # PUT /sites reads only to check an Idempotency-Key: send one so it has a read to fail.
     response = shop.request(
         method, path.format(id=config["id"]), body, scope="admin", headers={"Idempotency-Key": "k1"}
@@ -279,10 +179,10 @@ def test_a_write_whose_validating_read_fails_is_a_503_and_nothing_is_queued(
     assert queued_operation_ids(shop) == []
 
 
-def test_the_table_coming_back_lets_the_same_write_through(shop: Api, table_outage: Outage) -> None:
-    table_outage.unreachable(when=not_the_token)
+def test_the_table_coming_back_lets_the_same_write_through(shop: Api, table_faults: Faults) -> None:
+    table_faults.unreachable(when=not_the_token)
     assert_unavailable(shop.request("POST", "/metadata", VALID_CONFIG, scope="write"))
-    table_outage.heal()
+    table_faults.heal()
     response = shop.request("POST", "/metadata", VALID_CONFIG, scope="write")
     assert response.status_code == 202, response.json_body
     assert queued_operation_ids(shop) == [response.json_body["operationId"]]
@@ -293,23 +193,23 @@ def test_the_table_coming_back_lets_the_same_write_through(shop: Api, table_outa
 
 @pytest.mark.parametrize("failure", ["throttled", "unreachable"])
 def test_a_queue_that_refuses_the_send_is_a_503_and_nothing_is_accepted(
-    shop: Api, queue_outage: Outage, failure: str
+    shop: Api, queue_faults: Faults, failure: str
 ) -> None:
     if failure == "throttled":
-        queue_outage.error("RequestThrottled", when=lambda operation, _: operation == "SendMessage")
+        queue_faults.fail("RequestThrottled", "SendMessage")
     else:
-        queue_outage.unreachable(when=lambda operation, _: operation == "SendMessage")
+        queue_faults.unreachable("SendMessage")
     response = shop.request("POST", "/metadata", VALID_CONFIG, scope="write")
     body = assert_unavailable(response)
     assert "nothing was accepted" in body["message"]
-    queue_outage.heal()
+    queue_faults.heal()
     assert queued_operation_ids(shop) == []
     assert shop.request("GET", "/sites/shop/pages/home", scope=None).status_code == 404
 
 
-def test_under_a_flaky_queue_every_202_is_on_the_queue_and_every_503_is_not(shop: Api, queue_outage: Outage) -> None:
+def test_under_a_flaky_queue_every_202_is_on_the_queue_and_every_503_is_not(shop: Api, queue_faults: Faults) -> None:
     chance = random.Random(7)
-    queue_outage.unreachable(when=lambda operation, _: operation == "SendMessage" and chance.random() < 0.5)
+    queue_faults.unreachable("SendMessage", when=lambda call: chance.random() < 0.5)
     accepted: List[str] = []
     refused = 0
     for number in range(24):
@@ -319,7 +219,7 @@ def test_under_a_flaky_queue_every_202_is_on_the_queue_and_every_503_is_not(shop
         else:
             assert_unavailable(response)
             refused += 1
-    queue_outage.heal()
+    queue_faults.heal()
     assert accepted
     assert refused
     assert sorted(queued_operation_ids(shop)) == sorted(accepted)

@@ -3,31 +3,23 @@
 from __future__ import annotations
 
 import json
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import Any, Dict, Iterator, List
 
 import boto3
 import pytest
-from botocore.exceptions import EndpointConnectionError
 from chalice.local import LambdaContext
 
 from chalicelib.core.clock import utc_now
 from chalicelib.services import Services, get_services
 from chalicelib.upkeep import Redrive, time_budget
-from tests.conftest import REGION, Api, assert_error
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = utc_now()
-
-    def __call__(self) -> datetime:
-        return self.now
+from tests.conftest import REGION, Api
+from tests.helpers import Clock, Faults, assert_error
 
 
 @pytest.fixture
 def clock(api: Api, monkeypatch: pytest.MonkeyPatch) -> Clock:
-    clock = Clock()
+    clock = Clock(utc_now())
     monkeypatch.setattr(get_services(), "clock", clock)
     return clock
 
@@ -102,7 +94,7 @@ def test_pitr_off_is_switched_on_when_the_stage_remediates(
 
 def test_a_stale_backup_is_replaced_by_a_new_one(api: Api, clock: Clock) -> None:
     run_check(api)
-    clock.now += timedelta(hours=25)
+    clock.advance(timedelta(hours=25))
     result = run_check(api)
     assert len(backups(api)) == 2
     assert "25.0 h old; created" in finding(result, "onDemandBackups")["reason"]
@@ -110,7 +102,7 @@ def test_a_stale_backup_is_replaced_by_a_new_one(api: Api, clock: Clock) -> None
 
 def test_a_recent_backup_is_enough(api: Api, clock: Clock) -> None:
     run_check(api)
-    clock.now += timedelta(hours=3)
+    clock.advance(timedelta(hours=3))
     result = run_check(api)
     assert len(backups(api)) == 1
     assert result["actions"] == []
@@ -134,7 +126,7 @@ def test_pruning_deletes_backups_past_retention_but_never_the_newest(
     for name in ("old-1", "old-2", "old-3"):
         dynamodb.create_backup(TableName=api.stack.table_name, BackupName=name)
     newest = max(backups(api), key=lambda backup: backup["BackupCreationDateTime"])["BackupName"]
-    clock.now += timedelta(days=30)
+    clock.advance(timedelta(days=30))
 
     result = run_check(api)
     assert [backup["BackupName"] for backup in backups(api)] == [newest]
@@ -153,14 +145,9 @@ def test_a_message_in_the_dead_letter_queue_is_failing(api: Api, clock: Clock) -
 
 @pytest.fixture
 def unreachable_backups(api: Api) -> Iterator[None]:
-    events = get_services().dynamodb.meta.events
-
-    def fail(**_: Any) -> None:
-        raise EndpointConnectionError(endpoint_url="https://dynamodb.example")
-
-    events.register("before-call.dynamodb.ListBackups", fail)
-    yield
-    events.unregister("before-call.dynamodb.ListBackups", fail)
+    with Faults(get_services().dynamodb) as faults:
+        faults.unreachable("ListBackups")
+        yield
 
 
 def test_a_service_that_cannot_be_reached_is_a_recorded_failing_finding(
@@ -199,7 +186,7 @@ def test_each_run_logs_one_line_with_embedded_metrics(
 def test_the_report_shows_the_latest_run_and_the_history_newest_first(api: Api, clock: Clock) -> None:
     assert api.request("GET", "/admin/backups", scope="admin").json_body == {"latest": None, "history": []}
     first = run_check(api)
-    clock.now += timedelta(minutes=60)
+    clock.advance(timedelta(minutes=60))
     second = run_check(api)
     report = api.request("GET", "/admin/backups", scope="admin").json_body
     assert report["latest"]["runId"] == second["runId"]
@@ -221,7 +208,7 @@ def test_redrive_moves_dead_letters_back_and_they_are_applied(api: Api) -> None:
     config = api.create_config()
     sqs = boto3.client("sqs", region_name=REGION)
     accepted = api.request("PUT", f"/metadata/{config['id']}", {"layout": "late", "theme": "t"}, scope="write")
-    queued = sqs.receive_message(QueueUrl=api.stack.queue_url, MessageSystemAttributeNames=["All"])["Messages"][0]
+    queued = api.queue.receive()[0]
     # As if it had failed too often: the message sits in the dead-letter queue.
     sqs.send_message(
         QueueUrl=api.stack.dead_letter_queue_url,

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from tests.conftest import Api, assert_error
+from tests.conftest import Api
+from tests.helpers import assert_error
 
 
 def test_create_answers_202_with_an_operation_and_location(api: Api) -> None:
@@ -97,6 +98,44 @@ def test_update_with_a_stale_if_match_is_refused_at_once_with_412(api: Api) -> N
     body = assert_error(response, 412, "PreconditionFailed")
     assert f'"{config["id"]}.2"' in body["message"]
     assert api.queued() == []
+
+
+def test_a_weak_if_match_never_matches(api: Api) -> None:
+    api.create_site()
+    config = api.create_config()
+    etag = api.request("GET", f"/metadata/{config['id']}", scope=None).headers["ETag"]
+    for header in (f"W/{etag}", f'"other", W/{etag}'):
+        update = api.request(
+            "PUT",
+            f"/metadata/{config['id']}",
+            {"layout": "c", "theme": "d"},
+            scope="write",
+            headers={"If-Match": header},
+        )
+        assert_error(update, 412, "PreconditionFailed")
+        delete = api.request("DELETE", f"/metadata/{config['id']}", scope="write", headers={"If-Match": header})
+        assert_error(delete, 412, "PreconditionFailed")
+    assert api.queued() == []
+    stored = api.request("GET", f"/metadata/{config['id']}", scope=None)
+    assert (stored.json_body["layout"], stored.json_body["version"]) == ("two-column", 1)
+    # The strong tag itself, in a list or as `*`, still matches.
+    for header in (f'"other", {etag}', "*"):
+        response = api.request(
+            "PUT",
+            f"/metadata/{config['id']}",
+            {"layout": "c", "theme": "d"},
+            scope="write",
+            headers={"If-Match": header},
+        )
+        assert response.status_code == 202, response.body
+
+
+def test_a_weak_if_none_match_still_revalidates(api: Api) -> None:
+    api.create_site()
+    config = api.create_config()
+    etag = api.request("GET", f"/metadata/{config['id']}", scope=None).headers["ETag"]
+    for path in (f"/metadata/{config['id']}", "/sites/shop/pages/home"):
+        assert api.request("GET", path, scope=None, headers={"If-None-Match": f"W/{etag}"}).status_code == 304
 
 
 def test_update_without_if_match_replaces_the_config(api: Api) -> None:

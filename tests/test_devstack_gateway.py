@@ -14,6 +14,7 @@ from chalicelib.access import issue_token
 from chalicelib.services import get_services
 from devstack.gateway import ContractGateway, gateway_error
 from infra.resources import PROJECT_DIR, Provisioned
+from tests.helpers import assert_error
 
 
 @pytest.fixture
@@ -24,25 +25,15 @@ def gateway(stack: Provisioned) -> ContractGateway:
     return ContractGateway(app, config)
 
 
-def contract_body(response: Dict[str, Any], status: int, code: str) -> Dict[str, Any]:
-    assert response["statusCode"] == status, response
-    assert response["headers"]["Content-Type"] == "application/json"
-    body: Dict[str, Any] = json.loads(response["body"])
-    assert body["error"] == code
-    assert body["message"]
-    assert body["requestId"] == response["headers"]["X-Request-Id"]
-    return body
-
-
 def test_a_protected_route_without_a_token_is_a_contract_401(gateway: ContractGateway) -> None:
     response = gateway.handle_request("GET", "/sites", {}, None)
-    assert "Bearer" in contract_body(response, 401, "Unauthorized")["message"]
+    assert "Bearer" in assert_error(response, 401, "Unauthorized")["message"]
 
 
 @pytest.mark.parametrize("headers", [{}, {"Authorization": "Bearer whatever"}])
 def test_an_unknown_route_is_a_contract_404(gateway: ContractGateway, headers: Dict[str, str]) -> None:
     response = gateway.handle_request("GET", "/no/such/route?x=1", headers, None)
-    assert contract_body(response, 404, "NotFound")["message"] == "no such route"
+    assert assert_error(response, 404, "NotFound")["message"] == "no such route"
 
 
 def test_what_reaches_the_app_is_left_as_the_app_answers(gateway: ContractGateway) -> None:
@@ -54,16 +45,16 @@ def test_what_reaches_the_app_is_left_as_the_app_answers(gateway: ContractGatewa
 
 def test_an_authorizer_denial_is_a_401_and_a_broken_authorizer_a_503() -> None:
     headers = {"x-amzn-RequestId": "r-1", "x-amzn-ErrorType": "AccessDeniedException"}
-    denied = contract_body(gateway_error(ForbiddenError(headers, b"{}"), "GET", "/sites"), 401, "Unauthorized")
+    denied = assert_error(gateway_error(ForbiddenError(headers, b"{}"), "GET", "/sites"), 401, "Unauthorized")
     assert "unknown, revoked" in denied["message"]
     broken = gateway_error(InvalidAuthorizerError({"x-amzn-RequestId": "r-2"}, b"{}"), "GET", "/sites")
-    assert contract_body(broken, 503, "ServiceUnavailable")["requestId"] == "r-2"
+    assert assert_error(broken, 503, "ServiceUnavailable")["requestId"] == "r-2"
 
 
 @pytest.mark.parametrize("authorization", ["Bearer mmt_not-a-real-token", "Basic dXNlcjpwYXNz", "Bearer"])
 def test_a_token_the_authorizer_denies_is_a_contract_401(gateway: ContractGateway, authorization: str) -> None:
     response = gateway.handle_request("GET", "/sites", {"authorization": authorization}, None)
-    contract_body(response, 401, "Unauthorized")
+    assert_error(response, 401, "Unauthorized")
 
 
 def test_when_the_authorizer_cannot_read_the_tokens_it_is_a_contract_503_until_it_can(
@@ -81,7 +72,7 @@ def test_when_the_authorizer_cannot_read_the_tokens_it_is_a_contract_503_until_i
         response = gateway.handle_request("GET", "/sites", headers, None)
     finally:
         events.unregister("before-call.dynamodb", unreachable)
-    assert "try again" in contract_body(response, 503, "ServiceUnavailable")["message"]
+    assert "try again" in assert_error(response, 503, "ServiceUnavailable")["message"]
     assert "the authorizer raised DependencyUnavailable" in caplog.text
 
     assert gateway.handle_request("GET", "/sites", headers, None)["statusCode"] == 200

@@ -8,16 +8,15 @@ import time
 from pathlib import Path
 
 from devstack.processes import Child
+from tests.helpers import wait_for
 from tests.stack import alive
 
 
 def wait_for_file(path: Path, timeout: float = 10.0) -> str:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if path.exists() and path.read_text().strip():
-            return path.read_text().strip()
-        time.sleep(0.05)
-    raise AssertionError(f"{path} was not written")
+    written: str = wait_for(
+        lambda: path.exists() and path.read_text().strip(), timeout, f"{path} to be written", interval=0.05
+    )
+    return written
 
 
 def python_child(tmp_path: Path, code: str) -> Child:
@@ -40,10 +39,8 @@ def test_stop_ends_the_child_and_what_it_started(tmp_path: Path) -> None:
     assert child.exit_code() is None
     child.stop()
     assert not alive(pid)
-    deadline = time.monotonic() + 5
-    while alive(grandchild) and time.monotonic() < deadline:  # reaped by init, not by us
-        time.sleep(0.05)
-    assert not alive(grandchild)
+    # Init reaps the orphaned grandchild, not us: it may take a moment to go.
+    wait_for(lambda: not alive(grandchild), 5, f"the grandchild {grandchild} to end", interval=0.05)
     assert child.pid is None
 
 
@@ -66,8 +63,6 @@ def test_a_child_that_ignores_term_is_killed_after_the_timeout(tmp_path: Path) -
 def test_a_child_that_exited_says_with_which_code(tmp_path: Path) -> None:
     child = python_child(tmp_path, "raise SystemExit(3)")
     child.start()
-    deadline = time.monotonic() + 10
-    while child.exit_code() is None and time.monotonic() < deadline:
-        time.sleep(0.05)
+    wait_for(lambda: child.exit_code() is not None, 10, "the child to exit", interval=0.05)
     assert child.exit_code() == 3
     child.stop()

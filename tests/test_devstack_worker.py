@@ -6,13 +6,11 @@ from __future__ import annotations
 import json
 import os
 import threading
-import time
 from pathlib import Path
-from typing import Any, Callable, Dict, List
+from typing import Dict, List
 
 import boto3
 import pytest
-from botocore.exceptions import EndpointConnectionError
 from chalice.app import Chalice, CloudWatchEvent, Rate, SQSEvent
 
 from devstack import state
@@ -20,6 +18,7 @@ from devstack.fire import fire
 from devstack.poller import QueuePoller
 from devstack.worker import start
 from tests.conftest import REGION
+from tests.helpers import Call, Faults, Queue, wait_for
 
 
 def tiny_app(seen: List[str]) -> Chalice:
@@ -41,13 +40,6 @@ def tiny_app(seen: List[str]) -> Chalice:
     return app
 
 
-def wait_until(condition: Callable[[], bool], timeout: float = 10.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        assert time.monotonic() < deadline, "timed out"
-        time.sleep(0.05)
-
-
 def test_each_queue_the_app_listens_to_is_delivered_to_its_function(aws: None) -> None:
     sqs = boto3.client("sqs", region_name=REGION)
     url = sqs.create_queue(QueueName="tiny-jobs")["QueueUrl"]
@@ -57,33 +49,30 @@ def test_each_queue_the_app_listens_to_is_delivered_to_its_function(aws: None) -
     try:
         for body in ("one", "two"):
             sqs.send_message(QueueUrl=url, MessageBody=body)
-        wait_until(lambda: sorted(seen) == ["one", "two"])
+        wait_for(lambda: sorted(seen) == ["one", "two"], 10, "both messages", interval=0.05)
     finally:
         stop.set()
         for thread in threads:
             thread.join(10)
     assert not any(thread.is_alive() for thread in threads)
-    assert sqs.receive_message(QueueUrl=url).get("Messages", []) == []
+    assert Queue(sqs, url).receive() == []
 
 
-def test_a_poller_keeps_going_when_the_queue_cannot_be_reached() -> None:
+def test_a_poller_keeps_going_when_the_queue_cannot_be_reached(aws: None) -> None:
+    sqs = boto3.client("sqs", region_name=REGION)
+    url = sqs.create_queue(QueueName="tiny-jobs")["QueueUrl"]
+    poller = QueuePoller(sqs, url, lambda event: None)  # it looks its queue up while it can
     stop = threading.Event()
+    with Faults(sqs) as faults:
 
-    class Unreachable:
-        receives = 0
+        def third(call: Call) -> bool:
+            if call.number == 3:
+                stop.set()  # the loop ends after this receive: it kept going past two failures
+            return True
 
-        def get_queue_attributes(self, **kwargs: Any) -> Dict[str, Any]:
-            return {"Attributes": {"QueueArn": "arn:aws:sqs:us-east-1:123456789012:q"}}
-
-        def receive_message(self, **kwargs: Any) -> Dict[str, Any]:
-            self.receives += 1
-            if self.receives == 3:
-                stop.set()
-            raise EndpointConnectionError(endpoint_url="http://127.0.0.1:1")
-
-    sqs = Unreachable()
-    QueuePoller(sqs, "http://127.0.0.1:1/q", lambda event: None).run(stop, retry_seconds=0.01)
-    assert sqs.receives == 3
+        faults.unreachable("ReceiveMessage", when=third)
+        poller.run(stop, retry_seconds=0.01)
+    assert faults.refused == ["ReceiveMessage"] * 3
 
 
 @pytest.fixture

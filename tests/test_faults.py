@@ -44,20 +44,16 @@ Two limits of the fault model keep it to what the service promises:
 
 from __future__ import annotations
 
-import contextlib
 import itertools
 import json
-import logging
 import os
 import random
-import time
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Dict, Iterator, List, Optional, Set, Tuple
+from typing import Any, Dict, List, Optional, Set, Tuple
 
 import boto3
 import pytest
-from botocore.exceptions import ClientError
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
@@ -67,10 +63,10 @@ from chalicelib.writes import BatchIncomplete
 from devstack.poller import lambda_sqs_event
 from infra.resources import StageResources, provision
 from tests.conftest import REGION, STAGE, Api
+from tests.helpers import Call, Faults
 
 PAGES = ("home", "about", "blog")
 MAX_INVOCATIONS = 300
-MOTO_CLOCK_TICK = 0.002
 _sites = itertools.count()
 
 
@@ -78,56 +74,68 @@ class Crash(BaseException):
     """The function dies where it stands, as on a Lambda timeout: nothing catches it."""
 
 
-class Faults:
-    """Throttles and crashes the worker's DynamoDB calls through botocore's event hooks
-    on the functions' own client; idle unless switched on."""
+THROTTLED = "ProvisionedThroughputExceededException"
 
-    def __init__(self) -> None:
-        self._events = get_services().table.meta.client.meta.events
-        self._events.register("before-call.dynamodb", self._before)
-        self._events.register("after-call.dynamodb", self._after)
+
+class WorkerFaults:
+    """The faults of one example, as rules on the functions' own table client: the
+    transactions of doomed operations are throttled on every receive; and while
+    `random_faults` is on (one invocation at a time, see `arm`), calls are throttled at
+    `throttle_rate` and the function crashes just before or after the call `crash_at`
+    names. Idle unless switched on."""
+
+    def __init__(self, aws: Faults) -> None:
+        self.aws = aws
         self.doomed: Set[str] = set()
         self.throttle_rate = 0.0
         self.random_faults = False
         self.chance = random.Random(0)
         self.crash_at: Optional[Tuple[int, str]] = None
-        # Every invocation dies at its first call of these operations, as when each one
-        # times out while it applies (a read is an apply's first call).
-        self.crash_always_on: Set[str] = set()
-        self.calls = 0
         self.throttled = 0
         self.crashed = 0
+        # Tried in this order; the first rule that picks a call decides.
+        aws.fail(THROTTLED, "TransactWriteItems", when=self._doomed)
+        aws.throw(lambda call: Crash(f"before call {call.number}"), when=self._crash_before)
+        aws.fail(THROTTLED, when=self._throttle_now)
+        aws.throw(lambda call: Crash(f"after call {call.number}"), after=True, when=self._crash_after)
 
-    def close(self) -> None:
-        self._events.unregister("before-call.dynamodb", self._before)
-        self._events.unregister("after-call.dynamodb", self._after)
+    def arm(self, plan: Optional[DeliveryPlan], records: int) -> None:
+        """Before an invocation: its calls count from 1; the plan's faults, if any, are on."""
+        self.aws.seen.clear()
+        self.crash_at = None
+        self.random_faults = plan is not None
+        if plan is not None:
+            self.throttle_rate = plan.throttle_rate
+            self.chance = plan.dice
+            if plan.dice.random() < plan.crash_rate:
+                self.crash_at = (plan.dice.randint(1, 2 * records), plan.dice.choice(["before", "after"]))
 
-    def _before(self, model: Any, params: Any, **_: Any) -> None:
-        self.calls += 1
-        if model.name in self.crash_always_on:
-            raise Crash("the function timed out")
-        request = str(params)
-        if model.name == "TransactWriteItems" and any(mark in request for mark in self.doomed):
-            raise _throttled(model.name)
-        if not self.random_faults:
-            return
-        if self.crash_at == (self.calls, "before"):
-            self.crashed += 1
-            raise Crash(f"before call {self.calls}")
-        if self.chance.random() < self.throttle_rate:
-            self.throttled += 1
-            raise _throttled(model.name)
+    def disarm(self) -> None:
+        self.random_faults = False
 
-    def _after(self, model: Any, **_: Any) -> None:
-        if self.random_faults and self.crash_at == (self.calls, "after"):
-            self.crashed += 1
-            raise Crash(f"after call {self.calls}")
+    # The predicates below count what they make happen: a rule strikes whenever its
+    # predicate answers True.
 
+    def _doomed(self, call: Call) -> bool:
+        return any(mark in call.text for mark in self.doomed)
 
-def _throttled(operation: str) -> ClientError:
-    return ClientError(
-        {"Error": {"Code": "ProvisionedThroughputExceededException", "Message": "write capacity exceeded"}}, operation
-    )
+    def _crash_before(self, call: Call) -> bool:
+        return self._crashes(call, "before")
+
+    def _crash_after(self, call: Call) -> bool:
+        return self._crashes(call, "after")
+
+    def _crashes(self, call: Call, moment: str) -> bool:
+        if not self.random_faults or self.crash_at != (call.number, moment):
+            return False
+        self.crashed += 1
+        return True
+
+    def _throttle_now(self, call: Call) -> bool:
+        if not self.random_faults or self.chance.random() >= self.throttle_rate:
+            return False
+        self.throttled += 1
+        return True
 
 
 # --- the model of the contract -------------------------------------------------------------
@@ -228,65 +236,44 @@ class Model:
 
 
 class Delivery:
-    def __init__(self, api: Api, faults: Faults) -> None:
+    """Delivers the write queue to the worker until it drains, releasing what an
+    invocation did not finish; with `faults`, a plan's faults strike each invocation."""
+
+    def __init__(self, api: Api, faults: Optional[WorkerFaults] = None) -> None:
         self.api = api
         self.faults = faults
-        self.sqs = boto3.client("sqs", region_name=REGION)
+        self.sqs = api.queue.sqs
         self.max_receive_count = get_services().settings.max_receive_count
         self.finished: List[Dict[str, Any]] = []
         # What each invocation got and how it ended, shown when a check fails.
         self.trace: List[str] = []
 
-    def receive(self, queue_url: str) -> List[Dict[str, Any]]:
-        response = self.sqs.receive_message(
-            QueueUrl=queue_url, MaxNumberOfMessages=10, MessageSystemAttributeNames=["All"]
-        )
-        return [dict(message) for message in response.get("Messages", [])]
-
-    def release(self, messages: List[Dict[str, Any]], queue_url: str) -> None:
-        """What the visibility timeout does, now."""
-        for message in messages:
-            with contextlib.suppress(ClientError):  # finished and deleted by the worker
-                self.sqs.change_message_visibility(
-                    QueueUrl=queue_url, ReceiptHandle=message["ReceiptHandle"], VisibilityTimeout=0
-                )
-        # moto makes a message visible once its time is strictly past, in milliseconds: a
-        # receive in the same millisecond would not see it yet, and a run would not repeat.
-        time.sleep(MOTO_CLOCK_TICK)
-
     def drain(self, plan: Optional[DeliveryPlan]) -> None:
         """Delivers until the queue is empty, with the faults of `plan` (None: none)."""
-        queue_url = self.api.stack.queue_url
+        queue = self.api.queue
         for _ in range(MAX_INVOCATIONS):
-            messages = self.receive(queue_url)
+            messages = queue.receive()
             if not messages:
                 return
             records = self._arrange(messages, plan)
             fresh = all(int(m["Attributes"]["ApproximateReceiveCount"]) <= self.max_receive_count - 2 for m in messages)
-            self.faults.calls = 0
-            self.faults.crash_at = None
-            self.faults.random_faults = plan is not None and fresh
-            if plan is not None and fresh:
-                self.faults.throttle_rate = plan.throttle_rate
-                self.faults.chance = plan.dice
-                if plan.dice.random() < plan.crash_rate:
-                    self.faults.crash_at = (
-                        plan.dice.randint(1, 2 * len(records)),
-                        plan.dice.choice(["before", "after"]),
-                    )
+            if self.faults is not None:
+                self.faults.arm(plan if fresh else None, len(records))
+            crash_at = self.faults.crash_at if self.faults is not None else None
             event = lambda_sqs_event(records, self.api.stack.queue_arn, REGION)
             line = [_describe(record) for record in records]
             try:
                 self.api.client.lambda_.invoke("apply_writes", event)
             except (Crash, BatchIncomplete) as exc:
-                self.trace.append(f"{line} -> {type(exc).__name__} {exc}; crash_at={self.faults.crash_at}")
-                self.release(messages, queue_url)
+                self.trace.append(f"{line} -> {type(exc).__name__} {exc}; crash_at={crash_at}")
+                queue.release(messages)
                 continue
             finally:
-                self.faults.random_faults = False
-            self.trace.append(f"{line} -> done; crash_at={self.faults.crash_at}")
+                if self.faults is not None:
+                    self.faults.disarm()
+            self.trace.append(f"{line} -> done; crash_at={crash_at}")
             self.sqs.delete_message_batch(
-                QueueUrl=queue_url,
+                QueueUrl=queue.url,
                 Entries=[{"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(messages)],
             )
             self.finished.extend(messages)
@@ -377,7 +364,7 @@ plans = st.builds(
 class Scenario:
     """One example: a fresh site, the steps, and the checks."""
 
-    def __init__(self, api: Api, faults: Faults, plan: DeliveryPlan) -> None:
+    def __init__(self, api: Api, faults: WorkerFaults, plan: DeliveryPlan) -> None:
         self.api = api
         self.faults = faults
         self.delivery = Delivery(api, faults)
@@ -508,12 +495,7 @@ class Scenario:
     def dead_letters(self) -> Dict[str, str]:
         """operationId -> body of every message in the dead-letter queue (left there);
         also checks that the only other dead letters are the poison."""
-        url = self.api.stack.dead_letter_queue_url
-        messages: List[Dict[str, Any]] = []
-        while batch := self.delivery.receive(url):
-            messages.extend(batch)
-        self.delivery.release(messages, url)
-        bodies = [m["Body"] for m in messages]
+        bodies = [m["Body"] for m in self.api.dead_letters.peek()]
         assert sorted(body for body in bodies if body.startswith("{not json")) == sorted(self.poison)
         return {json.loads(body)["meta"]["operationId"]: body for body in bodies if not body.startswith("{not json")}
 
@@ -551,7 +533,7 @@ class Scenario:
         return code
 
     def check(self, dead_letters: Set[str]) -> None:
-        assert self.delivery.receive(self.api.stack.queue_url) == []
+        assert self.api.queue.receive() == []
         for op in self.accepted:
             found = self.operation(op.operation_id)
             status, code, version = self.model.outcomes[op.operation_id]
@@ -605,24 +587,8 @@ def fresh_queues(api: Api) -> None:
 
 
 @pytest.fixture
-def faults(api: Api) -> Iterator[Faults]:
-    injected = Faults()
-    with quiet_service_logs():
-        yield injected
-    injected.close()
-
-
-@contextlib.contextmanager
-def quiet_service_logs() -> Iterator[None]:
-    """Only errors: pytest keeps what a test prints, and hundreds of examples of JSON
-    lines would take gigabytes."""
-    logger = get_services().logger
-    level = logger.level
-    logger.setLevel(logging.ERROR)
-    try:
-        yield
-    finally:
-        logger.setLevel(level)
+def faults(table_faults: Faults, quiet_service_logs: None) -> WorkerFaults:
+    return WorkerFaults(table_faults)
 
 
 def start(api: Api, scenario: Scenario) -> None:
@@ -650,7 +616,7 @@ def start(api: Api, scenario: Scenario) -> None:
 )
 @given(plan=steps, delivery=plans)
 def test_every_accepted_operation_is_applied_once_or_dead_lettered_and_failed(
-    api: Api, faults: Faults, plan: List[Step], delivery: DeliveryPlan
+    api: Api, faults: WorkerFaults, plan: List[Step], delivery: DeliveryPlan
 ) -> None:
     scenario = Scenario(api, faults, delivery)
     start(api, scenario)

@@ -10,19 +10,11 @@ receive before it tries it.
 from __future__ import annotations
 
 import json
-from typing import Any, Dict, Iterator, List
-
-import pytest
+from typing import Any, Dict, List
 
 from tests.conftest import Api
-from tests.test_faults import Delivery, Faults
-
-
-@pytest.fixture
-def faults(api: Api) -> Iterator[Faults]:
-    injected = Faults()
-    yield injected
-    injected.close()
+from tests.helpers import Faults
+from tests.test_faults import THROTTLED, Crash, Delivery
 
 
 def failure_code(api: Api, operation_id: str) -> Any:
@@ -30,41 +22,39 @@ def failure_code(api: Api, operation_id: str) -> Any:
     return (body.get("error") or {}).get("code", body["status"])
 
 
-def dead_operation_ids(api: Api, delivery: Delivery) -> List[str]:
-    url = api.stack.dead_letter_queue_url
-    messages = delivery.receive(url)
-    delivery.release(messages, url)
-    return [json.loads(message["Body"])["meta"]["operationId"] for message in messages]
+def dead_operation_ids(api: Api) -> List[str]:
+    return [json.loads(message["Body"])["meta"]["operationId"] for message in api.dead_letters.peek()]
 
 
 def test_a_write_held_back_behind_a_failing_one_is_marked_failed_when_both_are_dead_lettered(
-    api: Api, faults: Faults
+    api: Api, table_faults: Faults
 ) -> None:
     api.create_site()
     config = api.create_config()
     path = f"/metadata/{config['id']}"
     stuck = api.request("PUT", path, {"layout": "stuck", "theme": "t"}, scope="write").json_body["operationId"]
     behind = api.request("PUT", path, {"layout": "behind", "theme": "t"}, scope="write").json_body["operationId"]
-    faults.doomed.add('"stuck"')  # its transaction is refused on every receive
-    delivery = Delivery(api, faults)
+    # The first write's transaction is refused on every receive.
+    table_faults.fail(THROTTLED, "TransactWriteItems", when=lambda call: '"stuck"' in call.text)
 
-    delivery.drain(None)  # both are received together, in order, every time
+    Delivery(api).drain(None)  # both are received together, in order, every time
 
-    assert dead_operation_ids(api, delivery) == [stuck, behind]
+    assert dead_operation_ids(api) == [stuck, behind]
     assert failure_code(api, stuck) == "DeliveryFailed"
     assert failure_code(api, behind) == "DeliveryFailed"
 
 
-def test_an_operation_whose_last_attempt_times_out_is_marked_failed(api: Api, faults: Faults) -> None:
+def test_an_operation_whose_last_attempt_times_out_is_marked_failed(api: Api, table_faults: Faults) -> None:
     api.create_site()
     config = api.create_config()
     accepted = api.request("PUT", f"/metadata/{config['id']}", {"layout": "slow", "theme": "t"}, scope="write")
     operation_id = accepted.json_body["operationId"]
-    faults.crash_always_on = {"BatchGetItem"}
-    delivery = Delivery(api, faults)
+    # Every invocation dies at its read, as when each one times out while it applies (a
+    # read is an apply's first call).
+    table_faults.throw(lambda call: Crash("the function timed out"), "BatchGetItem")
 
-    delivery.drain(None)  # every receive, the last one included, times out while it applies
-    faults.crash_always_on = set()
+    Delivery(api).drain(None)  # every receive, the last one included, times out while it applies
+    table_faults.heal()
 
-    assert dead_operation_ids(api, delivery) == [operation_id]
+    assert dead_operation_ids(api) == [operation_id]
     assert failure_code(api, operation_id) == "DeliveryFailed"

@@ -13,9 +13,8 @@ import contextlib
 import itertools
 import json
 import os
-from typing import Any, Dict, Iterator, List
+from typing import Any, Dict, List
 
-import boto3
 import pytest
 from botocore.exceptions import ClientError
 from hypothesis import HealthCheck, given, settings
@@ -27,7 +26,6 @@ from chalicelib.writes import BatchIncomplete, OperationMeta
 from chalicelib.writes.configs import ConfigUpdate, ConfigUpdateData
 from devstack.poller import lambda_sqs_event
 from tests.conftest import REGION, Api
-from tests.test_faults import quiet_service_logs
 
 EXAMPLES = int(os.environ.get("FUZZ_WORKER_EXAMPLES", "60"))
 _counter = itertools.count()
@@ -96,17 +94,13 @@ class Batch:
     def __init__(self, api: Api, config_id: str) -> None:
         self.api = api
         self.config_id = config_id
-        self.sqs = boto3.client("sqs", region_name=REGION)
+        self.sqs = api.queue.sqs
 
     def submit(self, layouts: List[str]) -> List[Dict[str, Any]]:
         for layout in layouts:
             body = {"layout": layout, "theme": "t", "settings": {}}
             assert self.api.request("PUT", f"/metadata/{self.config_id}", body, scope="write").status_code == 202
-        messages: List[Dict[str, Any]] = []
-        while batch := self.sqs.receive_message(
-            QueueUrl=self.api.stack.queue_url, MaxNumberOfMessages=10, MessageSystemAttributeNames=["All"]
-        ).get("Messages", []):
-            messages.extend(dict(message) for message in batch)
+        messages = self.api.queue.receive_all()
         assert len(messages) == len(layouts)
         return messages
 
@@ -127,11 +121,9 @@ def junk_message(body: str, group: str) -> Dict[str, Any]:
 
 
 @pytest.fixture
-def batch(api: Api) -> Iterator[Batch]:
+def batch(api: Api, quiet_service_logs: None) -> Batch:
     api.create_site()
-    created = Batch(api, api.create_config()["id"])
-    with quiet_service_logs():
-        yield created
+    return Batch(api, api.create_config()["id"])
 
 
 @settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])

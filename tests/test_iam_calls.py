@@ -154,9 +154,7 @@ def test_a_cold_worker_looks_its_queue_up_by_name_to_delete_what_it_finished(api
     sqs.send_message(
         QueueUrl=api.stack.queue_url, MessageBody="{not json", MessageGroupId="poison", MessageDeduplicationId="p1"
     )
-    messages = sqs.receive_message(
-        QueueUrl=api.stack.queue_url, MaxNumberOfMessages=10, MessageSystemAttributeNames=["All"]
-    )["Messages"]
+    messages = api.queue.receive()
     assert len(messages) == 2
     lookup = ("apply_writes", "sqs:GetQueueUrl", QUEUE_ARN, True)
     before = aws_calls.RECORDER.calls[lookup]

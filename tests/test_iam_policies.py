@@ -120,11 +120,16 @@ def test_leading_keys_are_the_backup_checks_own_partition() -> None:
     assert conditions == [{"ForAllValues:StringEquals": {"dynamodb:LeadingKeys": [keys.backup_checks_pk()]}}]
 
 
-def test_the_api_handler_reads_the_table_but_cannot_write_to_it() -> None:
+def test_the_api_handler_reads_the_table_and_writes_only_idempotency_claims() -> None:
     for action in ("dynamodb:GetItem", "dynamodb:BatchGetItem", "dynamodb:Query"):
         assert allows("prod", "api_handler", action, table("prod"))
     assert allows("prod", "api_handler", "dynamodb:Query", f"{table('prod')}/index/{keys.GSI1}")
-    for action in ("dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem", "dynamodb:BatchWriteItem"):
+    claim = keys.idempotency_key("0" * 64)[keys.PK]
+    assert allows("prod", "api_handler", "dynamodb:PutItem", table("prod"), claim)
+    for other in (keys.site_pk("shop"), keys.config_pk("c" * 26), keys.token_key("0" * 64)[keys.PK]):
+        assert not allows("prod", "api_handler", "dynamodb:PutItem", table("prod"), other)
+    assert not allows("prod", "api_handler", "dynamodb:PutItem", table("prod"), claim, keys.site_pk("shop"))
+    for action in ("dynamodb:UpdateItem", "dynamodb:DeleteItem", "dynamodb:BatchWriteItem"):
         assert not allows("prod", "api_handler", action, table("prod"))
     assert not allows("prod", "api_handler", "dynamodb:Scan", table("prod"))
 

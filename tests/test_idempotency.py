@@ -3,9 +3,13 @@ with a different body, 409."""
 
 from __future__ import annotations
 
-from typing import Any, Dict
+from typing import Any, Callable, Dict, List
 
-from tests.conftest import Api, assert_error
+from botocore.exceptions import ClientError
+
+from chalicelib.services import get_services
+from tests.conftest import Api
+from tests.helpers import assert_error
 
 BODY = {"site": "shop", "page": "home", "layout": "grid", "theme": "light"}
 
@@ -55,18 +59,93 @@ def test_keys_belong_to_the_token_that_sent_them(api: Api) -> None:
     assert theirs.json_body["operationId"] != mine.json_body["operationId"]
 
 
-def test_a_key_repeated_before_the_first_write_applies_still_writes_once(api: Api) -> None:
+def test_a_key_repeated_before_the_first_write_applies_names_the_same_operation(api: Api) -> None:
     api.create_site()
     first = post(api, BODY, "racing").json_body
     second = post(api, BODY, "racing").json_body  # the worker has not run yet
+    assert second == first  # the same operation, the same config id, still pending
+    assert first["status"] == "pending"
     api.apply()
 
     listing = api.request("GET", "/metadata?site=shop", scope="read").json_body
     assert [item["id"] for item in listing["items"]] == [first["id"]]
-    for accepted in (first, second):
-        operation = api.request("GET", f"/operations/{accepted['operationId']}", scope="write").json_body
-        assert operation["status"] == "succeeded"
-        assert operation["resourceId"] == first["id"]
+    operation = api.request("GET", f"/operations/{first['operationId']}", scope="write").json_body
+    assert operation["status"] == "succeeded"
+    assert operation["resourceId"] == first["id"]
+    assert operation["version"] == 1
+    assert api.request("GET", f"/metadata/{first['id']}", scope=None).status_code == 200
+
+
+def during_the_key_claim(api: Api, action: Callable[[], Any]) -> List[Any]:
+    """Runs `action` once, just before the first request's claim of its key reaches the
+    table: a repeat sent in parallel, which reads before the claim and claims first."""
+    events = get_services().table.meta.client.meta.events
+    results: List[Any] = []
+    started: List[bool] = []
+
+    def interleave(params: Dict[str, Any], **_: Any) -> None:
+        if not started and params.get("ReturnValuesOnConditionCheckFailure"):
+            started.append(True)  # the repeat's own claim passes through
+            results.append(action())
+
+    events.register("before-parameter-build.dynamodb.PutItem", interleave)
+    return results
+
+
+def test_parallel_repeats_of_a_keyed_create_name_one_operation_and_one_config(api: Api) -> None:
+    api.create_site()
+    parallel = during_the_key_claim(api, lambda: post(api, BODY, "parallel"))
+    first = post(api, BODY, "parallel")
+    assert first.status_code == 202
+    assert parallel[0].status_code == 202
+    # The repeat read before the first request's claim, so it claimed the key itself: the
+    # first request learns of it from its refused claim and answers the same operation.
+    assert first.json_body == parallel[0].json_body
+    assert len(api.queued()) == 1
+    api.apply()
+    config = api.request("GET", f"/metadata/{first.json_body['id']}", scope=None)
+    assert config.status_code == 200
+    assert api.request("GET", "/metadata?site=shop", scope="read").json_body["items"] == [config.json_body]
+
+
+def test_parallel_repeats_of_a_keyed_update_apply_once(api: Api) -> None:
+    api.create_site()
+    config = api.create_config()
+    path = f"/metadata/{config['id']}"
+
+    def put() -> Any:
+        return api.request("PUT", path, {"layout": "b", "theme": "c"}, scope="write", headers={"Idempotency-Key": "u"})
+
+    parallel = during_the_key_claim(api, put)
+    first = put()
+    assert first.json_body == parallel[0].json_body
+    api.apply()
+    operation = api.request("GET", f"/operations/{first.json_body['operationId']}", scope="write").json_body
+    assert (operation["status"], operation["version"]) == ("succeeded", 2)
+    versions = api.request("GET", f"{path}/versions", scope="read").json_body["items"]
+    assert [version["version"] for version in versions] == [2, 1]
+
+
+def test_a_repeat_enqueues_the_operation_its_first_request_could_not(api: Api) -> None:
+    api.create_site()
+    events = get_services().sqs.meta.events
+
+    def refuse(**_: Any) -> None:
+        raise ClientError({"Error": {"Code": "ServiceUnavailable", "Message": "not now"}}, "SendMessage")
+
+    events.register("before-call.sqs.SendMessage", refuse)
+    try:
+        assert_error(post(api, BODY, "unlucky"), 503, "ServiceUnavailable")
+    finally:
+        events.unregister("before-call.sqs.SendMessage", refuse)
+    assert api.queued() == []
+    again = post(api, BODY, "unlucky")
+    assert again.status_code == 202
+    assert again.json_body["status"] == "pending"
+    api.apply()
+    operation = api.request("GET", f"/operations/{again.json_body['operationId']}", scope="write").json_body
+    assert (operation["status"], operation["resourceId"]) == ("succeeded", again.json_body["id"])
+    assert post(api, BODY, "unlucky").json_body == {**again.json_body, "status": "succeeded"}
 
 
 def test_a_key_used_with_a_write_that_failed_in_the_worker_replays_the_failure(api: Api) -> None:

@@ -22,7 +22,8 @@ import requests
 from devstack import state
 from devstack.schedule import scheduled_functions
 from infra.resources import PROJECT_DIR
-from tests.stack import Http, LocalStack, alive, children_of, exchange, port_open, raw_request, running_stack, wait_for
+from tests.helpers import assert_error, wait_for
+from tests.stack import Http, LocalStack, alive, children_of, exchange, port_open, raw_request, running_stack
 
 pytestmark = pytest.mark.e2e
 
@@ -38,16 +39,6 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalStack]:
 @pytest.fixture(scope="module")
 def http(stack: LocalStack) -> Http:
     return Http(stack, ADMIN_TOKEN)
-
-
-def assert_contract_error(response: requests.Response, status: int, code: str) -> Dict[str, Any]:
-    assert response.status_code == status, (response.status_code, response.text)
-    assert response.headers["Content-Type"].startswith("application/json")
-    body: Dict[str, Any] = response.json()
-    assert body["error"] == code, body
-    assert body["message"]
-    assert body["requestId"] == response.headers["X-Request-Id"]
-    return body
 
 
 def config_body(site: str, page: str, **fields: Any) -> Dict[str, Any]:
@@ -97,42 +88,42 @@ def test_a_config_is_created_read_updated_and_deleted_over_http(stack: LocalStac
     assert updated.json()["version"] == 2
     assert updated.json()["theme"] == "light"
     stale = http.request("PUT", f"/metadata/{config_id}", json=change, headers={"If-Match": etag})
-    assert_contract_error(stale, 412, "PreconditionFailed")
+    assert_error(stale, 412, "PreconditionFailed")
 
     versions = http.request("GET", f"/metadata/{config_id}/versions").json()["items"]
     assert [version["version"] for version in versions] == [2, 1]
 
     http.applied("DELETE", f"/metadata/{config_id}", headers={"If-Match": updated.headers["ETag"]})
-    assert_contract_error(requests.get(f"{stack.url}/metadata/{config_id}", timeout=5), 404, "NotFound")
-    assert_contract_error(requests.get(f"{stack.url}/sites/e2e-life/pages/home", timeout=5), 404, "NotFound")
+    assert_error(requests.get(f"{stack.url}/metadata/{config_id}", timeout=5), 404, "NotFound")
+    assert_error(requests.get(f"{stack.url}/sites/e2e-life/pages/home", timeout=5), 404, "NotFound")
 
 
 def test_errors_the_gateway_answers_have_the_contract_body(stack: LocalStack, http: Http) -> None:
     missing = http.request("GET", "/sites", token=None)
-    assert_contract_error(missing, 401, "Unauthorized")
-    assert_contract_error(http.request("GET", "/no/such/route", token=None), 404, "NotFound")
-    assert_contract_error(http.request("GET", "/no/such/route"), 404, "NotFound")
-    assert_contract_error(http.request("GET", "/sites", token="not-a-token"), 401, "Unauthorized")
+    assert_error(missing, 401, "Unauthorized")
+    assert_error(http.request("GET", "/no/such/route", token=None), 404, "NotFound")
+    assert_error(http.request("GET", "/no/such/route"), 404, "NotFound")
+    assert_error(http.request("GET", "/sites", token="not-a-token"), 401, "Unauthorized")
     for method in ("TRACE", "QUERY"):  # methods the server itself has no handler for
-        assert_contract_error(requests.request(method, f"{stack.url}/health", timeout=5), 405, "MethodNotAllowed")
+        assert_error(requests.request(method, f"{stack.url}/health", timeout=5), 405, "MethodNotAllowed")
 
 
 def test_bad_requests_get_their_codes(stack: LocalStack, http: Http) -> None:
     assert stack.info is not None
     malformed = http.request("POST", "/metadata", data=b"{not json", headers={"Content-Type": "application/json"})
-    assert_contract_error(malformed, 400, "BadRequest")
+    assert_error(malformed, 400, "BadRequest")
 
     invalid = http.request("POST", "/metadata", json=config_body("acme-store", "Not A Slug", layout=""))
-    details = assert_contract_error(invalid, 422, "ValidationFailed")["details"]
+    details = assert_error(invalid, 422, "ValidationFailed")["details"]
     assert {detail["field"] for detail in details} >= {"page", "layout"}
 
     read_token = mmctl_token(stack, "read")
     forbidden = http.request("POST", "/metadata", token=read_token, json=config_body("acme-store", "e2e-forbidden"))
-    assert_contract_error(forbidden, 403, "Forbidden")
+    assert_error(forbidden, 403, "Forbidden")
     assert http.request("GET", "/sites/acme-store", token=read_token).status_code == 200
 
-    assert_contract_error(requests.get(f"{stack.url}/metadata/{'a' * 26}", timeout=5), 404, "NotFound")
-    assert_contract_error(http.request("GET", "/sites/no-such-site"), 404, "NotFound")
+    assert_error(requests.get(f"{stack.url}/metadata/{'a' * 26}", timeout=5), 404, "NotFound")
+    assert_error(http.request("GET", "/sites/no-such-site"), 404, "NotFound")
 
 
 def test_a_body_whose_framing_is_broken_is_answered_not_dropped(stack: LocalStack) -> None:
@@ -181,6 +172,24 @@ def test_twenty_concurrent_writes_all_apply(stack: LocalStack, http: Http) -> No
     assert [operation["status"] for operation in operations] == ["succeeded"] * 20
     listed = http.request("GET", "/metadata", params={"site": "e2e-burst", "limit": 100}).json()["items"]
     assert sorted(item["page"] for item in listed) == sorted(f"page-{index}" for index in range(20))
+
+
+def test_parallel_repeats_of_a_keyed_write_name_one_operation(stack: LocalStack, http: Http) -> None:
+    http.applied("PUT", "/sites/e2e-keyed", {"name": "Keyed"})
+    body = config_body("e2e-keyed", "home")
+    key = {"Idempotency-Key": f"e2e-{uuid.uuid4()}"}
+
+    def create(_: int) -> Dict[str, Any]:
+        return http.accepted("POST", "/metadata", body, headers=key)
+
+    with ThreadPoolExecutor(max_workers=5) as pool:
+        answers = list(pool.map(create, range(5)))
+    assert len({(answer["operationId"], answer["id"]) for answer in answers}) == 1, answers
+    operation = http.operation(answers[0]["operationId"])
+    assert (operation["status"], operation["resourceId"], operation["version"]) == ("succeeded", answers[0]["id"], 1)
+    assert http.request("GET", f"/metadata/{answers[0]['id']}", token=None).status_code == 200
+    listed = http.request("GET", "/metadata", params={"site": "e2e-keyed"}).json()["items"]
+    assert [item["id"] for item in listed] == [answers[0]["id"]]
 
 
 def test_a_poison_message_reaches_the_dead_letter_queue_while_other_writes_apply(stack: LocalStack, http: Http) -> None:

@@ -11,7 +11,8 @@ import boto3
 
 from infra.resources import PROJECT_DIR
 from mmctl.cli import main
-from tests.conftest import Api, assert_error
+from tests.conftest import Api
+from tests.helpers import assert_error
 
 
 def run(*argv: str) -> tuple[int, str]:
@@ -68,9 +69,7 @@ def test_redrive_moves_every_dead_letter_back(api: Api) -> None:
     code, output = run("redrive")
     assert code == 0
     assert json.loads(output) == {"moved": 12, "failed": 0, "remaining": 0}
-    bodies: set[str] = set()
-    while batch := sqs.receive_message(QueueUrl=api.stack.queue_url, MaxNumberOfMessages=10).get("Messages"):
-        bodies.update(message["Body"] for message in batch)
+    bodies = {message["Body"] for message in api.queue.receive_all()}
     assert bodies == {json.dumps({"n": number}) for number in range(12)}
 
 

@@ -2,27 +2,21 @@
 
 from __future__ import annotations
 
-from typing import Any, Iterator, List
+from typing import List
 
 import pytest
 
-from chalicelib.services import get_services
 from tests.conftest import Api
+from tests.helpers import Faults
 
 
 @pytest.fixture
-def dynamodb_calls(api: Api) -> Iterator[List[str]]:
+def dynamodb_calls(api: Api, table_faults: Faults) -> List[str]:
+    """The table calls the functions make from here on (no faults: only what it sees)."""
     api.create_site()
     api.create_config()
-    calls: List[str] = []
-    events = get_services().table.meta.client.meta.events
-
-    def count(model: Any, **_: Any) -> None:
-        calls.append(model.name)
-
-    events.register("before-call.dynamodb", count)
-    yield calls
-    events.unregister("before-call.dynamodb", count)
+    table_faults.seen.clear()
+    return table_faults.seen
 
 
 def test_the_page_route_makes_one_read(api: Api, dynamodb_calls: List[str]) -> None:
@@ -58,5 +52,6 @@ def test_a_write_request_reads_once_besides_its_token(api: Api, dynamodb_calls: 
         "PUT", f"/metadata/{config_id}", {"layout": "a", "theme": "b"}, scope="write", headers={"Idempotency-Key": "k"}
     )
     assert response.status_code == 202
-    # The authorizer's GetItem of the token, then one read to validate the write.
-    assert dynamodb_calls == ["GetItem", "BatchGetItem"]
+    # The authorizer's GetItem of the token, one read to validate the write, and the
+    # claim of its Idempotency-Key.
+    assert dynamodb_calls == ["GetItem", "BatchGetItem", "PutItem"]

@@ -16,6 +16,7 @@ from infra.functions import lambda_functions, load_app, log_group_name
 from infra.gateway_responses import GATEWAY_ERRORS
 from infra.resources import LOG_RETENTION_DAYS, Provisioned, StageResources
 from tests.conftest import REGION
+from tests.helpers import Faults
 
 APP_NAME = "metadata-manager"
 FUNCTIONS = lambda_functions(load_app())
@@ -29,18 +30,8 @@ REST_API_RECORD = {
 }
 
 
-class CallLog:
-    """The operations a session's clients call, seen through botocore's events."""
-
-    def __init__(self, session: Any) -> None:
-        self.operations: List[str] = []
-        session.events.register("before-call", self._seen)
-
-    def _seen(self, model: Any, **_: Any) -> None:
-        self.operations.append(model.name)
-
-    def changes(self) -> List[str]:
-        return [name for name in self.operations if name.startswith(MUTATING)]
+def changes(calls: Faults) -> List[str]:
+    return [name for name in calls.seen if name.startswith(MUTATING)]
 
 
 @pytest.fixture
@@ -59,10 +50,10 @@ def provisioned(session: Any, prod: StageResources) -> Provisioned:
 
 
 def test_provisioning_again_changes_nothing(session: Any, prod: StageResources, provisioned: Provisioned) -> None:
-    calls = CallLog(session)
+    calls = Faults(session)  # no rules: it only lists what the session's clients call
     again = provision_stage(session, prod, APP_NAME, FUNCTIONS)
-    assert calls.operations, "the second run looked at what exists"
-    assert calls.changes() == []
+    assert calls.seen, "the second run looked at what exists"
+    assert changes(calls) == []
     assert again == provisioned
 
 
@@ -158,9 +149,9 @@ def test_gateway_errors_of_a_chalice_deployed_api_get_the_contracts_shape(sessio
 
 def test_setting_gateway_responses_again_changes_nothing(session: Any, rest_api: str) -> None:
     apply_gateway_responses(session.client("apigateway"), rest_api, "api")
-    calls = CallLog(session)
+    calls = Faults(session)  # no rules: it only lists what the session's clients call
     assert apply_gateway_responses(session.client("apigateway"), rest_api, "api") == []
-    assert calls.changes() == []
+    assert changes(calls) == []
 
 
 def test_the_deployed_api_is_found_in_chalices_record(tmp_path: Path) -> None:

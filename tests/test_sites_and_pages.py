@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from tests.conftest import Api, assert_error
+from tests.conftest import Api
+from tests.helpers import assert_error
 
 
 def test_a_put_site_is_readable_once_applied(api: Api) -> None:
@@ -109,6 +110,7 @@ def test_a_preflight_is_answered_per_site(api: Api) -> None:
 
     other = {**headers, "Origin": "https://evil.example"}
     refused = api.request("OPTIONS", "/sites/shop/pages/home", scope=None, headers=other)
+    assert refused.status_code == 204  # answered, without a grant: the browser refuses
     assert "Access-Control-Allow-Origin" not in refused.headers
 
 
@@ -133,4 +135,26 @@ def test_a_preflight_for_a_malformed_page_is_a_404(api: Api) -> None:
     headers = {"Origin": "https://shop.example", "Access-Control-Request-Method": "GET"}
     response = api.request("OPTIONS", "/sites/shop/pages/Bad%20Page", scope=None, headers=headers)
     assert_error(response, 404, "NotFound")
+    assert "Access-Control-Allow-Origin" not in response.headers
+
+
+def test_a_preflight_for_an_impossible_slug_carries_the_same_headers_as_the_gets_404(api: Api) -> None:
+    api.create_site(allowedOrigins=["https://shop.example"])
+    headers = {"Origin": "https://shop.example", "Access-Control-Request-Method": "GET"}
+    for path in ("/sites/shop/pages/Bad%20Page", "/sites/Bad_Site/pages/home", "/sites/shop%0A/pages/home"):
+        got = api.request("GET", path, scope=None, headers={"Origin": "https://shop.example"})
+        preflight = api.request("OPTIONS", path, scope=None, headers=headers)
+        assert_error(got, 404, "NotFound")
+        assert_error(preflight, 404, "NotFound")
+        for name in ("Vary", "Cache-Control"):
+            assert preflight.headers.get(name) == got.headers[name], (path, name)
+        assert preflight.headers["Cache-Control"] == "public, max-age=10"
+        assert "Access-Control-Allow-Origin" not in preflight.headers
+
+
+def test_a_preflight_for_an_unknown_but_valid_site_is_a_204_without_a_grant(api: Api) -> None:
+    headers = {"Origin": "https://shop.example", "Access-Control-Request-Method": "GET"}
+    response = api.request("OPTIONS", "/sites/nowhere/pages/home", scope=None, headers=headers)
+    assert response.status_code == 204
+    assert response.headers["Vary"] == "Origin"
     assert "Access-Control-Allow-Origin" not in response.headers

@@ -14,21 +14,14 @@ from chalicelib.store import ConditionFailed, Operation, Reads, Receipt, RenderC
 from chalicelib.store.configs import ConfigStore
 from chalicelib.store.sites import SiteStore
 from infra.resources import Provisioned
+from tests.helpers import Call, Clock, Faults, RequestTokens
 
 NOW = datetime(2026, 11, 22, 12, 0, tzinfo=UTC)
 
 
-class Clock:
-    def __init__(self) -> None:
-        self.now = NOW
-
-    def __call__(self) -> datetime:
-        return self.now
-
-
 @pytest.fixture
 def clock() -> Clock:
-    return Clock()
+    return Clock(NOW)
 
 
 @pytest.fixture
@@ -37,7 +30,21 @@ def table(stack: Provisioned) -> Any:
 
 
 @pytest.fixture
-def store(table: Any, clock: Clock) -> Store:
+def faults(table: Any) -> Iterator[Faults]:
+    with Faults(table.meta.client) as faults:
+        yield faults
+
+
+@pytest.fixture
+def request_tokens(table: Any) -> Iterator[RequestTokens]:
+    """What DynamoDB does with a transaction's ClientRequestToken, which moto ignores."""
+    tokens = RequestTokens(table.meta.client)
+    yield tokens
+    tokens.close()
+
+
+@pytest.fixture
+def store(table: Any, clock: Clock, request_tokens: RequestTokens) -> Store:
     return Store.over(table, operation_ttl_seconds=3600, clock=clock, sleep=lambda _: None)
 
 
@@ -145,7 +152,7 @@ def test_versions_sort_by_number_past_nine(store: Store) -> None:
 def test_an_expired_operation_counts_as_gone_before_ttl_deletes_it(store: Store, clock: Clock) -> None:
     put_site(store, site(), None, receipt("op1"))
     assert store.receipts.get_operation("op1") is not None
-    clock.now = NOW + timedelta(hours=2)
+    clock.advance(timedelta(hours=2))
     assert store.receipts.get_operation("op1") is None
 
 
@@ -160,35 +167,17 @@ def test_a_cursor_for_another_listing_is_refused(store: Store) -> None:
         store.configs.versions("c" * 26, 10, "eyJsIjoidmVyc2lvbnM6Y2NjIiwicCI6Im5vdC1hLW51bWJlciJ9")
 
 
-@pytest.fixture
-def throttled_reads(table: Any) -> Iterator[List[int]]:
-    """Answers the first two BatchGetItem calls with every key unprocessed, as DynamoDB
-    does when it throttles; counts the calls."""
-    calls: List[int] = []
-    requested: Dict[str, Any] = {}
-    events = table.meta.client.meta.events
-
-    def remember(params: Dict[str, Any], **_: Any) -> None:
-        requested.clear()
-        requested.update(params["RequestItems"])
-
-    def unprocess(parsed: Dict[str, Any], **_: Any) -> None:
-        calls.append(1)
-        if len(calls) <= 2:
-            parsed["Responses"] = {name: [] for name in requested}
-            parsed["UnprocessedKeys"] = dict(requested)
-
-    events.register("before-parameter-build.dynamodb.BatchGetItem", remember)
-    events.register("after-call.dynamodb.BatchGetItem", unprocess)
-    yield calls
-    events.unregister("before-parameter-build.dynamodb.BatchGetItem", remember)
-    events.unregister("after-call.dynamodb.BatchGetItem", unprocess)
+def unprocessed(call: Call, answer: Dict[str, Any]) -> None:
+    """Every key asked for comes back unprocessed, as DynamoDB answers when it throttles."""
+    answer["Responses"] = {name: [] for name in call.params["RequestItems"]}
+    answer["UnprocessedKeys"] = dict(call.params["RequestItems"])
 
 
-def test_unprocessed_keys_are_asked_for_again(store: Store, throttled_reads: List[int]) -> None:
+def test_unprocessed_keys_are_asked_for_again(store: Store, faults: Faults) -> None:
     put_site(store, site(), None, receipt("op1"))
+    faults.rewrite("BatchGetItem", unprocessed, times=2)
     snapshot = store.snapshots.read(Reads(site="shop", operation_id="op1"))
-    assert len(throttled_reads) == 3
+    assert faults.seen.count("BatchGetItem") == 3
     assert snapshot.operation is not None
 
 
@@ -203,50 +192,31 @@ def test_unprocessed_keys_are_asked_for_again(store: Store, throttled_reads: Lis
     ],
 )
 def test_aws_errors_become_domain_errors_only_when_transient(
-    store: Store, table: Any, code: str, raised: type[Exception]
+    store: Store, faults: Faults, code: str, raised: type[Exception]
 ) -> None:
-    def fail(**_: Any) -> None:
-        raise ClientError({"Error": {"Code": code, "Message": "x"}}, "GetItem")
-
-    table.meta.client.meta.events.register("before-call.dynamodb.GetItem", fail)
-    try:
-        with pytest.raises(raised) as caught:
-            store.configs.get("c" * 26)
-        assert type(caught.value) is raised
-    finally:
-        table.meta.client.meta.events.unregister("before-call.dynamodb.GetItem", fail)
+    faults.fail(code, "GetItem")
+    with pytest.raises(raised) as caught:
+        store.configs.get("c" * 26)
+    assert type(caught.value) is raised
 
 
-class _Stopped(Exception):
-    """Raised before a call leaves the SDK: the call is built but never sent."""
-
-
-def test_request_tokens_repeat_only_for_the_same_transaction(store: Store, table: Any) -> None:
-    """DynamoDB refuses a token reused with other items for ten minutes (moto does not
-    check this), and answers an identical transaction with the same token as a success
-    without applying it again: a failure record and a later apply of one operation need
-    distinct tokens, and only the very same transaction may repeat one."""
-    tokens: List[str] = []
-    events = table.meta.client.meta.events
-
-    def remember(params: Dict[str, Any], **_: Any) -> None:
-        tokens.append(params["ClientRequestToken"])
-
-    def stop(**_: Any) -> None:
-        raise _Stopped
-
-    events.register("before-parameter-build.dynamodb.TransactWriteItems", remember)
+def test_request_tokens_repeat_only_for_the_same_transaction(
+    store: Store, table: Any, request_tokens: RequestTokens
+) -> None:
+    """A token lets the SDK retry one call safely: DynamoDB answers the same transaction
+    sent again within ten minutes as a success without applying it twice, and refuses
+    the token with other items (IdempotentParameterMismatchException, which would fail
+    this test). So a failure record and a later apply of one operation need distinct
+    tokens, and a repeat of one transaction the same."""
     failed = Operation(operationId="op1", status="failed", type="site.put", resourceId="shop")
     store.receipts.record(Receipt(failed, actor="token:test", final=False))
     put_site(store, site(), None, receipt("op1"))
-    events.register("before-call.dynamodb.TransactWriteItems", stop)
-    try:
-        with pytest.raises(_Stopped):
-            put_site(store, site(), None, receipt("op1"))  # built again, not sent
-    finally:
-        events.unregister("before-call.dynamodb.TransactWriteItems", stop)
-        events.unregister("before-parameter-build.dynamodb.TransactWriteItems", remember)
+    applied = all_items(table)
+    put_site(store, site(), None, receipt("op1"))  # as the SDK's retry of a lost answer
+    assert all_items(table) == applied
+    tokens = request_tokens.sent
     assert len(tokens) == 3
     assert tokens[0] != tokens[1]
     assert tokens[1] == tokens[2]
     assert all(len(token) <= 36 for token in tokens)
+    assert request_tokens.replayed == 1

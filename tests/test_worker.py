@@ -3,45 +3,21 @@ queue: duplicates, reordering, a batch with one failure, poison messages, confli
 
 from __future__ import annotations
 
-import contextlib
 import json
-from typing import Any, Callable, Dict, Iterator, List
+from typing import Any, Callable, Dict, List
 
 import boto3
 import pytest
-from botocore.exceptions import ClientError
 
 from chalicelib.services import get_services
 from chalicelib.writes import BatchIncomplete
 from devstack.poller import lambda_sqs_event
 from tests.conftest import REGION, Api
-
-
-def receive(api: Api, queue_url: str = "") -> List[Any]:
-    """Everything receivable now, as Lambda's event source would see it."""
-    sqs = boto3.client("sqs", region_name=REGION)
-    messages: List[Any] = []
-    while True:
-        batch = sqs.receive_message(
-            QueueUrl=queue_url or api.stack.queue_url, MaxNumberOfMessages=10, MessageSystemAttributeNames=["All"]
-        ).get("Messages", [])
-        if not batch:
-            return messages
-        messages.extend(batch)
+from tests.helpers import Call, Faults
 
 
 def invoke(api: Api, messages: List[Dict[str, Any]]) -> Any:
     return api.client.lambda_.invoke("apply_writes", lambda_sqs_event(messages, api.stack.queue_arn, REGION)).payload
-
-
-def release(api: Api, messages: List[Dict[str, Any]]) -> None:
-    """What the visibility timeout does, now: the messages can be received again."""
-    sqs = boto3.client("sqs", region_name=REGION)
-    for message in messages:
-        with contextlib.suppress(ClientError):  # deleted meanwhile: nothing to release
-            sqs.change_message_visibility(
-                QueueUrl=api.stack.queue_url, ReceiptHandle=message["ReceiptHandle"], VisibilityTimeout=0
-            )
 
 
 def operation(api: Api, operation_id: str) -> Dict[str, Any]:
@@ -62,47 +38,18 @@ def config(api: Api) -> Dict[str, Any]:
     return api.create_config()
 
 
-class Throttle:
-    """Makes the table throttle the TransactWriteItems calls a predicate picks, through
-    botocore's event hooks on the worker's own client."""
-
-    EVENT = "before-parameter-build.dynamodb.TransactWriteItems"
-
-    def __init__(self) -> None:
-        self._events = get_services().table.meta.client.meta.events
-        self._handlers: List[Callable[..., None]] = []
-
-    def when(self, predicate: Callable[[Dict[str, Any]], bool]) -> None:
-        def handler(params: Dict[str, Any], **_: Any) -> None:
-            if predicate(params):
-                raise ClientError(
-                    {"Error": {"Code": "ProvisionedThroughputExceededException", "Message": "slow down"}},
-                    "TransactWriteItems",
-                )
-
-        self._events.register(self.EVENT, handler)
-        self._handlers.append(handler)
-
-    def heal(self) -> None:
-        for handler in self._handlers:
-            self._events.unregister(self.EVENT, handler)
-        self._handlers.clear()
+def throttle(faults: Faults, picks: Callable[[Call], bool]) -> None:
+    """The table throttles the worker's transactions that `picks` picks."""
+    faults.fail("ProvisionedThroughputExceededException", "TransactWriteItems", when=picks)
 
 
-@pytest.fixture
-def throttle(api: Api) -> Iterator[Throttle]:
-    throttle = Throttle()
-    yield throttle
-    throttle.heal()
-
-
-def touches(params: Dict[str, Any], text: str) -> bool:
-    return text in json.dumps(params.get("TransactItems", []), default=str)
+def touching(text: str) -> Callable[[Call], bool]:
+    return lambda call: text in json.dumps(call.params.get("TransactItems", []), default=str)
 
 
 def test_a_duplicate_delivery_applies_once(api: Api, config: Dict[str, Any]) -> None:
     accepted = submit(api, "PUT", f"/metadata/{config['id']}", {"layout": "once", "theme": "t"})
-    messages = receive(api)
+    messages = api.queue.receive_all()
     assert invoke(api, messages + messages) is None  # the same message twice in a batch
     assert invoke(api, messages) is None  # and again later
     stored = api.request("GET", f"/metadata/{config['id']}", scope=None).json_body
@@ -117,7 +64,7 @@ def test_messages_of_different_configs_apply_in_any_order(api: Api) -> None:
     first, second = api.create_config(page="one"), api.create_config(page="two")
     submit(api, "PUT", f"/metadata/{first['id']}", {"layout": "first", "theme": "t"})
     submit(api, "PUT", f"/metadata/{second['id']}", {"layout": "second", "theme": "t"})
-    messages = receive(api)
+    messages = api.queue.receive_all()
     assert len(messages) == 2
     invoke(api, list(reversed(messages)))
     assert api.request("GET", f"/metadata/{first['id']}", scope=None).json_body["layout"] == "first"
@@ -135,13 +82,13 @@ def test_writes_to_one_config_end_in_the_order_they_were_accepted(api: Api, conf
 
 
 def test_a_failed_write_holds_back_later_writes_to_the_same_config(
-    api: Api, config: Dict[str, Any], throttle: Throttle
+    api: Api, config: Dict[str, Any], table_faults: Faults
 ) -> None:
     for layout in ("first", "second"):
         submit(api, "PUT", f"/metadata/{config['id']}", {"layout": layout, "theme": "t"})
-    messages = receive(api)
+    messages = api.queue.receive_all()
     assert len(messages) == 2  # one FIFO group, in order, in one batch
-    throttle.when(lambda params: touches(params, '"first"'))
+    throttle(table_faults, touching('"first"'))
 
     with pytest.raises(BatchIncomplete):
         invoke(api, messages)
@@ -149,37 +96,37 @@ def test_a_failed_write_holds_back_later_writes_to_the_same_config(
     assert api.request("GET", f"/metadata/{config['id']}", scope=None).json_body["version"] == 1
 
 
-def test_a_batch_with_one_failure_keeps_that_message_and_deletes_the_others(api: Api, throttle: Throttle) -> None:
+def test_a_batch_with_one_failure_keeps_that_message_and_deletes_the_others(api: Api, table_faults: Faults) -> None:
     api.create_site()
     configs = [api.create_config(page=f"p{number}") for number in range(3)]
     accepted = [
         submit(api, "PUT", f"/metadata/{c['id']}", {"layout": f"new{n}", "theme": "t"}) for n, c in enumerate(configs)
     ]
-    throttle.when(lambda params: touches(params, '"new1"'))
-    messages = receive(api)
+    throttle(table_faults, touching('"new1"'))
+    messages = api.queue.receive_all()
     assert len(messages) == 3
 
     with pytest.raises(BatchIncomplete, match="1 of 3"):
         invoke(api, messages)
-    release(api, messages)
-    left = receive(api)
+    api.queue.release(messages)
+    left = api.queue.receive_all()
     assert [json.loads(m["Body"])["data"]["layout"] for m in left] == ["new1"]
     assert [operation(api, a["operationId"])["status"] for a in accepted] == ["succeeded", "pending", "succeeded"]
     assert [api.request("GET", f"/metadata/{c['id']}", scope=None).json_body["version"] for c in configs] == [2, 1, 2]
 
 
-def test_a_retried_batch_does_not_apply_the_others_again(api: Api, throttle: Throttle) -> None:
+def test_a_retried_batch_does_not_apply_the_others_again(api: Api, table_faults: Faults) -> None:
     api.create_site()
     configs = [api.create_config(page=f"p{number}") for number in range(2)]
     for n, c in enumerate(configs):
         submit(api, "PUT", f"/metadata/{c['id']}", {"layout": f"new{n}", "theme": "t"})
-    messages = receive(api)
-    throttle.when(lambda params: touches(params, '"new1"'))
+    messages = api.queue.receive_all()
+    throttle(table_faults, touching('"new1"'))
     with pytest.raises(BatchIncomplete):
         invoke(api, messages)
 
     # Suppose the deletes were lost: Lambda delivers the whole batch again.
-    throttle.heal()
+    table_faults.heal()
     invoke_again = lambda_sqs_event(messages, api.stack.queue_arn, REGION)
     for record in invoke_again["Records"]:
         record["attributes"]["ApproximateReceiveCount"] = "2"
@@ -198,13 +145,13 @@ def test_a_poison_message_goes_to_the_dead_letter_queue_without_blocking_others(
     accepted = submit(api, "PUT", f"/metadata/{config['id']}", {"layout": "fine", "theme": "t"})
 
     for _ in range(api_max_receive_count()):
-        messages = receive(api)
+        messages = api.queue.receive_all()
         with pytest.raises(BatchIncomplete):
             invoke(api, messages)
-        release(api, messages)
-    assert receive(api) == []  # past maxReceiveCount, SQS moved it on
+        api.queue.release(messages)
+    assert api.queue.receive_all() == []  # past maxReceiveCount, SQS moved it on
 
-    dead = receive(api, api.stack.dead_letter_queue_url)
+    dead = api.dead_letters.receive_all()
     assert [message["Body"] for message in dead] == ["{not json"]
     assert operation(api, accepted["operationId"])["status"] == "succeeded"
 
@@ -258,11 +205,11 @@ def test_a_create_for_a_site_that_vanished_fails_as_unknown_site(api: Api) -> No
 
 
 def test_the_last_attempt_marks_the_operation_failed_and_a_redrive_still_applies_it(
-    api: Api, config: Dict[str, Any], throttle: Throttle
+    api: Api, config: Dict[str, Any], table_faults: Faults
 ) -> None:
     accepted = submit(api, "PUT", f"/metadata/{config['id']}", {"layout": "stuck", "theme": "t"})
-    throttle.when(lambda params: touches(params, '"stuck"'))
-    messages = receive(api)
+    throttle(table_faults, touching('"stuck"'))
+    messages = api.queue.receive_all()
     event = lambda_sqs_event(messages, api.stack.queue_arn, REGION)
     event["Records"][0]["attributes"]["ApproximateReceiveCount"] = str(api_max_receive_count())
     with pytest.raises(BatchIncomplete):
@@ -270,7 +217,7 @@ def test_the_last_attempt_marks_the_operation_failed_and_a_redrive_still_applies
     failed = operation(api, accepted["operationId"])
     assert (failed["status"], failed["error"]["code"]) == ("failed", "DeliveryFailed")
 
-    throttle.heal()
+    table_faults.heal()
     invoke(api, messages)  # redriven from the dead-letter queue after the fix
     assert operation(api, accepted["operationId"])["status"] == "succeeded"
     assert api.request("GET", f"/metadata/{config['id']}", scope=None).json_body["layout"] == "stuck"
@@ -278,7 +225,7 @@ def test_the_last_attempt_marks_the_operation_failed_and_a_redrive_still_applies
 
 def test_with_report_batch_item_failures_the_worker_names_the_failed_messages(
     api: Api,
-    throttle: Throttle,
+    table_faults: Faults,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     api.create_site()
@@ -287,8 +234,8 @@ def test_with_report_batch_item_failures_the_worker_names_the_failed_messages(
         submit(api, "PUT", f"/metadata/{c['id']}", {"layout": f"new{n}", "theme": "t"})
     settings = get_services().settings
     monkeypatch.setattr(get_services(), "settings", settings.model_copy(update={"worker_reports_batch_failures": True}))
-    throttle.when(lambda params: touches(params, '"new0"'))
-    messages = receive(api)
+    throttle(table_faults, touching('"new0"'))
+    messages = api.queue.receive_all()
     answer = invoke(api, messages)
     failed_body = next(m for m in messages if '"new0"' in m["Body"])
     assert answer == {"batchItemFailures": [{"itemIdentifier": failed_body["MessageId"]}]}
@@ -309,16 +256,16 @@ def test_one_write_can_be_followed_from_the_api_into_the_worker_logs(
 
 
 def test_a_batch_naming_one_message_twice_still_deletes_what_it_finished(
-    api: Api, config: Dict[str, Any], throttle: Throttle
+    api: Api, config: Dict[str, Any], table_faults: Faults
 ) -> None:
     api.create_config(page="other")
     other = api.request("GET", "/metadata?site=shop&page=other", scope="read").json_body["items"][0]
     submit(api, "PUT", f"/metadata/{config['id']}", {"layout": "ok", "theme": "t"})
     submit(api, "PUT", f"/metadata/{other['id']}", {"layout": "stuck", "theme": "t"})
-    messages = receive(api)
-    throttle.when(lambda params: touches(params, '"stuck"'))
+    messages = api.queue.receive_all()
+    throttle(table_faults, touching('"stuck"'))
     fine = next(m for m in messages if '"ok"' in m["Body"])
     with pytest.raises(BatchIncomplete):
         invoke(api, [fine, fine, *messages])  # the same message twice, as a redelivery can
-    release(api, messages)
-    assert [json.loads(m["Body"])["data"]["layout"] for m in receive(api)] == ["stuck"]
+    api.queue.release(messages)
+    assert [json.loads(m["Body"])["data"]["layout"] for m in api.queue.receive_all()] == ["stuck"]

@@ -12,30 +12,23 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, datetime
-from typing import Any, Dict, Iterator, List
+from typing import Any, Dict, List
 
-import boto3
 import pytest
 
 from chalicelib.core import ids
 from chalicelib.services import get_services
 from chalicelib.writes import BatchIncomplete
 from chalicelib.writes.desk import WriteDesk
-from tests.conftest import REGION, Api
-from tests.test_worker import Throttle, invoke, operation, receive, release, submit, touches
+from tests.conftest import Api
+from tests.helpers import Faults
+from tests.test_worker import invoke, operation, submit, throttle, touching
 
 
 @pytest.fixture
 def config(api: Api) -> Dict[str, Any]:
     api.create_site()
     return api.create_config()
-
-
-@pytest.fixture
-def throttle(api: Api) -> Iterator[Throttle]:
-    throttle = Throttle()
-    yield throttle
-    throttle.heal()
 
 
 def by_layout(messages: List[Any]) -> Dict[str, Any]:
@@ -57,7 +50,7 @@ def test_an_update_delivered_after_a_later_one_changes_nothing(api: Api, config:
     path = f"/metadata/{config['id']}"
     first = submit(api, "PUT", path, {"layout": "first", "theme": "t"})
     later = submit(api, "PUT", path, {"layout": "later", "theme": "t"})
-    messages = by_layout(receive(api))
+    messages = by_layout(api.queue.receive_all())
 
     assert invoke(api, [messages["later"]]) is None
     assert invoke(api, [messages["first"]]) is None  # done with, not retried
@@ -74,7 +67,7 @@ def test_a_delete_delivered_after_a_later_update_changes_nothing(api: Api, confi
     path = f"/metadata/{config['id']}"
     deleted = submit(api, "DELETE", path)
     updated = submit(api, "PUT", path, {"layout": "kept", "theme": "t"})
-    messages = by_layout(receive(api))
+    messages = by_layout(api.queue.receive_all())
 
     invoke(api, [messages["kept"]])
     invoke(api, [messages["config.delete"]])
@@ -91,7 +84,7 @@ def test_an_update_delivered_after_a_later_delete_finds_no_config(api: Api, conf
     path = f"/metadata/{config['id']}"
     updated = submit(api, "PUT", path, {"layout": "late", "theme": "t"})
     deleted = submit(api, "DELETE", path)
-    messages = by_layout(receive(api))
+    messages = by_layout(api.queue.receive_all())
 
     invoke(api, [messages["config.delete"]])
     invoke(api, [messages["late"]])
@@ -106,7 +99,7 @@ def test_a_site_put_delivered_after_a_later_one_changes_nothing(api: Api) -> Non
     api.create_site(name="Shop")
     first = api.request("PUT", "/sites/shop", {"name": "First"}).json_body
     later = api.request("PUT", "/sites/shop", {"name": "Later", "cacheMaxAge": 5}).json_body
-    messages = {json.loads(m["Body"])["data"]["name"]: m for m in receive(api)}
+    messages = {json.loads(m["Body"])["data"]["name"]: m for m in api.queue.receive_all()}
 
     invoke(api, [messages["Later"]])
     invoke(api, [messages["First"]])
@@ -159,31 +152,30 @@ def test_writes_accepted_in_the_same_millisecond_apply_in_the_queues_order(
 
 
 def test_a_dead_lettered_update_redriven_after_a_later_one_was_applied_is_superseded(
-    api: Api, config: Dict[str, Any], throttle: Throttle
+    api: Api, config: Dict[str, Any], table_faults: Faults
 ) -> None:
     """The whole way: an update keeps failing until it is dead-lettered; a later update is
     applied; the cause is fixed and the dead letters are redriven through the API."""
     path = f"/metadata/{config['id']}"
     stuck = submit(api, "PUT", path, {"layout": "stuck", "theme": "t"})
-    throttle.when(lambda params: touches(params, '"stuck"'))
+    throttle(table_faults, touching('"stuck"'))
     for _ in range(get_services().settings.max_receive_count):
-        messages = receive(api)
+        messages = api.queue.receive_all()
         with pytest.raises(BatchIncomplete):
             invoke(api, messages)
-        release(api, messages)
-    assert receive(api) == []  # moved to the dead-letter queue
+        api.queue.release(messages)
+    assert api.queue.receive_all() == []  # moved to the dead-letter queue
     assert operation(api, stuck["operationId"])["error"]["code"] == "DeliveryFailed"
 
     later = api.write("PUT", path, {"layout": "later", "theme": "t"}, scope="write")
     assert later["status"] == "succeeded"
 
-    throttle.heal()
+    table_faults.heal()
     moved = api.request("POST", "/admin/redrive", scope="admin").json_body
     assert moved == {"moved": 1, "failed": 0, "remaining": 0}
     api.apply()
 
     assert stored(api, config["id"]).json_body["layout"] == "later"
     assert_superseded(api, stuck["operationId"], by=later["operationId"])
-    sqs = boto3.client("sqs", region_name=REGION)
-    for url in (api.stack.queue_url, api.stack.dead_letter_queue_url):
-        assert sqs.receive_message(QueueUrl=url).get("Messages", []) == []
+    assert api.queue.peek() == []
+    assert api.dead_letters.peek() == []

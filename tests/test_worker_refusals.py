@@ -32,7 +32,7 @@ from chalicelib.writes import BatchIncomplete
 from chalicelib.writes.apply import MAX_ATTEMPTS
 from devstack.poller import lambda_sqs_event
 from tests.conftest import REGION, Api
-from tests.test_worker import invoke, operation, receive, release, submit
+from tests.test_worker import invoke, operation, submit
 
 
 class Calls:
@@ -149,7 +149,7 @@ def versions(api: Api, config_id: str) -> List[Any]:
 
 
 def dead_letters(api: Api) -> List[Any]:
-    return receive(api, api.stack.dead_letter_queue_url)
+    return api.dead_letters.receive_all()
 
 
 # --- a lost race: read again, decide at once --------------------------------------------------
@@ -164,7 +164,7 @@ def test_a_write_that_lost_a_race_is_read_again_and_applied_in_the_same_invocati
     path = f"/metadata/{config['id']}"
     earlier = submit(api, "PUT", path, {"layout": "earlier", "theme": "t"})
     mine = submit(api, "PUT", path, {"layout": "mine", "theme": "t"})
-    first, second = receive(api)
+    first, second = api.queue.receive_all()
     # The earlier write is applied (by another invocation) between this one's read and write.
     calls.before_first_change(lambda: invoke(api, [first]))
 
@@ -187,7 +187,7 @@ def test_a_write_whose_if_match_a_racing_write_made_stale_fails_at_once(
     etag = api.request("GET", path, scope=None).headers["ETag"]
     earlier = submit(api, "PUT", path, {"layout": "earlier", "theme": "t"})
     mine = submit(api, "PUT", path, {"layout": "mine", "theme": "t"}, headers={"If-Match": etag})
-    first, second = receive(api)
+    first, second = api.queue.receive_all()
     calls.before_first_change(lambda: invoke(api, [first]))
 
     assert invoke(api, [second]) is None  # done: failed for good, not retried
@@ -207,7 +207,7 @@ def test_the_refusal_the_worker_reads_again_after_is_dynamodbs_conditional_check
     accepted = submit(api, "PUT", f"/metadata/{config['id']}", {"layout": "again", "theme": "t"})
     calls.refuse_changes("ConditionalCheckFailed", times=1)
 
-    assert invoke(api, receive(api)) is None
+    assert invoke(api, api.queue.receive_all()) is None
 
     assert calls.refused == ["ConditionalCheckFailed,None,None,None"]
     assert len(calls.changes()) == 2
@@ -222,19 +222,19 @@ def test_a_write_that_keeps_losing_races_waits_for_its_next_receive(
     a retry (the state keeps moving: it will be decided on a later receive)."""
     accepted = submit(api, "PUT", f"/metadata/{config['id']}", {"layout": "busy", "theme": "t"})
     calls.refuse_changes("ConditionalCheckFailed")
-    messages = receive(api)
+    messages = api.queue.receive_all()
 
     with pytest.raises(BatchIncomplete):
         invoke(api, messages)
 
     assert len(calls.refused) == MAX_ATTEMPTS
     assert operation(api, accepted["operationId"])["status"] == "pending"
-    release(api, messages)
-    assert [m["MessageId"] for m in receive(api)] == [messages[0]["MessageId"]]
+    api.queue.release(messages)
+    assert [m["MessageId"] for m in api.queue.receive_all()] == [messages[0]["MessageId"]]
 
     calls.close()  # the state settles: the next receive applies it
-    release(api, messages)
-    assert invoke(api, receive(api)) is None
+    api.queue.release(messages)
+    assert invoke(api, api.queue.receive_all()) is None
     assert operation(api, accepted["operationId"])["status"] == "succeeded"
 
 
@@ -249,7 +249,7 @@ def test_a_write_dynamodb_refuses_as_invalid_fails_as_rejected_and_is_not_retrie
     # As for an item over 400 KB: DynamoDB names the item and refuses the transaction.
     calls.refuse_changes(reason)
 
-    assert invoke(api, receive(api)) is None  # done with: deleted, not left for a retry
+    assert invoke(api, api.queue.receive_all()) is None  # done with: deleted, not left for a retry
 
     failed = operation(api, accepted["operationId"])
     assert (failed["status"], failed["error"]["code"]) == ("failed", "Rejected")
@@ -267,7 +267,7 @@ def test_an_invalid_write_is_rejected_even_when_another_item_lost_a_race(
     condition failed too: reading again would not make it valid."""
     accepted = submit(api, "PUT", f"/metadata/{config['id']}", {"layout": "huge", "theme": "t"})
     calls.refuse_changes("ConditionalCheckFailed", "ValidationError")
-    assert invoke(api, receive(api)) is None
+    assert invoke(api, api.queue.receive_all()) is None
     failed = operation(api, accepted["operationId"])
     assert (failed["status"], failed["error"]["code"]) == ("failed", "Rejected")
     assert len(calls.refused) == 1
@@ -284,20 +284,20 @@ def test_a_write_refused_for_now_is_left_on_the_queue_and_stays_pending(
 ) -> None:
     accepted = submit(api, "PUT", f"/metadata/{config['id']}", {"layout": "later", "theme": "t"})
     calls.refuse_changes(None, reason)
-    messages = receive(api)
+    messages = api.queue.receive_all()
 
     with pytest.raises(BatchIncomplete):
         invoke(api, messages)
 
     assert len(calls.refused) == 1  # not read again in this invocation: it waits
     assert operation(api, accepted["operationId"])["status"] == "pending"
-    release(api, messages)
-    assert [m["MessageId"] for m in receive(api)] == [messages[0]["MessageId"]]
+    api.queue.release(messages)
+    assert [m["MessageId"] for m in api.queue.receive_all()] == [messages[0]["MessageId"]]
     assert dead_letters(api) == []
 
     calls.close()  # the table has capacity again
-    release(api, messages)
-    assert invoke(api, receive(api)) is None
+    api.queue.release(messages)
+    assert invoke(api, api.queue.receive_all()) is None
     assert operation(api, accepted["operationId"])["status"] == "succeeded"
     assert stored(api, config["id"])["layout"] == "later"
 
@@ -308,7 +308,7 @@ def test_with_report_batch_item_failures_a_write_refused_for_now_is_named_for_a_
     reporting_batch_failures(monkeypatch)
     submit(api, "PUT", f"/metadata/{config['id']}", {"layout": "later", "theme": "t"})
     calls.refuse_changes("TransactionConflict")
-    messages = receive(api)
+    messages = api.queue.receive_all()
     assert invoke(api, messages) == {"batchItemFailures": [{"itemIdentifier": messages[0]["MessageId"]}]}
 
 
@@ -319,7 +319,7 @@ def test_a_duplicate_delivery_racing_the_first_applies_the_operation_once(
     api: Api, config: Dict[str, Any], calls: Calls, capsys: pytest.CaptureFixture[str]
 ) -> None:
     accepted = submit(api, "PUT", f"/metadata/{config['id']}", {"layout": "once", "theme": "t"})
-    messages = receive(api)
+    messages = api.queue.receive_all()
     event = lambda_sqs_event(messages, api.stack.queue_arn, REGION)
     duplicate: List[Any] = []
     # A second delivery of the same message (its visibility timed out while the first was

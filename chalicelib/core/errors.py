@@ -17,7 +17,7 @@ class DomainError(Exception):
 
 
 class BadRequest(DomainError):
-    """Malformed JSON, query parameters or cursor."""
+    """Malformed JSON (an empty body, or one that is not UTF-8, too), query parameters or cursor."""
 
 
 class Unauthorized(DomainError):
@@ -49,7 +49,7 @@ class PayloadTooLarge(DomainError):
 
 
 class UnsupportedMediaType(DomainError):
-    """The body is not declared as JSON."""
+    """The body is not declared as JSON: no `Content-Type: application/json`, or not UTF-8."""
 
 
 class ValidationFailed(DomainError):

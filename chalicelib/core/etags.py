@@ -9,7 +9,19 @@ def etag(config_id: str, version: int) -> str:
     return f'"{config_id}.{version}"'
 
 
-def etag_matches(header: str, current: str) -> bool:
-    """If-Match / If-None-Match: a list of tags or `*`; weak tags are compared weakly."""
-    tags = [tag.strip() for tag in header.split(",")]
+def _tags(header: str) -> list[str]:
+    return [tag.strip() for tag in header.split(",")]
+
+
+def if_match_holds(header: str, current: str) -> bool:
+    """If-Match: `*` or a list of tags, compared strongly (RFC 9110, 13.1.1): a weak tag
+    (`W/"..."`) never matches, since it does not promise the same bytes."""
+    tags = _tags(header)
+    return "*" in tags or current in tags
+
+
+def if_none_match_holds(header: str, current: str) -> bool:
+    """If-None-Match: `*` or a list of tags, compared weakly (RFC 9110, 13.1.2): `W/"x"`
+    matches `"x"`. True when the client's copy is current (a 304)."""
+    tags = _tags(header)
     return "*" in tags or any(tag.removeprefix("W/") == current for tag in tags)

@@ -3,9 +3,10 @@ pydantic field types that request bodies, queue envelopes and stored items share
 
 from __future__ import annotations
 
+import ipaddress
 import json
 import re
-from typing import Annotated, Any, Dict, List
+from typing import Annotated, Any, Dict, Iterable, List
 from urllib.parse import urlsplit
 
 from pydantic.config import ConfigDict
@@ -34,19 +35,30 @@ TemplateName = Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9._/-]{0,99}$
 
 
 def is_site_slug(text: str) -> bool:
-    return re.match(SITE_PATTERN, text) is not None
+    # fullmatch: with re.match, `$` also matches before a trailing newline ("shop\n").
+    return re.fullmatch(SITE_PATTERN, text) is not None
 
 
 def is_page_slug(text: str) -> bool:
-    return re.match(PAGE_PATTERN, text) is not None
+    return re.fullmatch(PAGE_PATTERN, text) is not None
 
 
-def _depth(value: Any) -> int:
-    if isinstance(value, dict):
-        return 1 + max((_depth(item) for item in value.values()), default=0)
-    if isinstance(value, list):
-        return 1 + max((_depth(item) for item in value), default=0)
-    return 0
+def json_depth(value: Any) -> int:
+    """How many containers deep a parsed JSON value nests (`{}` is 1), without recursion:
+    a client's value may be nested as deep as its text allows."""
+    deepest = 0
+    stack = [(value, 1)]
+    while stack:
+        node, level = stack.pop()
+        if isinstance(node, dict):
+            children: Iterable[Any] = node.values()
+        elif isinstance(node, list):
+            children = node
+        else:
+            continue
+        deepest = max(deepest, level)
+        stack.extend((child, level + 1) for child in children)
+    return deepest
 
 
 def settings_size(settings: Dict[str, Any]) -> int:
@@ -55,28 +67,93 @@ def settings_size(settings: Dict[str, Any]) -> int:
 
 def _bounded_settings(settings: Dict[str, Any]) -> Dict[str, Any]:
     # Size is checked by the HTTP layer first (413); this keeps queue and table safe too.
+    # Depth first: json.dumps recurses once per level.
+    if json_depth(settings) > MAX_SETTINGS_DEPTH:
+        raise ValueError(f"settings must be nested at most {MAX_SETTINGS_DEPTH} levels deep")
     if settings_size(settings) > MAX_SETTINGS_BYTES:
         raise ValueError(f"settings must be at most {MAX_SETTINGS_BYTES} bytes as JSON")
-    if _depth(settings) > MAX_SETTINGS_DEPTH:
-        raise ValueError(f"settings must be nested at most {MAX_SETTINGS_DEPTH} levels deep")
     return settings
 
 
 # The `settings` object of a render config (not the stage's settings: see core.settings).
 SettingsObject = Annotated[Dict[str, Any], AfterValidator(_bounded_settings)]
 
+DEFAULT_PORTS = {"http": 80, "https": 443}
+# scheme://host[:port], the host a name or a bracketed IPv6 address; the port ASCII digits.
+_NETLOC = re.compile(r"(?P<host>\[[^\]]*\]|[^:\[\]]*)(?::(?P<port>[0-9]*))?")
+_LABEL = re.compile(r"[a-z0-9_-]{1,63}")
+_NUMERIC_LABEL = re.compile(r"[0-9]+|0x[0-9a-f]*")
+# Characters Python's IDNA 2003 codec maps otherwise than browsers' UTS #46 does.
+_IDNA_DEVIATIONS = frozenset("\u00df\u03c2\u200c\u200d")
+
 
 def _origin(value: str) -> str:
-    parts = urlsplit(value)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise ValueError("an origin is scheme://host[:port], with http or https")
-    if parts.path or parts.query or parts.fragment or parts.username or parts.password:
-        raise ValueError("an origin has no path, query, fragment or credentials")
+    """The origin as a browser serializes it in its `Origin` header (RFC 6454): lowercase
+    scheme and host, the host's IDNA labels in punycode, no default port. Anything that
+    could never equal such a header is refused, saying why."""
+    if any(char.isspace() or not char.isprintable() for char in value):
+        raise ValueError("an origin has no space or control characters")
+    if "*" in value:
+        raise ValueError(
+            "wildcards are not supported: list each origin exactly, as the browser sends it (scheme://host[:port])"
+        )
     try:
-        _ = parts.port
+        parts = urlsplit(value)
     except ValueError as exc:
-        raise ValueError("the origin's port is not a number from 0 to 65535") from exc
-    return value
+        raise ValueError("an origin is scheme://host[:port], with http or https") from exc
+    if parts.scheme not in DEFAULT_PORTS or not parts.netloc:
+        raise ValueError("an origin is scheme://host[:port], with http or https")
+    if parts.path not in ("", "/") or parts.query or parts.fragment or "@" in parts.netloc:
+        raise ValueError("an origin has no path, query, fragment or credentials")
+    netloc = _NETLOC.fullmatch(parts.netloc)
+    if netloc is None:
+        raise ValueError("an origin is scheme://host[:port]; its host or port is not valid")
+    port_text = netloc.group("port")
+    port = int(port_text) if port_text and len(port_text) <= 5 else None
+    if port_text and (port is None or port > 65535):
+        raise ValueError("the origin's port is not a number from 0 to 65535")
+    host = _host(netloc.group("host"))
+    suffix = "" if port is None or port == DEFAULT_PORTS[parts.scheme] else f":{port}"
+    return f"{parts.scheme}://{host}{suffix}"
+
+
+def _host(host: str) -> str:
+    if host.startswith("["):
+        try:
+            return f"[{ipaddress.IPv6Address(host[1:-1]).compressed}]"
+        except ValueError as exc:
+            raise ValueError("the origin's host is not a valid IPv6 address") from exc
+    if _IDNA_DEVIATIONS & set(host.lower()):
+        raise ValueError("write this host with its xn-- labels: browsers encode ß, ς and joiners differently")
+    try:
+        ascii_host = host.encode("idna").decode("ascii").lower()
+    except UnicodeError as exc:
+        raise ValueError("the origin's host is not a valid host name") from exc
+    labels = ascii_host.split(".")
+    if not all(_LABEL.fullmatch(label) and _punycode_round_trips(label) for label in labels):
+        raise ValueError("the origin's host is not a valid host name")
+    if _NUMERIC_LABEL.fullmatch(labels[-1]):
+        # Browsers read such a host as an IPv4 address, and write it in dotted decimal.
+        try:
+            address = ipaddress.IPv4Address(ascii_host)
+        except ValueError as exc:
+            raise ValueError("the origin's host is not a valid IPv4 address") from exc
+        if str(address) != ascii_host:
+            raise ValueError(f"write this IPv4 address as {address}")
+    return ascii_host
+
+
+def _punycode_round_trips(label: str) -> bool:
+    if not label.startswith("xn--"):
+        return True
+    try:
+        return label.encode("ascii").decode("idna").encode("idna").decode("ascii") == label
+    except UnicodeError:
+        return False
+
+
+def _unique(values: List[str]) -> List[str]:
+    return list(dict.fromkeys(values))
 
 
 def _display_name(value: str) -> str:
@@ -86,9 +163,18 @@ def _display_name(value: str) -> str:
     return stripped
 
 
-Origin = Annotated[str, Field(max_length=300), AfterValidator(_origin)]
+Origin = Annotated[
+    str,
+    Field(
+        max_length=300,
+        description="scheme://host[:port], http or https, no wildcards; stored as browsers send it in `Origin`: "
+        "lowercase, IDNA hosts in punycode, no default port.",
+    ),
+    AfterValidator(_origin),
+]
 SiteName = Annotated[str, Field(min_length=1, max_length=200), AfterValidator(_display_name)]
-AllowedOrigins = Annotated[List[Origin], Field(max_length=MAX_ALLOWED_ORIGINS)]
+# Origins equal once serialized are kept once, in the order first given.
+AllowedOrigins = Annotated[List[Origin], Field(max_length=MAX_ALLOWED_ORIGINS), AfterValidator(_unique)]
 CacheMaxAge = Annotated[int, Field(ge=0, le=MAX_CACHE_MAX_AGE, strict=True)]
 
 

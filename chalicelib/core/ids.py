@@ -24,12 +24,16 @@ def _encode(raw: bytes) -> str:
 
 
 def _decode(text: str) -> Optional[bytes]:
-    if not _ID.match(text):
+    """The 16 bytes an id spells, or None. 26 characters carry 130 bits, so the last one has
+    two spare bits: only the spelling the service writes (spare bits zero) is an id, the
+    three others decode to the same bytes but name nothing."""
+    if not _ID.fullmatch(text):
         return None
     try:
-        return base64.b32decode(text.upper() + "======")
+        raw = base64.b32decode(text.upper() + "======")
     except ValueError:
         return None
+    return raw if _encode(raw) == text else None
 
 
 def _millis(now: datetime) -> bytes:

@@ -7,7 +7,7 @@ from typing import Dict, Optional
 from chalice.app import Response
 
 from chalicelib.core.errors import NotFound
-from chalicelib.core.etags import etag, etag_matches
+from chalicelib.core.etags import etag, if_none_match_holds
 from chalicelib.core.fields import is_page_slug, is_site_slug
 from chalicelib.store import PageRender, Reads, RenderConfig, Site
 from chalicelib.store.snapshot import SnapshotReader
@@ -46,8 +46,7 @@ def page_response(
     request_id: str,
 ) -> Response:
     if not (is_site_slug(site) and is_page_slug(page)):
-        # Cannot exist: answered like any unknown page, without a read.
-        return _not_found(f"no page '{page}' of site '{site}'", {"Vary": "Origin"}, request_id)
+        return impossible_page_response(site, page, request_id)
     snapshot = snapshots.read(Reads(site=site, page=(site, page)), consistent=False)
     cors = cors_headers(snapshot.site, origin)
     config = snapshot.page
@@ -55,9 +54,15 @@ def page_response(
         missing = f"no site '{site}'" if snapshot.site is None else f"site '{site}' has no page '{page}'"
         return _not_found(missing, cors, request_id)
     headers = {**cors, **cache_headers(snapshot.site.cacheMaxAge), "ETag": etag(config.id, config.version)}
-    if if_none_match and etag_matches(if_none_match, headers["ETag"]):
+    if if_none_match and if_none_match_holds(if_none_match, headers["ETag"]):
         return empty_response(304, headers)
     return json_response(PageRender.model_validate(config.model_dump()), headers=headers)
+
+
+def impossible_page_response(site: str, page: str, request_id: str) -> Response:
+    """A site or page slug that cannot exist: answered like any unknown page, without a
+    read, to GET and to a preflight alike."""
+    return _not_found(f"no page '{page}' of site '{site}'", {"Vary": "Origin"}, request_id)
 
 
 def _not_found(message: str, cors: Dict[str, str], request_id: str) -> Response:
@@ -86,6 +91,6 @@ def config_response(
         return error_response(NotFound(f"no config '{config_id}'"), request_id)
     # Clients may keep it, but must ask again each time: a 304 when it has not changed.
     headers = {"ETag": etag(config.id, config.version), "Cache-Control": "no-cache"}
-    if if_none_match and etag_matches(if_none_match, headers["ETag"]):
+    if if_none_match and if_none_match_holds(if_none_match, headers["ETag"]):
         return empty_response(304, headers)
     return json_response(config, headers=headers)

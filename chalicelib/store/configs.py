@@ -12,7 +12,7 @@ from typing import Optional
 
 from boto3.dynamodb.conditions import Attr, Key
 
-from chalicelib.core.errors import BadRequest
+from chalicelib.core.fields import is_page_slug
 from chalicelib.store import keys
 from chalicelib.store.cursors import Listing, decode_cursor, encode_cursor
 from chalicelib.store.models import ConfigVersion, LastApplied, RenderConfig
@@ -64,7 +64,7 @@ class ConfigStore:
     def list(self, site: str, page: Optional[str], limit: int, cursor: Optional[str]) -> Listing:
         """A site's configs by page; `page` narrows it to that page's."""
         listing = f"configs:{site}:{page or ''}"
-        start = keys.page_key(site, decode_cursor(cursor, listing)) if cursor else None
+        start = keys.page_key(site, decode_cursor(cursor, listing, is_page_slug)) if cursor else None
         in_site = Key(keys.PK).eq(keys.site_pk(site))
         if page is None:
             condition = in_site & Key(keys.SK).begins_with(keys.PAGE_PREFIX)
@@ -79,9 +79,7 @@ class ConfigStore:
         listing = f"versions:{config_id}"
         start = None
         if cursor:
-            position = decode_cursor(cursor, listing)
-            if not position.isdigit():
-                raise BadRequest("cursor does not belong to this listing")
+            position = decode_cursor(cursor, listing, keys.is_version_position)
             start = keys.version_key(config_id, int(position))
         condition = Key(keys.PK).eq(keys.config_pk(config_id)) & Key(keys.SK).begins_with(keys.VERSION_PREFIX)
         items, more = self._table.query(condition, limit, start, newest_first=True)

@@ -39,6 +39,7 @@ CURRENT_SK = "CURRENT"
 VERSION_PREFIX = "VERSION#"
 OPERATION_SK = "OP"
 IDEMPOTENCY_SK = "IDEMPOTENCY"
+IDEMPOTENCY_PREFIX = "IDEMPOTENCY#"
 TOKEN_SK = "TOKEN"  # noqa: S105 (a sort key, not a secret)
 TOKENS_LIST = "TOKENS"
 
@@ -89,6 +90,11 @@ def version_key(config_id: str, version: int) -> Key:
     return {PK: config_pk(config_id), SK: version_sk(version)}
 
 
+def is_version_position(text: str) -> bool:
+    """A version number as a cursor carries it: ASCII digits that fit the sort key."""
+    return 1 <= len(text) <= VERSION_DIGITS and text.isascii() and text.isdigit()
+
+
 def version_from_sk(sk: str) -> int:
     return int(sk[len(VERSION_PREFIX) :])
 
@@ -98,7 +104,7 @@ def operation_key(operation_id: str) -> Key:
 
 
 def idempotency_key(key_hash: str) -> Key:
-    return {PK: f"IDEMPOTENCY#{key_hash}", SK: IDEMPOTENCY_SK}
+    return {PK: f"{IDEMPOTENCY_PREFIX}{key_hash}", SK: IDEMPOTENCY_SK}
 
 
 def token_key(token_hash: str) -> Key:

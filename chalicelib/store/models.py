@@ -71,12 +71,17 @@ class Operation(Model):
 
 
 class IdempotencyRecord(Model):
-    """What an Idempotency-Key was first used for, and how that operation ended."""
+    """What an Idempotency-Key was first used for, and how that operation ended.
+
+    The API claims the key when it accepts the operation (`status` pending, with the
+    operation's envelope, so that a repeat can put it on the queue again); the worker
+    replaces it with the outcome when it applies the operation."""
 
     operationId: str
     fingerprint: str
     resourceId: Optional[str] = None
     status: str
+    envelope: Optional[str] = None
 
 
 class Token(Model):

@@ -49,6 +49,21 @@ class ReceiptStore:
         item = self._table.get(keys.operation_key(operation_id))
         return operation_from_item(item) if item else None
 
+    def claim_key(self, key_hash: str, claim: IdempotencyRecord) -> Optional[IdempotencyRecord]:
+        """Claims an Idempotency-Key for an operation the API is accepting. None when this
+        request claimed it; else the record of the request that holds it (it won a race
+        with this one), as found in the refusal: parallel repeats of a keyed request all
+        learn the same operation."""
+        now = epoch_seconds(self._table.now())
+        item = {
+            **keys.idempotency_key(key_hash),
+            **claim.model_dump(exclude_none=True),
+            keys.TTL_ATTRIBUTE: now + self._ttl_seconds,
+        }
+        # Unclaimed, or claimed so long ago that the claim has expired.
+        holder = self._table.put_unless(item, Attr(keys.PK).not_exists() | Attr(keys.TTL_ATTRIBUTE).lt(now))
+        return idempotency_from_item(holder) if holder else None
+
     def record(self, receipt: Receipt) -> None:
         """Records an operation that changed nothing (it failed, or repeated a key)."""
         transaction = self._table.transaction()
@@ -83,6 +98,9 @@ class ReceiptStore:
                 **key_record.model_dump(exclude_none=True),
                 keys.TTL_ATTRIBUTE: expires_at,
             },
-            # The first operation sent with a key keeps it until it expires.
-            Attr(keys.PK).not_exists() | Attr(keys.TTL_ATTRIBUTE).lt(now),
+            # The key's first operation keeps it until it expires: this operation claimed it
+            # when it was accepted, or (accepted before keys were claimed) it is unclaimed.
+            Attr("operationId").eq(operation.operationId)
+            | Attr(keys.PK).not_exists()
+            | Attr(keys.TTL_ATTRIBUTE).lt(now),
         )

@@ -6,6 +6,7 @@ from typing import List, Optional
 
 from boto3.dynamodb.conditions import Attr, Key
 
+from chalicelib.core.fields import is_site_slug
 from chalicelib.store import keys
 from chalicelib.store.cursors import Listing, decode_cursor, encode_cursor
 from chalicelib.store.models import LastApplied, Site
@@ -33,7 +34,7 @@ class SiteStore:
         listing = "sites"
         start = None
         if cursor:
-            slug = decode_cursor(cursor, listing)
+            slug = decode_cursor(cursor, listing, is_site_slug)
             start = {**keys.site_list_entry(slug), **keys.site_key(slug)}
         items, more = self._table.query(Key(keys.GSI1_PK).eq(keys.SITES_LIST), limit, start, index=keys.GSI1)
         sites: List[Site] = [site_from_item(item) for item in items]

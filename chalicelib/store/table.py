@@ -15,6 +15,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any, Callable, Dict, List, Mapping, Optional, Sequence, Tuple
 
 from boto3.dynamodb.conditions import ConditionBase, ConditionExpressionBuilder
+from boto3.dynamodb.types import TypeDeserializer
 from botocore.exceptions import BotoCoreError, ClientError
 
 from chalicelib.core.clock import epoch_seconds, utc_now
@@ -44,6 +45,7 @@ TRANSIENT_REASONS = frozenset(
     {"ThrottlingError", "ProvisionedThroughputExceeded", "TransactionConflict", "RequestLimitExceeded"}
 )
 BATCH_GET_ATTEMPTS = 5
+_DESERIALIZER = TypeDeserializer()
 
 
 class ConditionFailed(Exception):
@@ -185,6 +187,25 @@ class SingleTable:
         except BotoCoreError as exc:
             raise translate(exc) from exc
         return True
+
+    def put_unless(self, item: Item, condition: ConditionBase) -> Optional[Item]:
+        """Writes `item` when `condition` holds and answers None; otherwise writes nothing
+        and answers the item that stands in its way, from the refusal itself (no read)."""
+        try:
+            self._table.put_item(
+                Item=item, ConditionExpression=condition, ReturnValuesOnConditionCheckFailure="ALL_OLD"
+            )
+        except ClientError as exc:
+            if error_code(exc) != "ConditionalCheckFailedException":
+                raise translate(exc) from exc
+            old: Mapping[str, Any] = exc.response.get("Item") or {}  # type: ignore[assignment]
+            if old:
+                return {name: _DESERIALIZER.deserialize(value) for name, value in old.items()}
+            # Not returned (an older API or emulator): read what is there.
+            return self.get({keys.PK: item[keys.PK], keys.SK: item[keys.SK]}, consistent=True) or {}
+        except BotoCoreError as exc:
+            raise translate(exc) from exc
+        return None
 
     def delete(self, key: keys.Key) -> None:
         try:

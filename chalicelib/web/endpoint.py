@@ -49,7 +49,8 @@ class Call:
         raw = self.query(name)
         if raw is None:
             return default
-        if not raw.isdigit() or not low <= int(raw) <= high:
+        # ASCII digits only: str.isdigit() also takes "²" and Arabic-Indic digits, which int() refuses or reads.
+        if not (raw.isascii() and raw.isdigit() and len(raw) <= 9) or not low <= int(raw) <= high:
             raise BadRequest(f"query parameter '{name}' must be a whole number from {low} to {high}")
         return int(raw)
 

@@ -262,8 +262,9 @@ def _operation(
     if spec.body is not None:
         operation["requestBody"] = {
             "required": True,
-            "description": f"JSON, at most {MAX_BODY_BYTES} bytes; `settings`, where there is one, at most "
-            f"{MAX_SETTINGS_BYTES} bytes as JSON and {MAX_SETTINGS_DEPTH} levels deep.",
+            "description": f"JSON in UTF-8, at most {MAX_BODY_BYTES} bytes; `settings`, where there is one, at most "
+            f"{MAX_SETTINGS_BYTES} bytes as JSON and {MAX_SETTINGS_DEPTH} levels deep. Numbers a double cannot "
+            "hold (such as 1e400) are refused; integers are kept exactly.",
             "content": {"application/json": {"schema": dict(models[(spec.body, "validation")])}},
         }
     operation["responses"] = _responses(method, route, spec, models, meanings)
@@ -343,6 +344,9 @@ def _headers(method: str, spec: EndpointSpec, status: int) -> Dict[str, Any]:
             names.extend((*CORS_HEADERS, *PREFLIGHT_HEADERS))
         elif method == "GET" and status in (200, 304, 404):
             names.extend((*CORS_HEADERS, "Cache-Control"))
+        elif method == "OPTIONS" and status == 404:
+            # A page that cannot exist: the GET's 404 headers, never a grant.
+            names.extend(("Vary", "Cache-Control"))
     elif conditional:
         names.append("Cache-Control")
     return {name: {"$ref": f"#/components/headers/{name}"} for name in names}

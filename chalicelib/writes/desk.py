@@ -15,13 +15,14 @@ from pydantic.main import BaseModel
 from chalicelib.core import ids
 from chalicelib.core.clock import isoformat, utc_now
 from chalicelib.core.errors import Conflict, IdempotencyKeyReused, NotFound, PreconditionFailed, ValidationFailed
-from chalicelib.core.etags import etag, etag_matches
+from chalicelib.core.etags import etag, if_match_holds
 from chalicelib.core.fields import Model
-from chalicelib.store import Operation, Reads, RenderConfig, Snapshot, Store
+from chalicelib.store import IdempotencyRecord, Operation, Reads, RenderConfig, Snapshot, Store
 from chalicelib.store.models import OperationStatus
 from chalicelib.writes.configs import ConfigCreate, ConfigCreateData, ConfigDelete, ConfigUpdate
 from chalicelib.writes.envelopes import OperationEnvelope, OperationMeta
 from chalicelib.writes.queue import WriteQueue
+from chalicelib.writes.registry import parse_envelope
 from chalicelib.writes.sites import SitePut, SitePutData
 
 
@@ -79,20 +80,18 @@ class WriteDesk:
     def put_site(self, site: str, body: BaseModel, submission: Submission) -> Accepted:
         key = _KeyUse.of(submission, body.model_dump(mode="json"))
         snapshot = self._read(Reads(), key)
-        replay = _replay(snapshot, key)
-        if replay:
-            return replay
+        if key and snapshot.idempotency:
+            return self._replay(snapshot.idempotency, key)
         data = SitePutData(site=site, **body.model_dump())
-        return self._send(SitePut(data=data, meta=self._meta(submission, key)), site)
+        return self._send(SitePut(data=data, meta=self._meta(submission, key)), site, key)
 
     def create_config(self, body: BaseModel, submission: Submission) -> Accepted:
         fields: dict[str, Any] = body.model_dump()
         key = _KeyUse.of(submission, body.model_dump(mode="json"))
         site, page = fields["site"], fields["page"]
         snapshot = self._read(Reads(site=site, page=(site, page)), key)
-        replay = _replay(snapshot, key)
-        if replay:
-            return replay
+        if key and snapshot.idempotency:
+            return self._replay(snapshot.idempotency, key)
         if snapshot.site is None:
             raise ValidationFailed(
                 "the site does not exist; create it with PUT /sites/{site} first",
@@ -105,35 +104,33 @@ class WriteDesk:
             )
         now = self._clock()
         data = ConfigCreateData(id=self._new_config_id(now), **fields)
-        return self._send(ConfigCreate(data=data, meta=self._meta(submission, key, now)), data.id)
+        return self._send(ConfigCreate(data=data, meta=self._meta(submission, key, now)), data.id, key)
 
     def update_config(
         self, config_id: str, body: BaseModel, if_match: Optional[str], submission: Submission
     ) -> Accepted:
         key = _KeyUse.of(submission, body.model_dump(mode="json"))
         snapshot = self._read(Reads(config_id=config_id), key)
-        replay = _replay(snapshot, key)
-        if replay:
-            return replay
+        if key and snapshot.idempotency:
+            return self._replay(snapshot.idempotency, key)
         current = _current(snapshot, config_id, if_match)
         expected = current.version if if_match else None
         envelope = ConfigUpdate.model_validate(
             {"data": {"id": config_id, **body.model_dump()}, "meta": self._meta(submission, key, expected=expected)}
         )
-        return self._send(envelope, config_id)
+        return self._send(envelope, config_id, key)
 
     def delete_config(self, config_id: str, if_match: Optional[str], submission: Submission) -> Accepted:
         key = _KeyUse.of(submission, {})
         snapshot = self._read(Reads(config_id=config_id), key)
-        replay = _replay(snapshot, key)
-        if replay:
-            return replay
+        if key and snapshot.idempotency:
+            return self._replay(snapshot.idempotency, key)
         current = _current(snapshot, config_id, if_match)
         expected = current.version if if_match else None
         envelope = ConfigDelete.model_validate(
             {"data": {"id": config_id}, "meta": self._meta(submission, key, expected=expected)}
         )
-        return self._send(envelope, config_id)
+        return self._send(envelope, config_id, key)
 
     def operation(self, operation_id: str) -> Operation:
         """The operation's record, or `pending` for one the API accepted that the worker
@@ -173,22 +170,36 @@ class WriteDesk:
             fingerprint=key.fingerprint if key else None,
         )
 
-    def _send(self, envelope: OperationEnvelope, resource: str) -> Accepted:
+    def _send(self, envelope: OperationEnvelope, resource: str, key: Optional[_KeyUse]) -> Accepted:
+        """Enqueues the operation; with a key, claims the key for it first, so that a
+        repeat sent meanwhile (in parallel, say) is answered with this operation."""
+        if key is not None:
+            claim = IdempotencyRecord(
+                operationId=envelope.meta.operationId,
+                fingerprint=key.fingerprint,
+                resourceId=resource,
+                status="pending",
+                envelope=envelope.model_dump_json(exclude_none=True),
+            )
+            holder = self._store.receipts.claim_key(key.hash, claim)
+            if holder is not None:
+                return self._replay(holder, key)
         self._queue.send(envelope)
         return Accepted(operationId=envelope.meta.operationId, status="pending", id=resource)
 
-
-def _replay(snapshot: Snapshot, key: Optional[_KeyUse]) -> Optional[Accepted]:
-    record = snapshot.idempotency
-    if key is None or record is None:
-        return None
-    if record.fingerprint != key.fingerprint:
-        raise IdempotencyKeyReused("this Idempotency-Key was already used with a different request")
-    return Accepted(
-        operationId=record.operationId,
-        status="succeeded" if record.status == "succeeded" else "failed",
-        id=record.resourceId,
-    )
+    def _replay(self, record: IdempotencyRecord, key: _KeyUse) -> Accepted:
+        """The answer to a repeat of a keyed request: the first request's operation."""
+        if record.fingerprint != key.fingerprint:
+            raise IdempotencyKeyReused("this Idempotency-Key was already used with a different request")
+        if record.status == "pending" and record.envelope:
+            # The request that claimed the key may have failed to enqueue its operation (or
+            # is enqueueing it now): send it again. SQS drops a second copy within five
+            # minutes, and the worker applies an operation once however often it arrives.
+            self._queue.send(parse_envelope(record.envelope))
+        status: OperationStatus = "pending" if record.status == "pending" else "failed"
+        if record.status == "succeeded":
+            status = "succeeded"
+        return Accepted(operationId=record.operationId, status=status, id=record.resourceId)
 
 
 def _current(snapshot: Snapshot, config_id: str, if_match: Optional[str]) -> RenderConfig:
@@ -196,6 +207,6 @@ def _current(snapshot: Snapshot, config_id: str, if_match: Optional[str]) -> Ren
     if config is None:
         raise NotFound(f"no config '{config_id}'")
     current_tag = etag(config.id, config.version)
-    if if_match is not None and not etag_matches(if_match, current_tag):
+    if if_match is not None and not if_match_holds(if_match, current_tag):
         raise PreconditionFailed(f"If-Match does not match the current version: the ETag is now {current_tag}")
     return config
