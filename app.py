@@ -10,7 +10,7 @@ from typing import Any, Dict, Optional
 from chalice.app import AuthRequest, AuthResponse, Chalice, CloudWatchEvent, Rate, Response, SQSEvent
 
 from chalicelib import access, delivery
-from chalicelib.core.errors import BadRequest, NotFound
+from chalicelib.core.errors import BadRequest, DependencyUnavailable, NotFound
 from chalicelib.core.fields import (
     DEFAULT_PAGE_SIZE,
     MAX_PAGE_SIZE,
@@ -22,9 +22,10 @@ from chalicelib.core.fields import (
 )
 from chalicelib.core.ids import is_config_id
 from chalicelib.core.logs import get_logger
+from chalicelib.core.stage import required_setting
 from chalicelib.services import Services, get_services
 from chalicelib.store import LayoutSchema, Operation, PageRender, RenderConfig, Site
-from chalicelib.upkeep import BackupReport, RedriveResult, run_backup_check
+from chalicelib.upkeep import BackupReport, RedriveResult, run_backup_check, time_left_in
 from chalicelib.web import Call, Param, endpoint, http_middleware, json_response, openapi
 from chalicelib.web.endpoint import CURSOR, DRY_RUN, FORCE, IDEMPOTENCY_KEY, IF_MATCH, IF_NONE_MATCH, LIMIT, ORIGIN
 from chalicelib.web.models import (
@@ -59,7 +60,7 @@ MAX_REDRIVE = 1000
 BACKUP_CHECK_MINUTES = int(os.environ.get("BACKUP_CHECK_RATE_MINUTES", "60"))
 
 # The write queue's name is fixed when the app is packaged; see .chalice/config.json.
-WRITE_QUEUE_NAME = os.environ.get("WRITE_QUEUE_NAME", "metadata-manager-local-writes.fifo")
+WRITE_QUEUE_NAME = required_setting("WRITE_QUEUE_NAME", "it names the queue the worker apply_writes listens to")
 
 
 def services() -> Services:
@@ -83,9 +84,19 @@ def accepted(result: Answer) -> Response:
 
 @app.authorizer(ttl_seconds=60)
 def token_authorizer(request: AuthRequest) -> AuthResponse:
-    """Resolves the bearer token; each route demands its scope from the context."""
-    principal = access.authenticate(request.token, services().store.tokens)
-    return AuthResponse(routes=["*"], principal_id=principal.token_id or "anonymous", context=principal.context())
+    """Resolves the bearer token; each route demands its scope from the context.
+
+    API Gateway caches this answer per token for 60 s, so it is only ever what the token
+    table says: a token nobody holds is denied (401). When the table cannot be read this
+    raises, which API Gateway answers with a 503 (its gateway response) and never caches."""
+    try:
+        principal = access.authenticate(request.token, services().store.tokens)
+    except DependencyUnavailable as exc:
+        log.warning("tokens cannot be checked; the request is refused for now", extra={"reason": exc.message})
+        raise
+    if not principal.scope:
+        return AuthResponse(routes=[], principal_id="anonymous")
+    return AuthResponse(routes=["*"], principal_id=principal.token_id, context=principal.context())
 
 
 # --- public ----------------------------------------------------------------------------
@@ -339,7 +350,8 @@ def backup_report(call: Call) -> Response:
 def redrive_dead_letters(call: Call) -> Response:
     """Moves messages from the dead-letter queue back to the write queue, after a fix."""
     limit = call.query_int("limit", MAX_REDRIVE, 1, MAX_REDRIVE)
-    return json_response(services().redrive().run(limit))
+    # It stops in time to answer before the function's timeout; `remaining` says what is left.
+    return json_response(services().redrive(time_left_in(app.lambda_context)).run(limit))
 
 
 @app.schedule(Rate(BACKUP_CHECK_MINUTES, unit=Rate.MINUTES))

@@ -41,9 +41,9 @@ def create_config() -> Response:
     request = app.current_request
     assert request is not None
     store = get_services().store
-    principal = auth.authenticate(request.headers.get("authorization", ""), store.tokens)
     try:
         # As the real route: 401/403 for the token, 503 when it cannot be checked now.
+        principal = auth.authenticate(request.headers.get("authorization", ""), store.tokens)
         principal.demand("write")
     except DomainError as error:
         status, code = answer_for(error)

@@ -12,7 +12,7 @@ from __future__ import annotations
 import logging
 from datetime import datetime, timedelta
 from functools import cached_property, lru_cache
-from typing import TYPE_CHECKING, Any, Callable
+from typing import TYPE_CHECKING, Any, Callable, Optional
 
 import boto3
 from botocore.config import Config
@@ -21,7 +21,7 @@ from chalicelib.core.clock import utc_now
 from chalicelib.core.logs import get_logger
 from chalicelib.core.stage import StageSettings, get_settings
 from chalicelib.store import Store
-from chalicelib.upkeep import BackupChecker, BackupPolicy, Redrive, Targets
+from chalicelib.upkeep import BackupChecker, BackupPolicy, Redrive, Targets, TimeLeft
 from chalicelib.writes import Applier, SchemaDesk, Worker, WriteDesk, WriteQueue
 
 if TYPE_CHECKING:
@@ -89,9 +89,9 @@ class Services:
         targets = Targets(settings.table_name, settings.queue_name, settings.dead_letter_queue_name)
         return BackupChecker(self.dynamodb, self.sqs, targets, policy, clock=self.clock)
 
-    def redrive(self) -> Redrive:
+    def redrive(self, time_left: Optional[TimeLeft]) -> Redrive:
         dead_letter_url = self.sqs.get_queue_url(QueueName=self.settings.dead_letter_queue_name)["QueueUrl"]
-        return Redrive(self.sqs, dead_letter_url, self.queue.url)
+        return Redrive(self.sqs, dead_letter_url, self.queue.url, time_left)
 
     @cached_property
     def worker(self) -> Worker:

@@ -1,12 +1,15 @@
 """Chalice's local API Gateway, with its own errors answered in the contract's error body.
 
 API Gateway answers some requests before the function runs: 401 when a protected route
-gets no Authorization header, and 403 "Missing Authentication Token" for a route that
-does not exist. Chalice's local gateway imitates those bodies (`{"message": ...}`); here
-they become `{"error", "message", "requestId"}` with the status the contract names
-(an unknown route is a 404), so a client of the local stack sees one error shape. The
-answers come from `infra.gateway_responses`, the table the deployed API's gateway
-responses are made from.
+gets no Authorization header, 403 "Missing Authentication Token" for a route that does
+not exist, 403 when the authorizer denies the token, and 500 when the authorizer fails.
+Chalice's local gateway imitates those bodies (`{"message": ...}`, or lets the
+authorizer's exception escape); here they become `{"error", "message", "requestId"}`
+with the status the contract names (an unknown route is a 404, a denied token a 401, an
+authorizer that could not check the token a 503), so a client of the local stack sees
+one error shape. The answers come from `infra.gateway_responses`, the table the deployed
+API's gateway responses are made from. Like Chalice's, this gateway caches no
+authorizer answer; API Gateway keeps each policy the authorizer returns for its TTL.
 
 The server reads a request's body by its framing (`devstack.framing`): a Content-Length
 that is not a length, a body that stalls or ends early, or a bad chunk is answered with
@@ -35,6 +38,7 @@ from chalice.local import (
     LocalChalice,
     LocalDevServer,
     LocalGateway,
+    LocalGatewayAuthorizer,
     LocalGatewayException,
     NotAuthorizedError,
     ThreadedHTTPServer,
@@ -60,6 +64,13 @@ def contract_error(error: GatewayError, request_id: str, status: Optional[int] =
     }
 
 
+class AuthorizerFailedError(LocalGatewayException):
+    """The authorizer raised: API Gateway answers 500 (AuthorizerConfigurationException)
+    and caches nothing. Chalice's local gateway would let the exception through."""
+
+    CODE = 500
+
+
 def gateway_error(error: LocalGatewayException, method: str, path: str) -> Dict[str, Any]:
     """The answer the deployed API's gateway responses give (infra.gateway_responses)."""
     request_id = str(error.headers.get("x-amzn-RequestId", ""))
@@ -68,13 +79,39 @@ def gateway_error(error: LocalGatewayException, method: str, path: str) -> Dict[
     if isinstance(error, ForbiddenError) and error.headers.get("x-amzn-ErrorType") == _NO_ROUTE_ERROR_TYPE:
         return contract_error(gateway_response("MISSING_AUTHENTICATION_TOKEN"), request_id)
     if isinstance(error, ForbiddenError):
+        # The authorizer denied the token (unknown, revoked or malformed).
         return contract_error(gateway_response("ACCESS_DENIED"), request_id)
-    if not isinstance(error, InvalidAuthorizerError):
-        log.error("unexpected gateway error %s at %s %s", type(error).__name__, method, path)
+    if isinstance(error, (AuthorizerFailedError, InvalidAuthorizerError)):
+        # The authorizer raised, or answered no policy: the token could not be checked now.
+        return contract_error(gateway_response("AUTHORIZER_CONFIGURATION_ERROR"), request_id)
+    log.error("unexpected gateway error %s at %s %s", type(error).__name__, method, path)
     return contract_error(gateway_response("DEFAULT_5XX"), request_id, status=500)
 
 
+class ContractAuthorizer(LocalGatewayAuthorizer):
+    """Runs a route's authorizer as API Gateway does: when it raises, the request is
+    answered by the gateway (AuthorizerFailedError), not by an exception escaping the server."""
+
+    def authorize(self, raw_path: str, lambda_event: Any, lambda_context: Any) -> Any:
+        try:
+            return super().authorize(raw_path, lambda_event, lambda_context)
+        except LocalGatewayException:
+            raise
+        except Exception as error:
+            # As Lambda would log the authorizer's failure.
+            log.warning("the authorizer raised %s: %s", type(error).__name__, error, exc_info=True)
+            headers = {
+                "x-amzn-RequestId": lambda_context.aws_request_id,
+                "x-amzn-ErrorType": "AuthorizerConfigurationException",
+            }
+            raise AuthorizerFailedError(headers, b'{"message": null}') from error
+
+
 class ContractGateway(LocalGateway):
+    def __init__(self, app_object: Chalice, config: Config) -> None:
+        super().__init__(app_object, config)
+        self._authorizer = ContractAuthorizer(app_object)
+
     def handle_request(self, method: str, path: str, headers: Dict[str, Any], body: Optional[bytes]) -> Dict[str, Any]:
         try:
             response: Dict[str, Any] = super().handle_request(method, path, headers, body)

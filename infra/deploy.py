@@ -5,9 +5,10 @@ Chalice creates functions, roles, the API and event sources, but no table, queue
 group. `provision_stage` creates or updates those (running it again changes nothing),
 then `chalice deploy` can wire the worker to a queue that exists.
 
-Chalice imports app.py to find its functions without applying the stage's environment,
-and app.py reads the write queue's name at import; so Chalice runs here with the stage's
-environment variables set, and the worker's event source names the stage's own queue.
+app.py reads the write queue's name when it is imported, and refuses to load without
+it. Chalice applies the stage's environment variables from `.chalice/config.json` before
+it imports app.py; Chalice runs here with them set as well, so whatever it runs sees the
+stage's own names, and the worker's event source names the stage's own queue.
 """
 
 from __future__ import annotations

@@ -2,10 +2,17 @@
 
 API Gateway refuses some requests before any function runs: a protected route without
 a token (401), a path or method the API does not have (403 "Missing Authentication
-Token", which the contract calls a 404), a denied authorizer, throttling. Left alone it
-answers `{"message": ...}`. Here each becomes `{"error", "message", "requestId"}` with
-the status the contract names. The packaged template sets these as the REST API's
-gateway responses; the local stack's gateway can answer from the same table.
+Token", which the contract calls a 404), a token the authorizer denies (403, which the
+contract calls a 401: the token is unknown, revoked or malformed), an authorizer that
+raised because it could not check the token now (500, which the contract calls a 503),
+throttling. Left alone it answers `{"message": ...}`. Here each becomes `{"error",
+"message", "requestId"}` with the status the contract names. The packaged template sets
+these as the REST API's gateway responses; the local stack's gateway answers from the
+same table.
+
+API Gateway caches the policy an authorizer returns (for its `ttl_seconds`), an Allow or
+a Deny, but not a failure: so the authorizer denies only what the token table says, and
+raises when it cannot read it, and the 503 lasts only as long as the outage.
 """
 
 from __future__ import annotations
@@ -33,12 +40,24 @@ class GatewayError:
         return {"error": self.code, "message": self.message, "requestId": request_id}
 
 
+TOKENS_UNAVAILABLE = "tokens cannot be checked right now; try again shortly"
+
 GATEWAY_ERRORS: Tuple[GatewayError, ...] = (
     GatewayError(
         "UNAUTHORIZED", 401, "Unauthorized", "a valid bearer token is required: send 'Authorization: Bearer <token>'"
     ),
     GatewayError("MISSING_AUTHENTICATION_TOKEN", 404, "NotFound", "no such route"),
-    GatewayError("ACCESS_DENIED", 403, "Forbidden", "this token may not call this route"),
+    # Only the authorizer denies, and it denies tokens it does not know (a token whose scope
+    # is too small for the route is refused by the route itself, with 403).
+    GatewayError(
+        "ACCESS_DENIED",
+        401,
+        "Unauthorized",
+        "a valid bearer token is required: this one is unknown, revoked or not of the form 'Bearer <token>'",
+    ),
+    # The authorizer raised (it could not read the token table) or timed out.
+    GatewayError("AUTHORIZER_CONFIGURATION_ERROR", 503, "ServiceUnavailable", TOKENS_UNAVAILABLE),
+    GatewayError("AUTHORIZER_FAILURE", 503, "ServiceUnavailable", TOKENS_UNAVAILABLE),
     GatewayError("REQUEST_TOO_LARGE", 413, "PayloadTooLarge", "the request is too large"),
     GatewayError("THROTTLED", 429, "TooManyRequests", "too many requests; slow down and retry"),
     GatewayError("DEFAULT_4XX", None, "BadRequest", "the request was refused before it reached the service"),

@@ -16,7 +16,7 @@ import boto3
 from chalicelib import access as auth
 from chalicelib.store import Store
 from chalicelib.store.tokens import TokenStore
-from chalicelib.upkeep import Redrive
+from chalicelib.upkeep import Redrive, time_budget
 from infra.resources import StageResources
 
 SessionFactory = Callable[[], Any]
@@ -45,6 +45,12 @@ def build_parser() -> argparse.ArgumentParser:
         help="move messages from the dead-letter queue back to the write queue (after fixing their cause)",
     )
     redrive.add_argument("--max", type=int, default=1000, help="move at most this many messages (default 1000)")
+    redrive.add_argument(
+        "--max-seconds",
+        type=float,
+        default=None,
+        help="start no round of ten after this many seconds, less a margin (default: no limit)",
+    )
     return parser
 
 
@@ -61,8 +67,9 @@ def main(argv: List[str], session_factory: SessionFactory = boto3.session.Sessio
 def _redrive(args: argparse.Namespace, sqs: Any, resources: StageResources, out: TextIO) -> int:
     dead_letters = sqs.get_queue_url(QueueName=resources.dead_letter_queue_name)["QueueUrl"]
     queue = sqs.get_queue_url(QueueName=resources.queue_name)["QueueUrl"]
-    # No time budget from the command line: it runs until the queue is empty or --max.
-    result = Redrive(sqs, dead_letters, queue, time_budget_seconds=float("inf")).run(args.max)
+    # No Lambda timeout here: it runs until the queue is empty or --max, or --max-seconds.
+    time_left = time_budget(args.max_seconds) if args.max_seconds is not None else None
+    result = Redrive(sqs, dead_letters, queue, time_left).run(args.max)
     print(json.dumps(result.model_dump()), file=out)
     return 0 if result.failed == 0 else 1
 

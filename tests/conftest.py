@@ -15,6 +15,7 @@ from moto import mock_aws
 
 from chalicelib import access as auth
 from chalicelib.services import get_services, reset_services
+from devstack.gateway import ContractGateway
 from devstack.poller import QueuePoller
 from infra.resources import PROJECT_DIR, Provisioned, StageResources, provision
 from tests.helpers import Faults, Queue
@@ -58,6 +59,10 @@ def stack(aws: None, resources: StageResources, monkeypatch: pytest.MonkeyPatch)
 @pytest.fixture
 def client(stack: Provisioned) -> Iterator[Client]:
     with Client(_app(), stage_name=STAGE, project_dir=str(PROJECT_DIR)) as test_client:
+        # API Gateway's own answers (no token, a denied or failed authorizer, no such
+        # route) as the deployed API's gateway responses and the local stack give them.
+        http = test_client.http
+        http._local_gateway = ContractGateway(http._app, http._config)
         yield test_client
 
 

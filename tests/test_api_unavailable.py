@@ -87,6 +87,76 @@ def test_when_tokens_cannot_be_checked_a_protected_route_is_a_503_not_a_401(shop
     assert "token" in body["message"]
 
 
+class AuthorizerCache:
+    """API Gateway's cache of the authorizer's answers (`ttl_seconds`): the policy it
+    returns for a token, an Allow or a Deny, is answered again for the TTL without calling
+    it; when it fails, nothing is kept and the next request calls it again."""
+
+    def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        from app import token_authorizer
+
+        self.ttl = float(token_authorizer.config.ttl_seconds)
+        self.now = 0.0  # no time passes unless a test says so
+        self.kept: Dict[str, tuple[float, Any]] = {}
+        self.calls = 0
+        original = token_authorizer.func
+
+        def cached(request: Any) -> Any:
+            hit = self.kept.get(request.token)
+            if hit is not None and self.now - hit[0] < self.ttl:
+                return hit[1]
+            self.calls += 1
+            answer = original(request)  # raises: nothing is kept
+            self.kept[request.token] = (self.now, answer)
+            return answer
+
+        monkeypatch.setattr(token_authorizer, "func", cached)
+
+
+def token_lookups(call: Call) -> bool:
+    """The authorizer's token lookups, and nothing else."""
+    return "TOKEN#" in call.text
+
+
+def test_after_the_token_table_comes_back_the_very_next_request_is_served(
+    shop: Api, table_faults: Faults, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    cache = AuthorizerCache(monkeypatch)
+    table_faults.unreachable(when=token_lookups)
+    # A token API Gateway has no answer for yet: the authorizer fails, and nothing is cached.
+    assert "token" in assert_unavailable(shop.request("GET", "/sites", scope="write"))["message"]
+    assert_unavailable(shop.request("GET", "/sites", scope="write"))
+    assert cache.calls == 2
+    assert cache.kept == {}
+
+    table_faults.heal()
+    response = shop.request("GET", "/sites", scope="write")
+    assert response.status_code == 200, response.json_body
+    assert cache.calls == 3
+
+
+def test_during_a_token_table_outage_an_answer_api_gateway_cached_still_serves(
+    shop: Api, table_faults: Faults, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    cache = AuthorizerCache(monkeypatch)
+    assert shop.request("GET", "/sites", scope="read").status_code == 200
+    table_faults.unreachable(when=token_lookups)
+    assert shop.request("GET", "/sites", scope="read").status_code == 200  # from the cache
+    assert_unavailable(shop.request("GET", "/sites", scope="write"))  # not in it
+    cache.now += cache.ttl  # the cached answer expires: the token is checked again
+    assert_unavailable(shop.request("GET", "/sites", scope="read"))
+
+
+def test_an_unknown_token_is_denied_by_the_authorizer_and_the_denial_is_cached(
+    shop: Api, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    cache = AuthorizerCache(monkeypatch)
+    for _ in range(2):
+        response = shop.request("GET", "/sites", scope=None, headers={"Authorization": "Bearer mmt_nobody"})
+        assert_error(response, 401, "Unauthorized")
+    assert cache.calls == 1
+
+
 @pytest.mark.parametrize(
     ("method", "path", "body"),
     [

@@ -1,12 +1,15 @@
-"""Bearer tokens and scopes: every route by no token / unknown token / too small a scope / enough."""
+"""Bearer tokens and scopes: every route by no token / unknown token / too small a scope / enough;
+and the authorizer as API Gateway invokes it."""
 
 from __future__ import annotations
 
-from typing import Any, Dict, Optional, Tuple
+from typing import Any, Dict, List, Optional, Tuple
 
 import pytest
+from botocore.exceptions import EndpointConnectionError
 
 from chalicelib import access as auth
+from chalicelib.core.errors import DependencyUnavailable
 from chalicelib.core.ids import token_hash
 from chalicelib.services import get_services
 from tests.conftest import Api
@@ -160,3 +163,64 @@ def test_a_revoked_token_is_refused(api: Api) -> None:
     assert tokens.delete(record.tokenId)
     response = api.request("GET", "/sites", scope=None, headers={"Authorization": f"Bearer {secret}"})
     assert_error(response, 401, "Unauthorized")
+
+
+# --- the authorizer, as API Gateway invokes it ---------------------------------------------
+
+METHOD_ARN = "arn:aws:execute-api:us-east-1:123456789012:abcdef1234/api/GET/sites"
+
+
+def authorize(api: Api, authorization: str) -> Dict[str, Any]:
+    event = {"type": "TOKEN", "authorizationToken": authorization, "methodArn": METHOD_ARN}
+    policy: Dict[str, Any] = api.client.lambda_.invoke("token_authorizer", event).payload
+    return policy
+
+
+def allowed_resources(policy: Dict[str, Any]) -> List[str]:
+    return [
+        resource
+        for statement in policy["policyDocument"]["Statement"]
+        if statement["Effect"] == "Allow"
+        for resource in statement["Resource"]
+    ]
+
+
+def test_the_authorizer_allows_a_known_token_everywhere_with_its_scope(api: Api) -> None:
+    policy = authorize(api, f"Bearer {api.tokens['write']}")
+    assert allowed_resources(policy) == ["arn:aws:execute-api:us-east-1:123456789012:abcdef1234/api/*/*"]
+    assert policy["context"]["scope"] == "write"
+    assert policy["principalId"] == policy["context"]["tokenId"]
+
+
+@pytest.mark.parametrize("authorization", ["Bearer mmt_not-a-real-token", "Basic dXNlcjpwYXNz", "Bearer ", "token"])
+def test_the_authorizer_itself_denies_a_token_nobody_holds(api: Api, authorization: str) -> None:
+    """A denial API Gateway may cache: it is what the token table says."""
+    policy = authorize(api, authorization)
+    assert allowed_resources(policy) == []
+    assert policy["principalId"] == "anonymous"
+    assert "scope" not in policy["context"]
+
+
+def test_the_authorizer_denies_a_revoked_token(api: Api) -> None:
+    tokens = get_services().store.tokens
+    secret, record = auth.issue_token(tokens, "revoked", "admin")
+    assert allowed_resources(authorize(api, f"Bearer {secret}"))
+    assert tokens.delete(record.tokenId)
+    assert allowed_resources(authorize(api, f"Bearer {secret}")) == []
+
+
+def test_when_the_token_table_cannot_be_read_the_authorizer_fails_instead_of_answering(api: Api) -> None:
+    """No policy at all, so API Gateway has nothing to cache: it answers a 503 (its
+    AUTHORIZER_CONFIGURATION_ERROR gateway response) for this request only."""
+    events = get_services().table.meta.client.meta.events
+
+    def unreachable(**_: Any) -> None:
+        raise EndpointConnectionError(endpoint_url="https://dynamodb.us-east-1.amazonaws.com")
+
+    events.register("before-call.dynamodb.GetItem", unreachable)
+    try:
+        with pytest.raises(DependencyUnavailable):
+            authorize(api, f"Bearer {api.tokens['read']}")
+    finally:
+        events.unregister("before-call.dynamodb.GetItem", unreachable)
+    assert allowed_resources(authorize(api, f"Bearer {api.tokens['read']}"))

@@ -8,9 +8,11 @@ from typing import Any, Dict, Iterator, List
 
 import boto3
 import pytest
+from chalice.local import LambdaContext
 
 from chalicelib.core.clock import utc_now
 from chalicelib.services import Services, get_services
+from chalicelib.upkeep import Redrive, time_budget
 from tests.conftest import REGION, Api
 from tests.helpers import Clock, Faults, assert_error
 
@@ -239,3 +241,91 @@ def test_redrive_is_admin_only_and_bounded(api: Api) -> None:
     moved = api.request("POST", "/admin/redrive?limit=2", scope="admin").json_body
     assert moved["moved"] == 2
     assert moved["remaining"] == 1
+
+
+def dead_letters(api: Api, count: int) -> None:
+    sqs = boto3.client("sqs", region_name=REGION)
+    for number in range(count):
+        sqs.send_message(
+            QueueUrl=api.stack.dead_letter_queue_url,
+            MessageBody=json.dumps({"n": number}),
+            MessageGroupId=f"g{number}",
+            MessageDeduplicationId=f"budget-{number}",
+        )
+
+
+class SlowQueue:
+    """Each SQS call of the running functions takes `seconds` of a made-up clock."""
+
+    def __init__(self, client: Any, seconds: float) -> None:
+        self.now = 0.0
+        self.calls: List[str] = []
+        self._seconds = seconds
+        self._events = client.meta.events
+        self._events.register("before-call.sqs", self._tick)
+
+    def _tick(self, model: Any, **_: Any) -> None:
+        self.calls.append(model.name)
+        self.now += self._seconds
+
+    def close(self) -> None:
+        self._events.unregister("before-call.sqs", self._tick)
+
+
+@pytest.fixture
+def slow_queue(api: Api) -> Iterator[SlowQueue]:
+    slow = SlowQueue(get_services().sqs, seconds=1.0)
+    yield slow
+    slow.close()
+
+
+def test_redrive_from_the_api_stops_in_time_to_answer_before_the_function_times_out(
+    api: Api, slow_queue: SlowQueue, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The route's time comes from its Lambda context: here a function with a 10 s timeout
+    whose every SQS call takes a second. It stops with time to spare and says what is left."""
+    timeout = 10.0
+    monkeypatch.setattr(LambdaContext, "get_remaining_time_in_millis", lambda _: int((timeout - slow_queue.now) * 1000))
+    dead_letters(api, 35)
+
+    response = api.request("POST", "/admin/redrive", scope="admin")
+
+    assert response.status_code == 200, response.json_body
+    result = response.json_body
+    assert timeout - slow_queue.now > 0, slow_queue.calls  # answered before the timeout
+    assert 0 < result["moved"] < 35
+    assert result["moved"] + result["remaining"] == 35
+    assert result["failed"] == 0
+
+    # The next call picks up where this one stopped.
+    slow_queue.now = 0.0
+    again = api.request("POST", "/admin/redrive", scope="admin").json_body
+    assert again["moved"] > 0
+    assert again["remaining"] == result["remaining"] - again["moved"]
+
+
+def test_redrive_with_a_lambda_contexts_full_time_moves_everything(api: Api) -> None:
+    dead_letters(api, 35)
+    assert api.request("POST", "/admin/redrive", scope="admin").json_body == {"moved": 35, "failed": 0, "remaining": 0}
+
+
+@pytest.mark.parametrize(
+    ("seconds", "moved"),
+    [(None, 35), (100.0, 35), (10.0, 20), (9.0, 20), (8.0, 10), (5.0, 10), (2.0, 0)],
+)
+def test_redrive_starts_a_round_only_with_time_for_it_and_a_margin(
+    api: Api, slow_queue: SlowQueue, seconds: float | None, moved: int
+) -> None:
+    """Each round of ten is three SQS calls (receive, send, delete): 3 s here. A round
+    starts only while the time left exceeds the slowest round so far plus the margin
+    (2 s): with 10 s, rounds start at 10 s and 7 s left, not at 4 s; with 8 s, at 8 s,
+    not at 5 s. The count of what is left (one more call) always fits."""
+    dead_letters(api, 35)
+    services = get_services()
+    dead_letter_queue = services.sqs.get_queue_url(QueueName=services.settings.dead_letter_queue_name)["QueueUrl"]
+    slow_queue.now = 0.0
+    time_left = None if seconds is None else time_budget(seconds, clock=lambda: slow_queue.now)
+    result = Redrive(services.sqs, dead_letter_queue, api.stack.queue_url, time_left).run()
+    assert (result.moved, result.remaining) == (moved, 35 - moved)
+    if seconds is not None:
+        assert slow_queue.now <= seconds

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import json
-from typing import Dict
+from typing import Any, Dict
 
 import pytest
+from botocore.exceptions import EndpointConnectionError
 from chalice.cli.factory import CLIFactory
 from chalice.local import ForbiddenError, InvalidAuthorizerError
 
@@ -42,8 +43,36 @@ def test_what_reaches_the_app_is_left_as_the_app_answers(gateway: ContractGatewa
     assert json.loads(response["body"]) == {"items": [], "nextCursor": None}
 
 
-def test_an_authorizer_denial_is_a_403_and_a_broken_authorizer_a_500() -> None:
+def test_an_authorizer_denial_is_a_401_and_a_broken_authorizer_a_503() -> None:
     headers = {"x-amzn-RequestId": "r-1", "x-amzn-ErrorType": "AccessDeniedException"}
-    assert_error(gateway_error(ForbiddenError(headers, b"{}"), "GET", "/sites"), 403, "Forbidden")
+    denied = assert_error(gateway_error(ForbiddenError(headers, b"{}"), "GET", "/sites"), 401, "Unauthorized")
+    assert "unknown, revoked" in denied["message"]
     broken = gateway_error(InvalidAuthorizerError({"x-amzn-RequestId": "r-2"}, b"{}"), "GET", "/sites")
-    assert assert_error(broken, 500, "InternalError")["requestId"] == "r-2"
+    assert assert_error(broken, 503, "ServiceUnavailable")["requestId"] == "r-2"
+
+
+@pytest.mark.parametrize("authorization", ["Bearer mmt_not-a-real-token", "Basic dXNlcjpwYXNz", "Bearer"])
+def test_a_token_the_authorizer_denies_is_a_contract_401(gateway: ContractGateway, authorization: str) -> None:
+    response = gateway.handle_request("GET", "/sites", {"authorization": authorization}, None)
+    assert_error(response, 401, "Unauthorized")
+
+
+def test_when_the_authorizer_cannot_read_the_tokens_it_is_a_contract_503_until_it_can(
+    gateway: ContractGateway, caplog: pytest.LogCaptureFixture
+) -> None:
+    token, _ = issue_token(get_services().store.tokens, "gateway test", "read")
+    headers = {"authorization": f"Bearer {token}"}
+    events = get_services().table.meta.client.meta.events
+
+    def unreachable(**_: Any) -> None:
+        raise EndpointConnectionError(endpoint_url="https://dynamodb.us-east-1.amazonaws.com")
+
+    events.register("before-call.dynamodb", unreachable)
+    try:
+        response = gateway.handle_request("GET", "/sites", headers, None)
+    finally:
+        events.unregister("before-call.dynamodb", unreachable)
+    assert "try again" in assert_error(response, 503, "ServiceUnavailable")["message"]
+    assert "the authorizer raised DependencyUnavailable" in caplog.text
+
+    assert gateway.handle_request("GET", "/sites", headers, None)["statusCode"] == 200

@@ -25,10 +25,12 @@ with the faults gone, and the same holds with no dead letters left but the poiso
 
 The defined outcome of a redrive: the message returns to the back of its group, so the
 operation is applied after everything accepted for its resource since, against the state
-then. An update without If-Match wins over newer content; with If-Match it fails as
-`PreconditionFailed` if anything was applied in between; a delete of a config already
-gone fails as `NotFound`; a create whose page was taken meanwhile fails as `Conflict`.
-Either way it is applied once, and its status says what happened.
+then, and the last write accepted wins. An update or delete of a config already gone
+fails as `NotFound`; one accepted before the last operation applied to its resource
+(config or site) fails as `Superseded` and changes nothing; an update with If-Match fails
+as `PreconditionFailed` if anything was applied in between; a create whose page was taken
+meanwhile fails as `Conflict`. Either way it is applied once, and its status says what
+happened.
 
 Two limits of the fault model keep it to what the service promises:
 
@@ -47,6 +49,7 @@ import json
 import os
 import random
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any, Dict, List, Optional, Set, Tuple
 
 import boto3
@@ -54,6 +57,7 @@ import pytest
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
+from chalicelib.core.ids import operation_accepted_at
 from chalicelib.services import get_services
 from chalicelib.writes import BatchIncomplete
 from devstack.poller import lambda_sqs_event
@@ -161,6 +165,13 @@ class Accepted:
     expected: Optional[int] = None
     doomed: bool = False
 
+    @property
+    def accepted_at(self) -> datetime:
+        """When the API accepted it (what its id carries, and its submittedAt)."""
+        accepted = operation_accepted_at(self.operation_id)
+        assert accepted is not None
+        return accepted
+
 
 @dataclass
 class Model:
@@ -173,14 +184,20 @@ class Model:
     pages: Dict[str, str] = field(default_factory=dict)
     # operationId -> (status, error code or None, version or None)
     outcomes: Dict[str, Tuple[str, Optional[str], Optional[int]]] = field(default_factory=dict)
+    # The site slug or config id -> when the operation last applied to it was accepted.
+    last_applied: Dict[str, datetime] = field(default_factory=dict)
 
     def outcome_of(self, op: Accepted) -> Tuple[str, Optional[str]]:
         """What applying `op` now would end as (for everything but creates)."""
+        if op.kind != "site":
+            config = self.configs.get(op.target)
+            if config is None or config.deleted:
+                return "failed", "NotFound"
+        if op.target in self.last_applied and op.accepted_at < self.last_applied[op.target]:
+            return "failed", "Superseded"
         if op.kind == "site":
             return "succeeded", None
-        config = self.configs.get(op.target)
-        if config is None or config.deleted:
-            return "failed", "NotFound"
+        config = self.configs[op.target]
         if op.expected is not None and op.expected != config.version:
             return "failed", "PreconditionFailed"
         return "succeeded", None
@@ -190,6 +207,7 @@ class Model:
         if status != "succeeded":
             self.outcomes[op.operation_id] = (status, code, None)
             return
+        self.last_applied[op.target] = op.accepted_at
         if op.kind == "site":
             self.site_name, self.site_version = op.layout, self.site_version + 1
             self.outcomes[op.operation_id] = ("succeeded", None, self.site_version)
@@ -211,6 +229,7 @@ class Model:
         )
         self.pages[op.page] = op.target
         self.outcomes[op.operation_id] = ("succeeded", None, 1)
+        self.last_applied[op.target] = op.accepted_at
 
 
 # --- delivering the queue as Lambda's event source does ------------------------------------
@@ -577,9 +596,13 @@ def start(api: Api, scenario: Scenario) -> None:
     site = scenario.model.site
     scenario.model.site_name = "first"
     scenario.model.site_version = 1
-    api.create_site(site, name="first", allowedOrigins=[])
+    site_put = api.create_site(site, name="first", allowedOrigins=[])
     created = api.write("POST", "/metadata", {"site": site, "page": "home", "layout": "l0", "theme": "t"})
     assert created["status"] == "succeeded"
+    for operation in (site_put, created):
+        accepted = operation_accepted_at(operation["operationId"])
+        assert accepted is not None
+        scenario.model.last_applied[operation["resourceId"]] = accepted
     scenario.model.configs[created["resourceId"]] = ConfigState(
         created["resourceId"], "home", "l0", {}, 1, history=[(1, "l0", created["operationId"])]
     )
@@ -606,5 +629,7 @@ def test_every_accepted_operation_is_applied_once_or_dead_lettered_and_failed(
     scenario.redrive()
     event(f"accepted: {min(len(scenario.accepted), 8)}{'+' if len(scenario.accepted) >= 8 else ''}")
     event(f"redriven: {scenario.redriven}")
+    superseded = sum(code == "Superseded" for _, code, _ in scenario.model.outcomes.values())
+    event(f"superseded: {'some' if superseded else 'none'}")
     event(f"crashes: {'some' if faults.crashed else 'none'}")
     event(f"throttled calls: {'some' if faults.throttled else 'none'}")

@@ -71,3 +71,18 @@ def test_redrive_moves_every_dead_letter_back(api: Api) -> None:
     assert json.loads(output) == {"moved": 12, "failed": 0, "remaining": 0}
     bodies = {message["Body"] for message in api.queue.receive_all()}
     assert bodies == {json.dumps({"n": number}) for number in range(12)}
+
+
+def test_redrive_with_a_time_limit_starts_no_round_it_has_no_time_for(api: Api) -> None:
+    sqs = boto3.client("sqs", region_name="us-east-1")
+    for number in range(3):
+        sqs.send_message(
+            QueueUrl=api.stack.dead_letter_queue_url,
+            MessageBody=json.dumps({"n": number}),
+            MessageGroupId=f"g{number}",
+            MessageDeduplicationId=f"d{number}",
+        )
+    code, output = run("redrive", "--max-seconds", "1")  # less than the safety margin
+    assert (code, json.loads(output)) == (0, {"moved": 0, "failed": 0, "remaining": 3})
+    code, output = run("redrive", "--max-seconds", "60")
+    assert (code, json.loads(output)) == (0, {"moved": 3, "failed": 0, "remaining": 0})

@@ -201,6 +201,11 @@ def test_gateway_errors_answer_in_the_contracts_error_shape(transformed: Dict[st
         assert body == {"error": error.code, "message": error.message, "requestId": "abc-123"}
     assert responses["MISSING_AUTHENTICATION_TOKEN"]["statusCode"] == "404"
     assert responses["UNAUTHORIZED"]["statusCode"] == "401"
+    # The authorizer denies only tokens nobody holds (401), and fails (not cached) when it
+    # cannot check one now (503).
+    assert responses["ACCESS_DENIED"]["statusCode"] == "401"
+    assert responses["AUTHORIZER_CONFIGURATION_ERROR"]["statusCode"] == "503"
+    assert responses["AUTHORIZER_FAILURE"]["statusCode"] == "503"
 
 
 def test_the_package_carries_bytecode_a_cold_start_can_use_as_is(package_dir: Path) -> None:

@@ -2,8 +2,9 @@
 
 Tokens are stored only as SHA-256 hashes. The authorizer resolves a token to its scope
 and passes it to the view in the request context; each route then demands its scope
-(`chalicelib.web.endpoint`), so that 401 and 403 carry the contract's error body and one cached
-authorizer answer serves every route.
+(`chalicelib.web.endpoint`), so that a 403 carries the contract's error body and one
+cached authorizer answer serves every route. A token nobody holds is denied by the
+authorizer itself (API Gateway's answer, in the contract's body: `infra.gateway_responses`).
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from typing import Dict, Literal, Mapping, Optional
 
 from chalicelib.core import ids
 from chalicelib.core.clock import isoformat, utc_now
-from chalicelib.core.errors import DependencyUnavailable, Forbidden, Unauthorized
+from chalicelib.core.errors import Forbidden, Unauthorized
 from chalicelib.store import Token
 from chalicelib.store.tokens import TokenStore
 
@@ -54,9 +55,7 @@ class Principal:
         )
 
     def demand(self, needed: Scope) -> str:
-        """The actor name for a route that needs `needed`, or the 401/403/503 to answer."""
-        if self.problem == "unavailable":
-            raise DependencyUnavailable("tokens cannot be checked right now; try again shortly")
+        """The actor name for a route that needs `needed`, or the 401/403 to answer."""
         if not self.scope:
             raise Unauthorized(f"a valid bearer token is required: {self.problem or 'unknown token'}")
         if not scope_covers(self.scope, needed):
@@ -65,14 +64,14 @@ class Principal:
 
 
 def authenticate(authorization: str, tokens: TokenStore) -> Principal:
+    """Who the token is; a principal with no scope (and the problem) when nobody.
+
+    Raises DependencyUnavailable when the token table cannot be read: "cannot check now"
+    is not an answer about the token, and must not be cached as one."""
     scheme, _, token = authorization.strip().partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
         return Principal("", "", "the Authorization header must be 'Bearer <token>'")
-    token_hash = ids.token_hash(token.strip())
-    try:
-        stored = tokens.get(token_hash)
-    except DependencyUnavailable:
-        return Principal("", "", "unavailable")
+    stored = tokens.get(ids.token_hash(token.strip()))
     if stored is None:
         return Principal("", "", "unknown or revoked token")
     return Principal(stored.tokenId, stored.scope)

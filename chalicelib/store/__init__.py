@@ -15,6 +15,7 @@ from chalicelib.store.cursors import Listing
 from chalicelib.store.models import (
     ConfigVersion,
     IdempotencyRecord,
+    LastApplied,
     LayoutSchema,
     Operation,
     OperationError,
@@ -74,6 +75,7 @@ __all__ = [
     "ConfigVersion",
     "Finding",
     "IdempotencyRecord",
+    "LastApplied",
     "LayoutSchema",
     "Listing",
     "Operation",

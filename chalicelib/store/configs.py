@@ -15,12 +15,13 @@ from boto3.dynamodb.conditions import Attr, Key
 from chalicelib.core.fields import is_page_slug
 from chalicelib.store import keys
 from chalicelib.store.cursors import Listing, decode_cursor, encode_cursor
-from chalicelib.store.models import ConfigVersion, RenderConfig
+from chalicelib.store.models import ConfigVersion, LastApplied, RenderConfig
 from chalicelib.store.table import Item, SingleTable, Transaction
 
 
-def config_item(config: RenderConfig) -> Item:
-    return {**config.model_dump(exclude={"settings"}), "settings": json.dumps(config.settings)}
+def config_item(config: RenderConfig, applied: Optional[LastApplied] = None) -> Item:
+    item = {**config.model_dump(exclude={"settings"}), "settings": json.dumps(config.settings)}
+    return {**item, **applied.attribute()} if applied else item
 
 
 def config_from_item(item: Item) -> RenderConfig:
@@ -86,8 +87,11 @@ class ConfigStore:
         return Listing(versions, encode_cursor(listing, str(versions[-1].version)) if more else None)
 
     @staticmethod
-    def add_create(transaction: Transaction, config: RenderConfig, version: ConfigVersion) -> None:
-        item = config_item(config)
+    def add_create(
+        transaction: Transaction, config: RenderConfig, version: ConfigVersion, applied: Optional[LastApplied] = None
+    ) -> None:
+        """`applied`: the operation that creates it, kept on the config's items (see LastApplied)."""
+        item = config_item(config, applied)
         # A config belongs to a site that exists.
         transaction.check(keys.site_key(config.site), Attr(keys.PK).exists())
         # The id is new, and the page has no config yet: one config per page.
@@ -96,9 +100,13 @@ class ConfigStore:
         ConfigStore._add_version(transaction, config.id, version)
 
     @staticmethod
-    def add_replace(transaction: Transaction, config: RenderConfig, version: ConfigVersion) -> None:
-        item = config_item(config)
-        # Only over the version this operation read: nothing changed it meanwhile.
+    def add_replace(
+        transaction: Transaction, config: RenderConfig, version: ConfigVersion, applied: Optional[LastApplied] = None
+    ) -> None:
+        """`applied`: the operation that replaces it, kept on the config's items."""
+        item = config_item(config, applied)
+        # Only over the version this operation read: nothing changed it (or its last
+        # applied operation) meanwhile.
         transaction.put({**keys.config_key(config.id), **item}, Attr("version").eq(config.version - 1))
         # The page still belongs to this config.
         transaction.put({**keys.page_key(config.site, config.page), **item}, Attr("id").eq(config.id))

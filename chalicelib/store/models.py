@@ -3,7 +3,9 @@ versions, operation records, idempotency records and API tokens."""
 
 from __future__ import annotations
 
-from typing import Any, Dict, List, Literal, Optional
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Dict, List, Literal, Mapping, Optional
 
 from pydantic.config import ConfigDict
 from pydantic.fields import Field
@@ -108,3 +110,33 @@ class Token(Model):
     name: str
     scope: str
     createdAt: str
+
+
+# The attribute of a site's item, and of a config's items, that names the last operation
+# applied to it. Not part of the models above: it is not shown to clients.
+LAST_APPLIED_ATTRIBUTE = "lastApplied"
+
+
+@dataclass(frozen=True)
+class LastApplied:
+    """The last operation applied to a resource, and when the API accepted it."""
+
+    operation_id: str
+    # The operation's submittedAt: ISO 8601 UTC with milliseconds.
+    accepted_at: str
+
+    def accepted_after(self, accepted_at: str) -> bool:
+        """Whether this operation was accepted after one accepted at `accepted_at`. Within
+        one millisecond, neither is after the other: the order of the queue stands."""
+        return datetime.fromisoformat(self.accepted_at) > datetime.fromisoformat(accepted_at)
+
+    def attribute(self) -> Dict[str, Dict[str, str]]:
+        return {LAST_APPLIED_ATTRIBUTE: {"operationId": self.operation_id, "acceptedAt": self.accepted_at}}
+
+    @classmethod
+    def of_item(cls, item: Optional[Mapping[str, Any]]) -> Optional[LastApplied]:
+        """The marker of a stored item; None for none (an item written before markers)."""
+        marker = (item or {}).get(LAST_APPLIED_ATTRIBUTE)
+        if not isinstance(marker, Mapping):
+            return None
+        return cls(operation_id=str(marker["operationId"]), accepted_at=str(marker["acceptedAt"]))

@@ -12,13 +12,14 @@ from boto3.dynamodb.conditions import Attr, Key
 from chalicelib.core.fields import is_template_name
 from chalicelib.store import keys
 from chalicelib.store.cursors import Listing, decode_cursor, encode_cursor
-from chalicelib.store.models import LayoutSchema
+from chalicelib.store.models import LastApplied, LayoutSchema
 from chalicelib.store.table import Item, SingleTable, Transaction
 
 
-def schema_item(schema: LayoutSchema) -> Item:
+def schema_item(schema: LayoutSchema, applied: Optional[LastApplied] = None) -> Item:
     item = schema.model_dump(exclude={"schema_"}, exclude_none=True)
-    return {**keys.schema_key(schema.site, schema.layout), **item, "schema": schema_text(schema)}
+    item = {**keys.schema_key(schema.site, schema.layout), **item, "schema": schema_text(schema)}
+    return {**item, **applied.attribute()} if applied else item
 
 
 def schema_text(schema: LayoutSchema) -> str:
@@ -50,13 +51,18 @@ class SchemaStore:
         return Listing(schemas, encode_cursor(listing, schemas[-1].layout) if more else None)
 
     @staticmethod
-    def add_put(transaction: Transaction, schema: LayoutSchema, previous_version: Optional[int]) -> None:
+    def add_put(
+        transaction: Transaction,
+        schema: LayoutSchema,
+        previous_version: Optional[int],
+        applied: Optional[LastApplied] = None,
+    ) -> None:
         """Creates the schema once, or replaces it from the version the operation read;
-        the site must exist."""
+        the site must exist. `applied` is kept on the item (see LastApplied)."""
         transaction.check(keys.site_key(schema.site), Attr(keys.PK).exists())
         created = Attr(keys.PK).not_exists()
         replaced = Attr("version").eq(previous_version)
-        transaction.put(schema_item(schema), created if previous_version is None else replaced)
+        transaction.put(schema_item(schema, applied), created if previous_version is None else replaced)
 
     @staticmethod
     def add_delete(transaction: Transaction, schema: LayoutSchema) -> None:

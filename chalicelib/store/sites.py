@@ -9,12 +9,13 @@ from boto3.dynamodb.conditions import Attr, Key
 from chalicelib.core.fields import is_site_slug
 from chalicelib.store import keys
 from chalicelib.store.cursors import Listing, decode_cursor, encode_cursor
-from chalicelib.store.models import Site
+from chalicelib.store.models import LastApplied, Site
 from chalicelib.store.table import Item, SingleTable, Transaction
 
 
-def site_item(site: Site) -> Item:
-    return {**keys.site_key(site.site), **keys.site_list_entry(site.site), **site.model_dump()}
+def site_item(site: Site, applied: Optional[LastApplied] = None) -> Item:
+    item = {**keys.site_key(site.site), **keys.site_list_entry(site.site), **site.model_dump()}
+    return {**item, **applied.attribute()} if applied else item
 
 
 def site_from_item(item: Item) -> Site:
@@ -40,7 +41,11 @@ class SiteStore:
         return Listing(sites, encode_cursor(listing, sites[-1].site) if more else None)
 
     @staticmethod
-    def add_put(transaction: Transaction, site: Site, previous_version: Optional[int]) -> None:
-        """Creates the site once, or replaces it from the version the operation read."""
+    def add_put(
+        transaction: Transaction, site: Site, previous_version: Optional[int], applied: Optional[LastApplied] = None
+    ) -> None:
+        """Creates the site once, or replaces it from the version the operation read (and so
+        from the last applied operation it read); `applied` is kept on the item."""
         created = Attr(keys.PK).not_exists()
-        transaction.put(site_item(site), created if previous_version is None else Attr("version").eq(previous_version))
+        condition = created if previous_version is None else Attr("version").eq(previous_version)
+        transaction.put(site_item(site, applied), condition)

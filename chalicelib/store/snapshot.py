@@ -9,7 +9,7 @@ from typing import Dict, Optional, Tuple
 
 from chalicelib.store import keys
 from chalicelib.store.configs import config_from_item
-from chalicelib.store.models import IdempotencyRecord, LayoutSchema, Operation, RenderConfig, Site
+from chalicelib.store.models import IdempotencyRecord, LastApplied, LayoutSchema, Operation, RenderConfig, Site
 from chalicelib.store.receipts import idempotency_from_item, operation_from_item
 from chalicelib.store.schemas import schema_from_item
 from chalicelib.store.sites import site_from_item
@@ -37,6 +37,10 @@ class Snapshot:
     page: Optional[RenderConfig] = None
     config: Optional[RenderConfig] = None
     schema: Optional[LayoutSchema] = None
+    # The last operation applied to the site, the config and the schema (None: none recorded).
+    site_applied: Optional[LastApplied] = None
+    config_applied: Optional[LastApplied] = None
+    schema_applied: Optional[LastApplied] = None
     operation: Optional[Operation] = None
     # False for an operation recorded as failed only because its message is going to
     # the dead-letter queue: a redrive may still apply it.
@@ -75,6 +79,9 @@ class SnapshotReader:
             page=config_from_item(page) if page else None,
             config=config_from_item(config) if config else None,
             schema=schema_from_item(schema) if schema else None,
+            site_applied=LastApplied.of_item(site),
+            config_applied=LastApplied.of_item(config),
+            schema_applied=LastApplied.of_item(schema),
             operation=operation_from_item(operation) if operation else None,
             operation_final=bool(operation.get("final", True)) if operation else True,
             idempotency=idempotency_from_item(idempotency) if idempotency else None,

@@ -2,6 +2,17 @@
 dead-letter queue."""
 
 from chalicelib.upkeep.backups import BackupChecker, BackupPolicy, BackupReport, Targets, run_backup_check
-from chalicelib.upkeep.redrive import Redrive, RedriveResult
+from chalicelib.upkeep.redrive import Redrive, RedriveResult, TimeLeft, time_budget, time_left_in
 
-__all__ = ["BackupChecker", "BackupPolicy", "BackupReport", "Redrive", "RedriveResult", "Targets", "run_backup_check"]
+__all__ = [
+    "BackupChecker",
+    "BackupPolicy",
+    "BackupReport",
+    "Redrive",
+    "RedriveResult",
+    "Targets",
+    "TimeLeft",
+    "run_backup_check",
+    "time_budget",
+    "time_left_in",
+]

@@ -4,19 +4,52 @@ Each message is sent to the write queue first and deleted from the dead-letter q
 only once the send succeeded: an interrupted redrive leaves a message in both queues at
 worst, never in neither, and the worker applies an operation once however often it
 arrives. A redriven operation joins the back of its resource's group, so it is applied
-after everything accepted for that resource since.
+after everything applied to that resource since; an update or deletion accepted before
+the last one applied is not applied at all (it ends `failed`, `Superseded`: the last
+write accepted wins).
+
+A run stops in time: from the API, before the Lambda function's timeout (the context's
+remaining time, less a margin and the slowest round); from `mmctl`, when it is done.
 """
 
 from __future__ import annotations
 
 import time
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Callable, Dict, List
+from typing import TYPE_CHECKING, Any, Callable, Dict, List, Optional
 
 from chalicelib.core.fields import Model
 
 if TYPE_CHECKING:
     from mypy_boto3_sqs import SQSClient
+
+# What a run keeps in hand beyond its slowest round, for the last count of the
+# dead-letter queue and the answer: a Lambda function is killed at its timeout.
+SAFETY_MARGIN_SECONDS = 2.0
+# API Gateway gives up on an integration after 29 seconds, whatever the function's timeout.
+API_GATEWAY_TIMEOUT_SECONDS = 29.0
+
+TimeLeft = Callable[[], float]
+
+
+def time_left_in(context: Any, clock: Callable[[], float] = time.monotonic) -> TimeLeft:
+    """Seconds a Lambda invocation behind API Gateway may still run: its context's
+    remaining time, and never past API Gateway's own timeout (counted from now)."""
+    started = clock()
+
+    def left() -> float:
+        gateway = API_GATEWAY_TIMEOUT_SECONDS - (clock() - started)
+        if context is None:  # not in Lambda: only API Gateway's limit
+            return gateway
+        return min(float(context.get_remaining_time_in_millis()) / 1000, gateway)
+
+    return left
+
+
+def time_budget(seconds: float, clock: Callable[[], float] = time.monotonic) -> TimeLeft:
+    """Seconds left of a fixed budget that starts now (for callers with no Lambda context)."""
+    started = clock()
+    return lambda: seconds - (clock() - started)
 
 
 class RedriveResult(Model):
@@ -31,14 +64,19 @@ class Redrive:
     sqs: SQSClient
     dead_letter_queue_url: str
     queue_url: str
-    # A call from the API must finish well within API Gateway's 29 seconds.
-    time_budget_seconds: float = 20.0
-    clock: Callable[[], float] = time.monotonic
+    # Seconds the caller may still run (`time_left_in` a Lambda context, or a
+    # `time_budget`); None: no limit, until the queue is empty or the count is reached.
+    time_left: Optional[TimeLeft] = None
 
     def run(self, max_messages: int = 1000) -> RedriveResult:
-        started = self.clock()
+        """Moves up to `max_messages`, a round of up to ten at a time, and starts a round
+        only while the time left, less a safety margin, exceeds the slowest round so far."""
         moved = failed = 0
-        while moved + failed < max_messages and self.clock() - started < self.time_budget_seconds:
+        slowest = 0.0
+        while moved + failed < max_messages:
+            before = self._left()
+            if before - SAFETY_MARGIN_SECONDS <= slowest:
+                break
             messages = self.sqs.receive_message(
                 QueueUrl=self.dead_letter_queue_url,
                 MaxNumberOfMessages=min(10, max_messages - moved - failed),
@@ -54,7 +92,11 @@ class Redrive:
                     Entries=[{"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(sent)],
                 )
                 moved += len(sent)
+            slowest = max(slowest, before - self._left())
         return RedriveResult(moved=moved, failed=failed, remaining=self._remaining())
+
+    def _left(self) -> float:
+        return float("inf") if self.time_left is None else self.time_left()
 
     def _send(self, messages: List[Any]) -> List[Any]:
         entries: List[Dict[str, Any]] = []

@@ -8,7 +8,14 @@ from chalicelib.core.fields import PageSlug, SettingsObject, SiteSlug, StrictMod
 from chalicelib.store import ConfigVersion, Reads, RenderConfig, Snapshot, version_of
 from chalicelib.store.configs import ConfigStore
 from chalicelib.writes.envelopes import OperationEnvelope
-from chalicelib.writes.registry import Change, OperationFailed, OperationKind, register
+from chalicelib.writes.registry import (
+    Change,
+    OperationFailed,
+    OperationKind,
+    applied_by,
+    refuse_if_superseded,
+    register,
+)
 from chalicelib.writes.schemas import settings_problems
 
 
@@ -83,7 +90,8 @@ class CreateConfig(_ConfigKind, OperationKind[ConfigCreate]):
             raise OperationFailed("Conflict", f"page '{data.page}' of site '{data.site}' already has a config")
         check_schema(snapshot, data.layout, data.settings)
         config = RenderConfig(**data.model_dump(), version=1, createdAt=change.stamp, updatedAt=change.stamp)
-        ConfigStore.add_create(change.transaction, config, version_of(config, change.operation_id, change.actor))
+        version = version_of(config, change.operation_id, change.actor)
+        ConfigStore.add_create(change.transaction, config, version, applied_by(envelope))
         return 1
 
 
@@ -99,12 +107,13 @@ class UpdateConfig(_ConfigKind, OperationKind[ConfigUpdate]):
         return Reads(config_id=data.id, site=data.site, schema=(data.site, data.layout))
 
     def apply(self, envelope: ConfigUpdate, snapshot: Snapshot, change: Change) -> int:
-        current = expected_config(envelope, snapshot.config)
+        current = expected_config(envelope, snapshot)
         if envelope.data.site is not None:
             check_schema(snapshot, envelope.data.layout, envelope.data.settings)
         content = envelope.data.model_dump(exclude={"id", "site"})
         updated = current.model_copy(update={**content, "version": current.version + 1, "updatedAt": change.stamp})
-        ConfigStore.add_replace(change.transaction, updated, version_of(updated, change.operation_id, change.actor))
+        version = version_of(updated, change.operation_id, change.actor)
+        ConfigStore.add_replace(change.transaction, updated, version, applied_by(envelope))
         return updated.version
 
 
@@ -113,7 +122,7 @@ class DeleteConfig(_ConfigKind, OperationKind[ConfigDelete]):
     envelope = ConfigDelete
 
     def apply(self, envelope: ConfigDelete, snapshot: Snapshot, change: Change) -> int:
-        current = expected_config(envelope, snapshot.config)
+        current = expected_config(envelope, snapshot)
         tombstone = ConfigVersion(
             version=current.version + 1,
             updatedAt=change.stamp,
@@ -133,10 +142,13 @@ def check_schema(snapshot: Snapshot, layout: str, settings: Dict[str, Any]) -> N
         raise OperationFailed("SchemaViolation", message, problems)
 
 
-def expected_config(envelope: Union[ConfigUpdate, ConfigDelete], config: Optional[RenderConfig]) -> RenderConfig:
-    """The config as it is, when it is the version the client's If-Match named."""
+def expected_config(envelope: Union[ConfigUpdate, ConfigDelete], snapshot: Snapshot) -> RenderConfig:
+    """The config as it is, when no write accepted after this one was applied to it first,
+    and it is the version the client's If-Match named."""
+    config = snapshot.config
     if config is None:
         raise OperationFailed("NotFound", f"config '{envelope.data.id}' does not exist (deleted meanwhile?)")
+    refuse_if_superseded(envelope, snapshot.config_applied, f"config '{config.id}'")
     expected = envelope.meta.expectedVersion
     if expected is not None and config.version != expected:
         raise OperationFailed(

@@ -15,7 +15,7 @@ from pydantic.type_adapter import TypeAdapter
 
 from chalicelib.core.clock import isoformat
 from chalicelib.core.errors import DomainError
-from chalicelib.store import Reads, Snapshot, Transaction
+from chalicelib.store import LastApplied, Reads, Snapshot, Transaction
 from chalicelib.writes.envelopes import OperationEnvelope
 
 E = TypeVar("E", bound=OperationEnvelope)
@@ -27,6 +27,29 @@ class OperationFailed(DomainError):
     def __init__(self, code: str, message: str, details: Optional[List[Dict[str, Any]]] = None) -> None:
         super().__init__(message, details)
         self.code = code
+
+
+def applied_by(envelope: OperationEnvelope) -> LastApplied:
+    """The marker an operation leaves on the resource it changes."""
+    return LastApplied(operation_id=envelope.meta.operationId, accepted_at=envelope.meta.submittedAt)
+
+
+def refuse_if_superseded(envelope: OperationEnvelope, last: Optional[LastApplied], resource: str) -> None:
+    """The last write accepted wins, whatever order the writes arrive in: an operation
+    accepted before the one last applied to its resource (a redriven one, say) changes
+    nothing and fails as `Superseded`. In the queue's order this never happens: a
+    resource's operations arrive in the order the API accepted them."""
+    if (
+        last is not None
+        and last.operation_id != envelope.meta.operationId
+        and last.accepted_after(envelope.meta.submittedAt)
+    ):
+        raise OperationFailed(
+            "Superseded",
+            f"operation {last.operation_id}, accepted at {last.accepted_at}, after this one "
+            f"(accepted at {envelope.meta.submittedAt}), was applied to {resource} first; "
+            "the last write accepted wins, so this one changed nothing",
+        )
 
 
 @dataclass(frozen=True)

@@ -13,7 +13,14 @@ from chalicelib.store import LayoutSchema, Reads, Site, Snapshot
 from chalicelib.store.configs import ConfigStore
 from chalicelib.store.schemas import SchemaStore, schema_text
 from chalicelib.writes.envelopes import OperationEnvelope
-from chalicelib.writes.registry import Change, OperationFailed, OperationKind, register
+from chalicelib.writes.registry import (
+    Change,
+    OperationFailed,
+    OperationKind,
+    applied_by,
+    refuse_if_superseded,
+    register,
+)
 
 MAX_DESCRIPTION = 1000
 
@@ -63,11 +70,17 @@ class _SchemaKind:
         return Reads(site=envelope.data.site, schema=(envelope.data.site, envelope.data.layout))
 
 
-def _expected(envelope: SchemaEnvelope, current: Optional[LayoutSchema]) -> None:
+def _expected(envelope: SchemaEnvelope, snapshot: Snapshot) -> Optional[LayoutSchema]:
+    """The schema as it is, when no write accepted after this one was applied to it first,
+    and it is the version the client's If-Match named."""
+    current = snapshot.schema
+    resource = f"the schema of layout '{envelope.data.layout}'"
+    refuse_if_superseded(envelope, snapshot.schema_applied if current else None, resource)
     expected = envelope.meta.expectedVersion
     if expected is not None and (current is None or current.version != expected):
         found = f"version {current.version}" if current else "no schema"
         raise OperationFailed("PreconditionFailed", f"If-Match named version {expected}, but {found} is current")
+    return current
 
 
 class PutSchema(_SchemaKind, OperationKind[SchemaPut]):
@@ -78,8 +91,7 @@ class PutSchema(_SchemaKind, OperationKind[SchemaPut]):
         data = envelope.data
         if snapshot.site is None:
             raise OperationFailed("UnknownSite", f"site '{data.site}' does not exist")
-        previous = snapshot.schema
-        _expected(envelope, previous)
+        previous = _expected(envelope, snapshot)
         schema = LayoutSchema(
             site=data.site,
             layout=data.layout,
@@ -89,7 +101,7 @@ class PutSchema(_SchemaKind, OperationKind[SchemaPut]):
             createdAt=previous.createdAt if previous else change.stamp,
             updatedAt=change.stamp,
         )
-        SchemaStore.add_put(change.transaction, schema, previous.version if previous else None)
+        SchemaStore.add_put(change.transaction, schema, previous.version if previous else None, applied_by(envelope))
         return schema.version
 
 
@@ -98,10 +110,9 @@ class DeleteSchema(_SchemaKind, OperationKind[SchemaDelete]):
     envelope = SchemaDelete
 
     def apply(self, envelope: SchemaDelete, snapshot: Snapshot, change: Change) -> int:
-        current = snapshot.schema
+        current = _expected(envelope, snapshot)
         if current is None:
             raise OperationFailed("NotFound", f"layout '{envelope.data.layout}' has no schema (deleted meanwhile?)")
-        _expected(envelope, current)
         SchemaStore.add_delete(change.transaction, current)
         return current.version + 1
 

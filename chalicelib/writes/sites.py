@@ -16,7 +16,7 @@ from chalicelib.core.fields import (
 from chalicelib.store import Reads, Site, Snapshot
 from chalicelib.store.sites import SiteStore
 from chalicelib.writes.envelopes import OperationEnvelope
-from chalicelib.writes.registry import Change, OperationKind, register
+from chalicelib.writes.registry import Change, OperationKind, applied_by, refuse_if_superseded, register
 
 
 class SitePutData(StrictModel):
@@ -47,13 +47,14 @@ class PutSite(OperationKind[SitePut]):
 
     def apply(self, envelope: SitePut, snapshot: Snapshot, change: Change) -> int:
         previous = snapshot.site
+        refuse_if_superseded(envelope, snapshot.site_applied, f"site '{envelope.data.site}'")
         site = Site(
             **envelope.data.model_dump(),
             version=previous.version + 1 if previous else 1,
             createdAt=previous.createdAt if previous else change.stamp,
             updatedAt=change.stamp,
         )
-        SiteStore.add_put(change.transaction, site, previous.version if previous else None)
+        SiteStore.add_put(change.transaction, site, previous.version if previous else None, applied_by(envelope))
         return site.version
 
 
