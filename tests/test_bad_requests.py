@@ -93,15 +93,14 @@ def test_invalid_site_fields_are_named(api: Api, fields: dict[str, object], fiel
     assert [detail["field"] for detail in error["details"]] == [field]
 
 
-def test_an_unknown_route_is_api_gateways_missing_token_403_in_the_test_client(api: Api) -> None:
-    # chalice's test client routes as API Gateway does before its gateway responses: a
-    # path no route matches, sent without a token, is a 403 "Missing Authentication
-    # Token" (chalice.local.LocalGateway), never reaching the app. Deployed, a gateway
-    # response makes it the contract's 404 (infra/gateway_responses.py), as the local
-    # stack does (devstack/gateway.py; see test_devstack_gateway and test_local_stack).
-    response = api.request("GET", "/nothing/here", scope=None)
-    assert response.status_code == 403, response.body
-    assert response.json_body == {"message": "Missing Authentication Token"}
+def test_an_unknown_route_is_the_contracts_404(api: Api) -> None:
+    # API Gateway routes before any function runs: a path no route matches is its 403
+    # "Missing Authentication Token", which its gateway response makes the contract's 404
+    # (infra/gateway_responses.py). The tests' client answers through the same gateway
+    # as the local stack (devstack/gateway.py; conftest's `client`).
+    for headers in ({}, {"Authorization": "Bearer whatever"}):
+        response = api.request("GET", "/nothing/here", scope=None, headers=headers)
+        assert assert_error(response, 404, "NotFound")["message"] == "no such route"
 
 
 def test_a_method_the_route_lacks_is_a_405_with_the_error_body(api: Api) -> None:
