@@ -5,11 +5,12 @@ from __future__ import annotations
 
 import os
 from datetime import timedelta
-from typing import Any, Dict, Optional
+from typing import Any, Callable, Dict, Optional, Tuple
 
 from chalice.app import AuthRequest, AuthResponse, Chalice, CloudWatchEvent, Rate, Response, SQSEvent
 
 from chalicelib import access, delivery
+from chalicelib.access import Scope
 from chalicelib.core.errors import BadRequest, DependencyUnavailable, NotFound
 from chalicelib.core.fields import (
     DEFAULT_PAGE_SIZE,
@@ -65,6 +66,15 @@ WRITE_QUEUE_NAME = required_setting("WRITE_QUEUE_NAME", "it names the queue the 
 
 def services() -> Services:
     return get_services()
+
+
+def write_endpoint(
+    scope: Scope, errors: Tuple[int, ...], headers: Tuple[Param, ...] = (IDEMPOTENCY_KEY,)
+) -> Callable[[Callable[..., Response]], Callable[..., Response]]:
+    """A write route: 202 with its operation, or 200 for a dry run (`?dryRun=true`)."""
+    return endpoint(
+        app, log, scope=scope, answers={202: Accepted, 200: Checked}, errors=errors, query=(DRY_RUN,), headers=headers
+    )
 
 
 def submission(call: Call) -> Submission:
@@ -146,15 +156,7 @@ def get_config(call: Call, id: str) -> Response:
 
 
 @app.route("/sites/{site}", methods=["PUT"], authorizer=token_authorizer)
-@endpoint(
-    app,
-    log,
-    scope="admin",
-    answers={202: Accepted, 200: Checked},
-    errors=(400, 409, 413, 415, 422),
-    query=(DRY_RUN,),
-    headers=(IDEMPOTENCY_KEY,),
-)
+@write_endpoint("admin", errors=(400, 409, 413, 415, 422))
 def put_site(call: Call, site: str, body: SiteInput) -> Response:
     """Creates or replaces a site (asynchronously)."""
     if not is_site_slug(site):
@@ -247,30 +249,14 @@ def _schema_path(site: str, layout: str) -> None:
 
 
 @app.route("/metadata", methods=["POST"], authorizer=token_authorizer)
-@endpoint(
-    app,
-    log,
-    scope="write",
-    answers={202: Accepted, 200: Checked},
-    errors=(400, 409, 413, 415, 422),
-    query=(DRY_RUN,),
-    headers=(IDEMPOTENCY_KEY,),
-)
+@write_endpoint("write", errors=(400, 409, 413, 415, 422))
 def create_config(call: Call, body: ConfigCreateInput) -> Response:
     """Creates the config of a page (asynchronously)."""
     return accepted(services().desk.create_config(body, submission(call)))
 
 
 @app.route("/metadata/{id}", methods=["PUT"], authorizer=token_authorizer)
-@endpoint(
-    app,
-    log,
-    scope="write",
-    answers={202: Accepted, 200: Checked},
-    errors=(400, 404, 409, 412, 413, 415, 422),
-    query=(DRY_RUN,),
-    headers=(IF_MATCH, IDEMPOTENCY_KEY),
-)
+@write_endpoint("write", errors=(400, 404, 409, 412, 413, 415, 422), headers=(IF_MATCH, IDEMPOTENCY_KEY))
 def update_config(call: Call, id: str, body: ConfigContent) -> Response:
     """Replaces a config's layout, theme and settings (asynchronously)."""
     if not is_config_id(id):
@@ -279,15 +265,7 @@ def update_config(call: Call, id: str, body: ConfigContent) -> Response:
 
 
 @app.route("/metadata/{id}", methods=["DELETE"], authorizer=token_authorizer)
-@endpoint(
-    app,
-    log,
-    scope="write",
-    answers={202: Accepted, 200: Checked},
-    errors=(400, 404, 409, 412),
-    query=(DRY_RUN,),
-    headers=(IF_MATCH, IDEMPOTENCY_KEY),
-)
+@write_endpoint("write", errors=(400, 404, 409, 412), headers=(IF_MATCH, IDEMPOTENCY_KEY))
 def delete_config(call: Call, id: str) -> Response:
     """Deletes a config and frees its page (asynchronously); its history stays."""
     if not is_config_id(id):
