@@ -9,7 +9,7 @@ from typing import Any, Callable, Dict, Optional, Tuple
 
 from chalice.app import AuthRequest, AuthResponse, Chalice, CloudWatchEvent, Rate, Response, SQSEvent
 
-from chalicelib import access, delivery
+from chalicelib import access, delivery, upkeep, writes
 from chalicelib.access import Scope
 from chalicelib.core.errors import BadRequest, DependencyUnavailable, NotFound
 from chalicelib.core.fields import (
@@ -26,8 +26,8 @@ from chalicelib.core.logs import get_logger
 from chalicelib.core.stage import required_setting
 from chalicelib.services import Services, get_services
 from chalicelib.store import LayoutSchema, Operation, PageRender, RenderConfig, Site
-from chalicelib.upkeep import BackupReport, RedriveResult, run_backup_check, time_left_in
-from chalicelib.web import Call, Param, endpoint, http_middleware, json_response, openapi
+from chalicelib.upkeep import BackupReport, RedriveResult
+from chalicelib.web import Call, Param, endpoint, http_middleware, json_response
 from chalicelib.web.endpoint import CURSOR, DRY_RUN, FORCE, IDEMPOTENCY_KEY, IF_MATCH, IF_NONE_MATCH, LIMIT, ORIGIN
 from chalicelib.web.models import (
     ConfigContent,
@@ -40,7 +40,7 @@ from chalicelib.web.models import (
     SitePage,
     VersionPage,
 )
-from chalicelib.writes import Accepted, Answer, Checked, QueueRecord, Submission, schema_etag, settle
+from chalicelib.writes import Accepted, Answer, Checked, Submission, schema_etag
 from chalicelib.writes.schemas import ImpactReport
 
 app = Chalice(app_name="metadata-manager", configure_logs=False)
@@ -123,6 +123,8 @@ def health(call: Call) -> Response:
 @endpoint(app, log, scope=None, answers={200: None})
 def openapi_document(call: Call) -> Response:
     """This API, described as an OpenAPI 3 document."""
+    from chalicelib.web import openapi  # built on first use: no other route needs it
+
     return json_response(openapi.document(app))
 
 
@@ -329,14 +331,14 @@ def redrive_dead_letters(call: Call) -> Response:
     """Moves messages from the dead-letter queue back to the write queue, after a fix."""
     limit = call.query_int("limit", MAX_REDRIVE, 1, MAX_REDRIVE)
     # It stops in time to answer before the function's timeout; `remaining` says what is left.
-    return json_response(services().redrive(time_left_in(app.lambda_context)).run(limit))
+    return json_response(services().redrive(upkeep.time_left_in(app.lambda_context)).run(limit))
 
 
 @app.schedule(Rate(BACKUP_CHECK_MINUTES, unit=Rate.MINUTES))
 def check_backups(event: CloudWatchEvent) -> Dict[str, Any]:
     """Checks PITR, on-demand backups and the queues; records and logs the result."""
     s = services()
-    result = run_backup_check(
+    result = upkeep.run_backup_check(
         s.backup_checker,
         lambda found: s.store.checks.record(found, timedelta(days=s.settings.backup_check_keep_days)),
         s.logger,
@@ -353,6 +355,6 @@ def check_backups(event: CloudWatchEvent) -> Dict[str, Any]:
 def apply_writes(event: SQSEvent) -> Optional[Dict[str, Any]]:
     """Applies queued write operations, one resource at a time, each exactly once."""
     s = services()
-    records = [QueueRecord.from_event(record.to_dict()) for record in event]
+    records = [writes.QueueRecord.from_event(record.to_dict()) for record in event]
     outcome = s.worker.process(records)
-    return settle(outcome, s.queue, s.settings.worker_reports_batch_failures, s.logger)
+    return writes.settle(outcome, s.queue, s.settings.worker_reports_batch_failures, s.logger)

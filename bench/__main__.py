@@ -96,8 +96,9 @@ def package_part() -> Tuple[List[Row], str]:
     size = package_size.measure()
     verdict = "ok" if size.zipped <= package_size.LIMIT_ZIPPED else "ABOVE LIMIT"
     mib = 1024 * 1024
+    limit = f"{package_size.LIMIT_ZIPPED // mib} MiB"
     rows: List[Row] = [
-        ("package", "deployment.zip, zipped", f"{size.zipped / mib:.2f} MiB", f"limit 5 MiB: {verdict}"),
+        ("package", "deployment.zip, zipped", f"{size.zipped / mib:.2f} MiB", f"limit {limit}: {verdict}"),
         ("package", "deployment.zip, unzipped", f"{size.unzipped / mib:.2f} MiB", f"{size.files} files"),
     ]
     largest = ", ".join(f"`{name}` {count / mib:.2f} MiB" for name, count in size.largest)
@@ -107,7 +108,7 @@ def package_part() -> Tuple[List[Row], str]:
 
 The Lambda deployment package of stage `{size.stage}`, as the release path builds it
 (`infra.package`: `chalice package` with the stage's requirements, manylinux wheels from
-PyPI, plus bytecode): **{size.zipped / mib:.2f} MiB zipped** ({verdict} against 5 MiB),
+PyPI, plus bytecode): **{size.zipped / mib:.2f} MiB zipped** ({verdict} against {limit}),
 {size.unzipped / mib:.2f} MiB unzipped, {size.files} files. boto3 is not in it (the Lambda
 runtime has it). Largest parts, unzipped: {largest}.
 """

@@ -17,17 +17,20 @@ from typing import TYPE_CHECKING, Any, Callable, Optional
 import boto3
 from botocore.config import Config
 
+from chalicelib import upkeep, writes
 from chalicelib.core.clock import utc_now
 from chalicelib.core.logs import get_logger
 from chalicelib.core.stage import StageSettings, get_settings
 from chalicelib.store import Store
-from chalicelib.upkeep import BackupChecker, BackupPolicy, Redrive, Targets, TimeLeft
-from chalicelib.writes import Applier, SchemaDesk, Worker, WriteDesk, WriteQueue
+from chalicelib.writes import SchemaDesk, WriteDesk, WriteQueue
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
     from mypy_boto3_dynamodb.service_resource import Table
     from mypy_boto3_sqs import SQSClient
+
+    from chalicelib.upkeep import BackupChecker, Redrive, TimeLeft
+    from chalicelib.writes import Worker
 
 # Short timeouts and SDK retries with backoff: a throttled call is retried a few times
 # before the API answers 503 or the worker leaves the message for later.
@@ -80,23 +83,25 @@ class Services:
     @cached_property
     def backup_checker(self) -> BackupChecker:
         settings = self.settings
-        policy = BackupPolicy(
+        policy = upkeep.BackupPolicy(
             max_backup_age=timedelta(hours=settings.backup_max_age_hours),
             retention=timedelta(days=settings.backup_retention_days),
             create_backups=settings.backup_create,
             enable_pitr=settings.pitr_remediate,
         )
-        targets = Targets(settings.table_name, settings.queue_name, settings.dead_letter_queue_name)
-        return BackupChecker(self.dynamodb, self.sqs, targets, policy, clock=self.clock)
+        targets = upkeep.Targets(settings.table_name, settings.queue_name, settings.dead_letter_queue_name)
+        return upkeep.BackupChecker(self.dynamodb, self.sqs, targets, policy, clock=self.clock)
 
     def redrive(self, time_left: Optional[TimeLeft]) -> Redrive:
         dead_letter_url = self.sqs.get_queue_url(QueueName=self.settings.dead_letter_queue_name)["QueueUrl"]
-        return Redrive(self.sqs, dead_letter_url, self.queue.url, time_left)
+        return upkeep.Redrive(self.sqs, dead_letter_url, self.queue.url, time_left)
 
     @cached_property
     def worker(self) -> Worker:
-        applier = Applier(self.store)
-        return Worker(applier.apply, applier.record_delivery_failure, self.logger, self.settings.max_receive_count)
+        applier = writes.Applier(self.store)
+        return writes.Worker(
+            applier.apply, applier.record_delivery_failure, self.logger, self.settings.max_receive_count
+        )
 
 
 _sessions: SessionFactory = boto3.session.Session

@@ -16,7 +16,6 @@ import re
 from dataclasses import dataclass
 from typing import Any, Callable, List, Optional
 
-from chalicelib.core import jsontext
 from chalicelib.core.errors import BadRequest
 
 # Longer than any cursor the service writes (a listing of a site's page, and a page).
@@ -44,6 +43,8 @@ def decode_cursor(cursor: str, listing: str, is_position: Callable[[str], bool])
         raise BadRequest("cursor is not valid: pass nextCursor exactly as it was received")
     try:
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
+        from chalicelib.core import jsontext  # loaded by the first request with a cursor
+
         payload = jsontext.loads(raw, max_depth=1).value
     except (binascii.Error, ValueError) as exc:
         raise BadRequest("cursor is not valid: pass nextCursor exactly as it was received") from exc

@@ -1,8 +1,37 @@
 """Operational tooling: the scheduled backup and queue check, and the redrive of the
-dead-letter queue."""
+dead-letter queue.
 
-from chalicelib.upkeep.backups import BackupChecker, BackupPolicy, BackupReport, Targets, run_backup_check
-from chalicelib.upkeep.redrive import Redrive, RedriveResult, TimeLeft, time_budget, time_left_in
+The checks load on first use (PEP 562): the routes that serve pages never pay for them.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+from chalicelib.upkeep.reports import BackupReport, RedriveResult
+
+if TYPE_CHECKING:
+    from chalicelib.upkeep.backups import BackupChecker, BackupPolicy, Targets, run_backup_check
+    from chalicelib.upkeep.redrive import Redrive, TimeLeft, time_budget, time_left_in
+
+_LAZY = {
+    "BackupChecker": "backups",
+    "BackupPolicy": "backups",
+    "Targets": "backups",
+    "run_backup_check": "backups",
+    "Redrive": "redrive",
+    "TimeLeft": "redrive",
+    "time_budget": "redrive",
+    "time_left_in": "redrive",
+}
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _LAZY:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    return getattr(importlib.import_module(f"{__name__}.{_LAZY[name]}"), name)
+
 
 __all__ = [
     "BackupChecker",

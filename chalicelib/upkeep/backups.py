@@ -12,12 +12,11 @@ import logging
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import TYPE_CHECKING, Any, Callable, Dict, List, Optional
+from typing import TYPE_CHECKING, Any, Callable, Dict, List
 
 from botocore.exceptions import BotoCoreError, ClientError
 
 from chalicelib.core.clock import isoformat, utc_now
-from chalicelib.core.fields import Model
 from chalicelib.core.logs import metric_fields
 from chalicelib.store.checks import CheckResult, Finding, Status
 
@@ -26,13 +25,6 @@ if TYPE_CHECKING:
     from mypy_boto3_sqs import SQSClient
 
 _SEVERITY: Dict[str, int] = {"ok": 0, "warning": 1, "failing": 2}
-
-
-class BackupReport(Model):
-    """The latest run in full, and the recent runs newest first."""
-
-    latest: Optional[CheckResult]
-    history: List[CheckResult]
 
 
 @dataclass(frozen=True)

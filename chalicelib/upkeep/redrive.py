@@ -18,7 +18,7 @@ import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Callable, Dict, List, Optional
 
-from chalicelib.core.fields import Model
+from chalicelib.upkeep.reports import RedriveResult
 
 if TYPE_CHECKING:
     from mypy_boto3_sqs import SQSClient
@@ -50,13 +50,6 @@ def time_budget(seconds: float, clock: Callable[[], float] = time.monotonic) -> 
     """Seconds left of a fixed budget that starts now (for callers with no Lambda context)."""
     started = clock()
     return lambda: seconds - (clock() - started)
-
-
-class RedriveResult(Model):
-    moved: int
-    failed: int
-    # Messages still in the dead-letter queue when the redrive stopped (approximate).
-    remaining: int
 
 
 @dataclass(frozen=True)

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Any, Dict, List, Optional, Type, TypeVar
+from typing import TYPE_CHECKING, Any, Dict, List, Optional, Type, TypeVar
 
 from pydantic.main import BaseModel
 from pydantic_core import ValidationError
 
-from chalicelib.core import jsontext
 from chalicelib.core.errors import BadRequest, PayloadTooLarge, UnsupportedMediaType, ValidationFailed
 from chalicelib.core.fields import (
     MAX_BODY_BYTES,
@@ -16,6 +15,9 @@ from chalicelib.core.fields import (
     json_depth,
     settings_size,
 )
+
+if TYPE_CHECKING:
+    from chalicelib.core import jsontext
 
 Model = TypeVar("Model", bound=BaseModel)
 
@@ -66,6 +68,8 @@ def check_media_type(content_type: Optional[str]) -> None:
 def strict_json(raw: bytes) -> jsontext.Parsed:
     """JSON as RFC 8259 has it: UTF-8, and what is stored must be served back as valid
     JSON. A body nested deeper than any valid one is refused before it is parsed."""
+    from chalicelib.core import jsontext  # loaded by the first request with a body
+
     try:
         return jsontext.loads(raw)
     except jsontext.TooDeep as exc:
@@ -77,6 +81,8 @@ def strict_json(raw: bytes) -> jsontext.Parsed:
 
 
 def _too_deep(member: Optional[str]) -> Dict[str, Any]:
+    from chalicelib.core import jsontext
+
     if member == "settings":
         return {"field": "settings", "message": SETTINGS_TOO_DEEP, "type": "value_error"}
     where = "the body" if member is None else member

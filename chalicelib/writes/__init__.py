@@ -1,6 +1,12 @@
 """How writes are accepted and applied: the API's desk validates and enqueues an operation
 envelope; the worker's batch loop applies each one exactly once through the registered
-operation types (`sites`, `configs`)."""
+operation types (`sites`, `configs`, `schemas`). The worker's batch loop loads on first
+use (PEP 562): the API's functions never run it."""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
 
 # Importing an operation type's module registers it.
 from chalicelib.writes import configs, schemas, sites
@@ -11,7 +17,18 @@ from chalicelib.writes.envelopes import OperationEnvelope, OperationMeta
 from chalicelib.writes.queue import WriteQueue
 from chalicelib.writes.registry import OperationFailed, kind_of, operation_types, parse_envelope
 from chalicelib.writes.schema_desk import SchemaDesk, schema_etag
-from chalicelib.writes.worker import BatchIncomplete, QueueRecord, Worker, settle
+
+if TYPE_CHECKING:
+    from chalicelib.writes.worker import BatchIncomplete, QueueRecord, Worker, settle
+
+_WORKER = ("BatchIncomplete", "QueueRecord", "Worker", "settle")
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _WORKER:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    return getattr(importlib.import_module(f"{__name__}.worker"), name)
+
 
 __all__ = [
     "Accepted",
