@@ -5,13 +5,14 @@ from __future__ import annotations
 
 import os
 from datetime import timedelta
-from typing import Any, Callable, Dict, Optional, Tuple
+from typing import TYPE_CHECKING, Any, Callable, Dict, Optional, Tuple
 
 from chalice.app import AuthRequest, AuthResponse, Chalice, CloudWatchEvent, Rate, Response, SQSEvent
 
-from chalicelib import access, delivery, upkeep, writes
+from chalicelib import access, delivery, upkeep
 from chalicelib.access import Scope
 from chalicelib.core.errors import BadRequest, DependencyUnavailable, NotFound
+from chalicelib.core.etags import schema_etag
 from chalicelib.core.fields import (
     DEFAULT_PAGE_SIZE,
     MAX_PAGE_SIZE,
@@ -23,6 +24,7 @@ from chalicelib.core.fields import (
 )
 from chalicelib.core.ids import is_config_id
 from chalicelib.core.logs import get_logger
+from chalicelib.core.outcomes import Accepted, Checked, ImpactReport
 from chalicelib.core.stage import required_setting
 from chalicelib.services import Services, get_services
 from chalicelib.store import LayoutSchema, Operation, PageRender, RenderConfig, Site
@@ -40,8 +42,9 @@ from chalicelib.web.models import (
     SitePage,
     VersionPage,
 )
-from chalicelib.writes import Accepted, Answer, Checked, Submission, schema_etag
-from chalicelib.writes.schemas import ImpactReport
+
+if TYPE_CHECKING:
+    from chalicelib.writes import Answer, Submission
 
 app = Chalice(app_name="metadata-manager", configure_logs=False)
 log = get_logger()
@@ -78,6 +81,8 @@ def write_endpoint(
 
 
 def submission(call: Call) -> Submission:
+    from chalicelib.writes import Submission  # the write machinery loads with the first write
+
     dry_run = call.query_flag("dryRun")
     return Submission(call.actor, call.request_id, call.request.method, call.path, call.idempotency_key(), dry_run)
 
@@ -214,7 +219,7 @@ def get_schema(call: Call, site: str, layout: str) -> Response:
     found = services().store.schemas.get(site, layout) if is_site_slug(site) and is_template_name(layout) else None
     if found is None:
         raise NotFound(f"layout '{layout}' of site '{site}' has no schema")
-    return json_response(found, headers={"ETag": schema_etag(found)})
+    return json_response(found, headers={"ETag": schema_etag(site, layout, found.version)})
 
 
 @app.route("/sites/{site}/schemas", methods=["GET"], authorizer=token_authorizer)
@@ -354,6 +359,8 @@ def check_backups(event: CloudWatchEvent) -> Dict[str, Any]:
 @app.on_sqs_message(queue=WRITE_QUEUE_NAME, batch_size=10)
 def apply_writes(event: SQSEvent) -> Optional[Dict[str, Any]]:
     """Applies queued write operations, one resource at a time, each exactly once."""
+    from chalicelib import writes
+
     s = services()
     records = [writes.QueueRecord.from_event(record.to_dict()) for record in event]
     outcome = s.worker.process(records)

@@ -17,12 +17,11 @@ from typing import TYPE_CHECKING, Any, Callable, Optional
 import boto3
 from botocore.config import Config
 
-from chalicelib import upkeep, writes
+from chalicelib import upkeep
 from chalicelib.core.clock import utc_now
 from chalicelib.core.logs import get_logger
 from chalicelib.core.stage import StageSettings, get_settings
 from chalicelib.store import Store
-from chalicelib.writes import SchemaDesk, WriteDesk, WriteQueue
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
@@ -30,7 +29,7 @@ if TYPE_CHECKING:
     from mypy_boto3_sqs import SQSClient
 
     from chalicelib.upkeep import BackupChecker, Redrive, TimeLeft
-    from chalicelib.writes import Worker
+    from chalicelib.writes import SchemaDesk, Worker, WriteDesk, WriteQueue
 
 # Short timeouts and SDK retries with backoff: a throttled call is retried a few times
 # before the API answers 503 or the worker leaves the message for later.
@@ -67,16 +66,23 @@ class Services:
 
     @cached_property
     def queue(self) -> WriteQueue:
+        # The write machinery loads with the first write: a page view never needs it.
+        from chalicelib.writes import WriteQueue
+
         url = self.settings.queue_url or self.sqs.get_queue_url(QueueName=self.settings.queue_name)["QueueUrl"]
         return WriteQueue(self.sqs, url)
 
     @cached_property
     def desk(self) -> WriteDesk:
+        from chalicelib.writes import WriteDesk
+
         retention = timedelta(seconds=self.settings.queue_retention_seconds)
         return WriteDesk(self.store, self.queue, queue_retention=retention)
 
     @cached_property
     def schema_desk(self) -> SchemaDesk:
+        from chalicelib.writes import SchemaDesk
+
         retention = timedelta(seconds=self.settings.queue_retention_seconds)
         return SchemaDesk(self.store, self.queue, queue_retention=retention)
 
@@ -98,6 +104,8 @@ class Services:
 
     @cached_property
     def worker(self) -> Worker:
+        from chalicelib import writes
+
         applier = writes.Applier(self.store)
         return writes.Worker(
             applier.apply, applier.record_delivery_failure, self.logger, self.settings.max_receive_count

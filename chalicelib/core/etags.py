@@ -13,6 +13,11 @@ def _tags(header: str) -> list[str]:
     return [tag.strip() for tag in header.split(",")]
 
 
+def schema_etag(site: str, layout: str, version: int) -> str:
+    """The entity tag of a layout's schema version: `"<site>/<layout>.<version>"`."""
+    return etag(f"{site}/{layout}", version)
+
+
 def if_match_holds(header: str, current: str) -> bool:
     """If-Match: `*` or a list of tags, compared strongly (RFC 9110, 13.1.1): a weak tag
     (`W/"..."`) never matches, since it does not promise the same bytes."""

@@ -11,6 +11,7 @@ from pydantic.config import ConfigDict
 from pydantic.fields import Field
 
 from chalicelib.core.fields import Model
+from chalicelib.core.outcomes import OperationStatus
 
 
 class Site(Model):
@@ -55,7 +56,6 @@ class ConfigVersion(Model):
     actor: str
 
 
-OperationStatus = Literal["pending", "succeeded", "failed"]
 OperationType = Literal["site.put", "config.create", "config.update", "config.delete", "schema.put", "schema.delete"]
 
 

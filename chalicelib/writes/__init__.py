@@ -8,15 +8,17 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING, Any
 
+from chalicelib.core.outcomes import Accepted, Checked
+
 # Importing an operation type's module registers it.
 from chalicelib.writes import configs, schemas, sites
-from chalicelib.writes.accept import Accepted, Answer, Checked, Submission
+from chalicelib.writes.accept import Answer, Submission
 from chalicelib.writes.apply import Applier
 from chalicelib.writes.desk import WriteDesk
 from chalicelib.writes.envelopes import OperationEnvelope, OperationMeta
 from chalicelib.writes.queue import WriteQueue
 from chalicelib.writes.registry import OperationFailed, kind_of, operation_types, parse_envelope
-from chalicelib.writes.schema_desk import SchemaDesk, schema_etag
+from chalicelib.writes.schema_desk import SchemaDesk
 
 if TYPE_CHECKING:
     from chalicelib.writes.worker import BatchIncomplete, QueueRecord, Worker, settle
@@ -49,7 +51,6 @@ __all__ = [
     "kind_of",
     "operation_types",
     "parse_envelope",
-    "schema_etag",
     "schemas",
     "settle",
     "sites",

@@ -10,30 +10,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
-from typing import Callable, Literal, Optional, Union
+from typing import Callable, Optional, Union
 
 from chalicelib.core import ids
 from chalicelib.core.clock import isoformat, utc_now
 from chalicelib.core.errors import IdempotencyKeyReused, NotFound
-from chalicelib.core.fields import Model
+from chalicelib.core.outcomes import Accepted, Checked, OperationStatus
 from chalicelib.store import IdempotencyRecord, Operation, Reads, Snapshot, Store
-from chalicelib.store.models import OperationStatus
 from chalicelib.writes.envelopes import OperationEnvelope, OperationMeta
 from chalicelib.writes.queue import WriteQueue
 from chalicelib.writes.registry import parse_envelope
-
-
-class Accepted(Model):
-    operationId: str
-    status: OperationStatus
-    id: Optional[str] = None
-
-
-class Checked(Model):
-    """A dry run's answer: the write would be accepted (else the error it would get)."""
-
-    valid: Literal[True] = True
-
 
 Answer = Union[Accepted, Checked]
 

@@ -9,15 +9,12 @@ from typing import Optional, Union
 from pydantic.main import BaseModel
 
 from chalicelib.core.errors import NotFound, PreconditionFailed, SchemaBreaksPublished, ValidationFailed
-from chalicelib.core.etags import etag, if_match_holds
+from chalicelib.core.etags import if_match_holds, schema_etag
+from chalicelib.core.outcomes import ImpactReport
 from chalicelib.schemas import schema_problems
 from chalicelib.store import LayoutSchema, Reads
 from chalicelib.writes.accept import Answer, Desk, KeyUse, Submission
-from chalicelib.writes.schemas import ImpactReport, SchemaDelete, SchemaPut, impact, schema_resource
-
-
-def schema_etag(schema: LayoutSchema) -> str:
-    return etag(schema_resource(schema.site, schema.layout), schema.version)
+from chalicelib.writes.schemas import SchemaDelete, SchemaPut, impact, schema_resource
 
 
 class SchemaDesk(Desk):
@@ -68,7 +65,7 @@ def _precondition(schema: Optional[LayoutSchema], if_match: Optional[str]) -> Op
         return None
     if schema is None:
         raise PreconditionFailed("If-Match names a schema, but this layout has none")
-    current = schema_etag(schema)
+    current = schema_etag(schema.site, schema.layout, schema.version)
     if not if_match_holds(if_match, current):
         raise PreconditionFailed(f"If-Match does not match the current schema: the ETag is now {current}")
     return schema.version

@@ -7,7 +7,8 @@ from typing import Any, Dict, List, Literal, Optional, Union
 
 from pydantic.fields import Field
 
-from chalicelib.core.fields import MAX_PAGE_SIZE, Model, SiteSlug, StrictModel, TemplateName
+from chalicelib.core.fields import MAX_PAGE_SIZE, SiteSlug, StrictModel, TemplateName
+from chalicelib.core.outcomes import ImpactedConfig, ImpactReport
 from chalicelib.schemas import settings_errors
 from chalicelib.store import LayoutSchema, Reads, Site, Snapshot
 from chalicelib.store.configs import ConfigStore
@@ -115,26 +116,6 @@ class DeleteSchema(_SchemaKind, OperationKind[SchemaDelete]):
             raise OperationFailed("NotFound", f"layout '{envelope.data.layout}' has no schema (deleted meanwhile?)")
         SchemaStore.add_delete(change.transaction, current)
         return current.version + 1
-
-
-class ImpactedConfig(Model):
-    """A config the schema would reject, and how."""
-
-    id: str
-    page: str
-    version: int
-    published: bool
-    errors: list[Dict[str, Any]]
-
-
-class ImpactReport(Model):
-    """What a schema would do to the site's configs of its layout (the dry run's answer)."""
-
-    site: str
-    layout: str
-    valid: bool
-    checked: int
-    rejected: list[ImpactedConfig]
 
 
 def settings_problems(
