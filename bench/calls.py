@@ -59,7 +59,9 @@ class Calls:
         if self.kind == "write":
             # A write to a config by id reads the config first: only then is its site, and
             # so the layout's schema, known (docs/data-model.md).
-            reads = 2 if self.request.startswith("PUT /metadata/{id}") else 1
+            # A schema's write reads its site and schema, then its layout's pages (one Query
+            # per 100 pages) for the impact report.
+            reads = 2 if self.request.startswith(("PUT /metadata/{id}", "PUT /sites/{site}/schemas")) else 1
             ok = self.sends == 1 and self.reads <= reads and not self.transactions and not others
             return None if ok else "more than one read besides SendMessage"
         if self.kind == "worker":
@@ -187,6 +189,14 @@ def _measure() -> List[Calls]:
         worker("worker: config.update + Idempotency-Key")
         request("DELETE /metadata/{id}", "write", "DELETE", f"/metadata/{config_id}")
         worker("worker: config.delete")
+        schema = {"schema": {"type": "object", "properties": {"hero": {"type": "boolean"}}}}
+        request("PUT /sites/{site}/schemas/{layout}", "write", "PUT", "/sites/bench/schemas/a", schema)
+        worker("worker: schema.put")
+        request("GET /sites/{site}/schemas/{layout}", "read", "GET", "/sites/bench/schemas/a")
+        request("GET /sites/{site}/schemas", "read", "GET", "/sites/bench/schemas")
+        body = {"site": "bench", "page": "other", "layout": "a", "theme": "t", "settings": {"hero": True}}
+        request("POST /metadata (layout with a schema)", "write", "POST", "/metadata", body)
+        worker("worker: config.create (layout with a schema)")
     services.use_sessions(boto3.session.Session)
     reset_services()
     return results
