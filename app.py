@@ -12,7 +12,7 @@ from chalice.app import AuthRequest, AuthResponse, Chalice, CloudWatchEvent, Rat
 from chalicelib import access, delivery, upkeep
 from chalicelib.access import Scope
 from chalicelib.core.errors import BadRequest, DependencyUnavailable, NotFound
-from chalicelib.core.etags import schema_etag
+from chalicelib.core.etags import if_none_match_holds, schema_etag
 from chalicelib.core.fields import (
     DEFAULT_PAGE_SIZE,
     MAX_PAGE_SIZE,
@@ -29,7 +29,7 @@ from chalicelib.core.stage import required_setting
 from chalicelib.services import Services, get_services
 from chalicelib.store import LayoutSchema, Operation, PageRender, RenderConfig, Site
 from chalicelib.upkeep import BackupReport, RedriveResult
-from chalicelib.web import Call, Param, endpoint, http_middleware, json_response
+from chalicelib.web import Call, Param, empty_response, endpoint, http_middleware, json_response
 from chalicelib.web.endpoint import CURSOR, DRY_RUN, FORCE, IDEMPOTENCY_KEY, IF_MATCH, IF_NONE_MATCH, LIMIT, ORIGIN
 from chalicelib.web.models import (
     ConfigContent,
@@ -213,13 +213,16 @@ def put_schema(call: Call, site: str, layout: str, body: SchemaInput) -> Respons
 
 
 @app.route("/sites/{site}/schemas/{layout}", methods=["GET"], authorizer=token_authorizer)
-@endpoint(app, log, scope="read", answers={200: LayoutSchema}, errors=(404,))
+@endpoint(app, log, scope="read", answers={200: LayoutSchema, 304: None}, errors=(404,), headers=(IF_NONE_MATCH,))
 def get_schema(call: Call, site: str, layout: str) -> Response:
-    """The settings schema of a layout, with its ETag."""
+    """The settings schema of a layout, with its ETag (for If-Match when changing it)."""
     found = services().store.schemas.get(site, layout) if is_site_slug(site) and is_template_name(layout) else None
     if found is None:
         raise NotFound(f"layout '{layout}' of site '{site}' has no schema")
-    return json_response(found, headers={"ETag": schema_etag(site, layout, found.version)})
+    tag = schema_etag(site, layout, found.version)
+    if if_none_match_holds(call.header("If-None-Match") or "", tag):
+        return empty_response(304, {"ETag": tag, "Cache-Control": "no-cache"})
+    return json_response(found, headers={"ETag": tag, "Cache-Control": "no-cache"})
 
 
 @app.route("/sites/{site}/schemas", methods=["GET"], authorizer=token_authorizer)
@@ -234,9 +237,7 @@ def list_schemas(call: Call, site: str) -> Response:
 
 
 @app.route("/sites/{site}/schemas/{layout}", methods=["DELETE"], authorizer=token_authorizer)
-@endpoint(
-    app, log, scope="admin", answers={202: Accepted}, errors=(400, 404, 409, 412), headers=(IF_MATCH, IDEMPOTENCY_KEY)
-)
+@write_endpoint("admin", errors=(400, 404, 409, 412), headers=(IF_MATCH, IDEMPOTENCY_KEY))
 def delete_schema(call: Call, site: str, layout: str) -> Response:
     """Removes the settings schema of a layout (asynchronously); its configs stay as they are."""
     _schema_path(site, layout)

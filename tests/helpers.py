@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import threading
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -395,3 +396,38 @@ class Queue:
         messages = self.receive_all()
         self.release(messages)
         return messages
+
+
+class AtomicCalls:
+    """Makes moto apply each call of `client` whole, as AWS does: moto checks a write's
+    condition and then writes, in two steps another thread can come between, so two
+    conditional puts racing in threads could both succeed (DynamoDB lets exactly one).
+    Calls of the client from several threads run one at a time while this is open."""
+
+    def __init__(self, client: Any) -> None:
+        self._events = client.meta.events
+        self._service = client.meta.service_model.endpoint_prefix
+        self._lock = threading.RLock()
+        self._handlers = [
+            (f"before-call.{self._service}", self._acquire),
+            (f"after-call.{self._service}", self._release),
+            (f"after-call-error.{self._service}", self._release),
+        ]
+        for event, handler in self._handlers:
+            self._events.register(event, handler)
+
+    def _acquire(self, **_: Any) -> None:
+        self._lock.acquire()
+
+    def _release(self, **_: Any) -> None:
+        self._lock.release()
+
+    def close(self) -> None:
+        for event, handler in self._handlers:
+            self._events.unregister(event, handler)
+
+    def __enter__(self) -> AtomicCalls:
+        return self
+
+    def __exit__(self, *_: Any) -> None:
+        self.close()

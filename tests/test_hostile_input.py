@@ -409,3 +409,20 @@ def test_a_deep_cursor_is_a_400(shop: Api) -> None:
 def test_a_limit_that_is_not_ascii_digits_is_a_400(shop: Api, limit: str) -> None:
     response = shop.request("GET", f"/sites?limit={quote(limit)}", scope="read")
     assert_error(response, 400, "BadRequest")
+
+
+def test_an_unclosed_string_of_escaped_quotes_is_answered_at_once(shop: Api) -> None:
+    """The depth scan skips strings; an unclosed one full of escaped quotes once made it
+    quadratic (minutes for a body under the limit)."""
+    body = b'{"site": "shop", "settings": {"a": "' + b'\\"' * 120_000
+    response = shop.request("POST", "/metadata", body, scope="write")
+    assert_error(response, 400, "BadRequest")
+
+
+def test_characters_sqs_refuses_travel_escaped_and_are_stored_exactly(shop: Api) -> None:
+    settings = {"odd": "\uffff\ufffe", "emoji": "\U0001f600", "accents": "é"}
+    config = shop.create_config(settings=settings)
+    assert config["settings"] == settings
+    shop.request("PUT", f"/metadata/{config['id']}", {"layout": "a", "theme": "b", "settings": settings})
+    (message,) = shop.queued()
+    assert message["Body"].isascii()  # SQS refuses U+FFFE and U+FFFF in a body (moto does not check)

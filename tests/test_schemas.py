@@ -285,3 +285,56 @@ def test_a_dry_run_and_the_real_write_agree(hero: Api, settings_value: Dict[str,
     else:
         assert real.status_code == 422
         assert real.json_body["details"] == dry.json_body["details"]
+
+
+def test_schema_messages_are_short_however_large_the_failing_value(hero: Api) -> None:
+    huge = {"hero": {"title": "x" * 50_000}}
+    body = assert_error(
+        hero.request("POST", "/metadata", config(settings=huge), scope="write"), 422, "ValidationFailed"
+    )
+    assert body["details"][0]["field"] == "settings/hero/title"
+    assert len(body["details"][0]["message"]) <= 300
+
+
+def test_a_schema_409_lists_each_config_as_a_field_error_too(hero: Api) -> None:
+    narrow = hero.create_config(page="narrow", layout="hero-grid", settings={"hero": {"title": "x" * 50}})
+    stricter = {**HERO, "properties": {"hero": {"type": "object", "properties": {"title": {"maxLength": 20}}}}}
+    detail = assert_error(put_schema(hero, stricter), 409, "SchemaBreaksPublished")["details"][0]
+    assert detail["field"] == f"configs/{narrow['id']}"
+    assert detail["type"] == "SchemaBreaksPublished"
+    assert "page 'narrow', version 1" in detail["message"]
+    assert (detail["page"], detail["version"], detail["errors"][0]["field"]) == ("narrow", 1, "settings/hero/title")
+
+
+def test_a_schema_is_revalidated_with_its_etag(hero: Api) -> None:
+    first = hero.request("GET", "/sites/shop/schemas/hero-grid", scope="read")
+    again = hero.request(
+        "GET", "/sites/shop/schemas/hero-grid", scope="read", headers={"If-None-Match": first.headers["ETag"]}
+    )
+    assert (again.status_code, again.headers["ETag"], again.body) == (304, first.headers["ETag"], b"")
+
+
+def test_the_schema_field_is_spelled_schema(shop: Api) -> None:
+    response = shop.request("PUT", "/sites/shop/schemas/hero-grid", {"schema_": HERO})
+    fields = {detail["field"] for detail in assert_error(response, 422, "ValidationFailed")["details"]}
+    assert fields == {"schema", "schema_"}
+
+
+def test_a_schema_delete_can_be_a_dry_run(hero: Api) -> None:
+    response = hero.request("DELETE", "/sites/shop/schemas/hero-grid?dryRun=true")
+    assert (response.status_code, response.json_body) == (200, {"valid": True})
+    assert hero.queued() == []
+
+
+def test_a_long_site_and_layout_still_make_a_valid_message_group(api: Api) -> None:
+    site, layout = "s" * 63, "L" * 100
+    api.create_site(site)
+    assert put_schema_to(api, site, layout).status_code == 202
+    (message,) = api.queued()
+    assert len(message["Attributes"]["MessageGroupId"]) <= 128  # SQS's limit (moto does not check it)
+    api.apply()
+    assert api.request("GET", f"/sites/{site}/schemas/{layout}", scope="read").status_code == 200
+
+
+def put_schema_to(api: Api, site: str, layout: str) -> Any:
+    return api.request("PUT", f"/sites/{site}/schemas/{layout}", {"schema": HERO})

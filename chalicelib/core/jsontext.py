@@ -16,6 +16,7 @@ import math
 import re
 from array import array
 from dataclasses import dataclass
+from decimal import Decimal
 from itertools import accumulate
 from typing import Any, Dict, List, Optional, Set, Tuple, Union
 
@@ -27,8 +28,9 @@ MAX_DEPTH = 64
 # queued operation in the worker, fewer.
 MAX_INTEGER_DIGITS = 4000
 
-# A complete JSON string (the escapes are checked by the parser, not here).
-_STRING = rb'"[^"\\]*(?:\\.[^"\\]*)*"'
+# A JSON string (the escapes are checked by the parser, not here). One that never closes
+# runs to the end of the text: the scan stays linear however many quotes follow.
+_STRING = rb'"[^"\\]*(?:\\.[^"\\]*)*(?:"|\\?\Z)'
 _STRINGS = re.compile(_STRING, re.DOTALL)
 _TOKENS = re.compile(_STRING + rb"|[\[\]{}:,]", re.DOTALL)
 _NOT_BRACKETS = bytes(byte for byte in range(256) if byte not in b"[]{}")
@@ -181,6 +183,11 @@ class _Hooks:
             return self._mark(literal, "the number is out of range: numbers are doubles, at most about 1.8e308")
         if value == 0.0 and _NONZERO_DIGIT.search(literal.lower().partition("e")[0]):
             return self._mark(literal, "the number is too small: as a double it would be 0")
+        if Decimal(literal) != Decimal(repr(value)):
+            # Stored, it would read back as another number (0.1000000000000000000001 as 0.1).
+            return self._mark(
+                literal, f"the number has more digits than a double holds: it would be stored as {value!r}"
+            )
         return value
 
     def parse_int(self, literal: str) -> Union[int, Unrepresentable]:

@@ -79,7 +79,13 @@ def settings_errors(schema_text: str, settings: Any) -> List[Detail]:
     return errors
 
 
+# The library's messages quote the failing value, which may be the whole document.
+MAX_MESSAGE_CHARS = 300
+
+
 def _detail(field: str, message: str, kind: str) -> Detail:
+    if len(message) > MAX_MESSAGE_CHARS:
+        message = message[: MAX_MESSAGE_CHARS - 1] + "…"
     return {"field": field, "message": message, "type": kind}
 
 

@@ -85,7 +85,9 @@ class Param:
 
 LIMIT = Param("limit", "Items per page.", schema={"type": "integer", "minimum": 1, "maximum": 100, "default": 20})
 CURSOR = Param("cursor", "The `nextCursor` of the previous page, exactly as received.")
-IF_MATCH = Param("If-Match", "Apply only if the config's ETag is still this one; else 412.")
+IF_MATCH = Param(
+    "If-Match", "Apply only if the resource's ETag (the config's, or the schema's) is still this one; else 412."
+)
 IF_NONE_MATCH = Param("If-None-Match", "An ETag the client holds; 304 with no body when it is current.")
 IDEMPOTENCY_KEY = Param(
     "Idempotency-Key",

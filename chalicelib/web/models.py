@@ -48,7 +48,7 @@ class SchemaInput(StrictModel):
     schema_: Dict[str, Any] = Field(alias="schema")
     description: Optional[str] = Field(default=None, max_length=1000)
 
-    model_config = ConfigDict(extra="forbid", defer_build=True, populate_by_name=True, serialize_by_alias=True)
+    model_config = ConfigDict(extra="forbid", defer_build=True, serialize_by_alias=True)
 
 
 class SchemaPage(Model):

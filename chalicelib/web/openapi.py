@@ -27,6 +27,7 @@ from chalicelib.core.fields import (
     MAX_SETTINGS_DEPTH,
     PAGE_PATTERN,
     SITE_PATTERN,
+    TEMPLATE_PATTERN,
 )
 from chalicelib.core.ids import ID_PATTERN
 from chalicelib.web.endpoint import EndpointSpec, Param
@@ -57,6 +58,10 @@ PATH_PARAMETERS: Mapping[str, Tuple[str, Mapping[str, Any]]] = {
     "id": (
         "A config's id: the `id` of the 202 answer to `POST /metadata`, and of every config listed.",
         {"type": "string", "pattern": ID_PATTERN},
+    ),
+    "layout": (
+        "A layout of the site: the name of a template in the site's code.",
+        {"type": "string", "pattern": TEMPLATE_PATTERN},
     ),
     "operation_id": (
         "An operation's id: the `operationId` of a 202 answer, also the end of its `Location` header.",
@@ -195,7 +200,9 @@ def _error_schemas() -> Dict[str, Any]:
                 "requestId": {"type": "string", "description": f"The same as the `{REQUEST_ID_HEADER}` header."},
                 "details": {
                     "type": "array",
-                    "description": "With 422: one entry per invalid field.",
+                    "description": "With 422: one entry per invalid field. With 409 `SchemaBreaksPublished`: "
+                    "one per published config the schema would reject, with its `id`, `page`, `version` "
+                    "and `errors` besides.",
                     "items": {"$ref": REF.format(model=FIELD_ERROR_SCHEMA)},
                 },
             },
@@ -205,7 +212,11 @@ def _error_schemas() -> Dict[str, Any]:
             "title": FIELD_ERROR_SCHEMA,
             "type": "object",
             "properties": {
-                "field": {"type": "string", "description": "The field's path in the body, dotted: `settings.x`."},
+                "field": {
+                    "type": "string",
+                    "description": "Where: a body field, dotted (`settings.x`); or, for a settings schema's "
+                    "errors, a JSON Pointer (`settings/hero/title`, `schema/properties/x/type`).",
+                },
                 "message": {"type": "string", "description": "What is wrong with it."},
                 "type": {"type": "string", "description": "A stable kind of error, such as `string_pattern_mismatch`."},
             },

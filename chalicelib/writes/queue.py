@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import TYPE_CHECKING, List
 
 from botocore.exceptions import BotoCoreError, ClientError
@@ -12,6 +13,12 @@ from chalicelib.writes.registry import kind_of
 
 if TYPE_CHECKING:
     from mypy_boto3_sqs import SQSClient
+
+
+def message_body(envelope: OperationEnvelope) -> str:
+    """The envelope as ASCII JSON: SQS refuses a body with some characters JSON allows in
+    strings (U+FFFE, U+FFFF), so every non-ASCII character travels as a \\u escape."""
+    return json.dumps(envelope.model_dump(mode="json", exclude_none=True), ensure_ascii=True, separators=(",", ":"))
 
 
 class WriteQueue:
@@ -29,7 +36,7 @@ class WriteQueue:
         try:
             self._client.send_message(
                 QueueUrl=self._queue_url,
-                MessageBody=envelope.model_dump_json(exclude_none=True),
+                MessageBody=message_body(envelope),
                 MessageGroupId=kind_of(envelope).group(envelope),
                 # SQS drops a second send of the same operation within five minutes.
                 MessageDeduplicationId=envelope.meta.operationId,

@@ -117,7 +117,18 @@ def _envelope_adapter() -> TypeAdapter[Any]:
     return TypeAdapter(union, config=ConfigDict(defer_build=True))
 
 
+class UnreadableMessage(ValueError):
+    """A message whose JSON would not be stored as it was sent (a number no double holds,
+    a name given twice, an integer too long): the API never sends one."""
+
+
 def parse_envelope(body: str) -> OperationEnvelope:
-    """The envelope in a queue message's body; pydantic's ValidationError when it is not one."""
+    """The envelope in a queue message's body. Raises ValueError (pydantic's ValidationError,
+    or UnreadableMessage) when it is not one the service would apply exactly as written."""
+    from chalicelib.core import jsontext
+
+    changes = jsontext.loads(body.encode("utf-8", "surrogatepass")).changes
+    if changes:
+        raise UnreadableMessage(f"{changes[0].message} at {'/'.join(str(part) for part in changes[0].path)}")
     envelope: OperationEnvelope = _envelope_adapter().validate_json(body)
     return envelope

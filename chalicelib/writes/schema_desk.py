@@ -32,16 +32,12 @@ class SchemaDesk(Desk):
         problems = schema_problems(fields["schema"])
         if problems:
             raise ValidationFailed("the schema is not a JSON Schema 2020-12 document this service accepts", problems)
-        report = impact(self._store.configs, site, layout, fields["schema"])
-        if submission.dry_run:
-            return report
-        published = [config for config in report.rejected if config.published]
-        if published and not force:
-            raise SchemaBreaksPublished(
-                f"the schema would reject {len(published)} published config(s) of layout '{layout}'; "
-                "fix them first, or send the schema again with ?force=true",
-                [config.model_dump(mode="json") for config in published],
-            )
+        # Forced, the schema is stored whatever it rejects: no need to look.
+        if submission.dry_run or not force:
+            report = impact(self._store.configs, site, layout, fields["schema"])
+            if submission.dry_run:
+                return report
+            _refuse_breaking(report, layout)
         data = {"site": site, "layout": layout, **fields}
         envelope = SchemaPut.model_validate({"data": data, "meta": self._meta(submission, key, expected=expected)})
         return self._send(envelope, schema_resource(site, layout), key)
@@ -57,6 +53,24 @@ class SchemaDesk(Desk):
         data = {"site": site, "layout": layout}
         envelope = SchemaDelete.model_validate({"data": data, "meta": self._meta(submission, key, expected=expected)})
         return self._send(envelope, schema_resource(site, layout), key, submission.dry_run)
+
+
+def _refuse_breaking(report: ImpactReport, layout: str) -> None:
+    published = [config for config in report.rejected if config.published]
+    if published:
+        raise SchemaBreaksPublished(
+            f"the schema would reject {len(published)} published config(s) of layout '{layout}'; "
+            "fix them first, or send the schema again with ?force=true",
+            [
+                {
+                    "field": f"configs/{config.id}",
+                    "message": f"page '{config.page}', version {config.version}: {config.errors[0]['message']}",
+                    "type": "SchemaBreaksPublished",
+                    **config.model_dump(mode="json"),
+                }
+                for config in published
+            ],
+        )
 
 
 def _precondition(schema: Optional[LayoutSchema], if_match: Optional[str]) -> Optional[int]:

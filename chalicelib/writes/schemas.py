@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 from typing import Any, Dict, List, Literal, Optional, Union
 
@@ -65,7 +66,9 @@ class _SchemaKind:
         return schema_resource(envelope.data.site, envelope.data.layout)
 
     def group(self, envelope: SchemaEnvelope) -> str:
-        return f"schema:{envelope.data.site}/{envelope.data.layout}"
+        # SQS takes at most 128 characters; a site and a layout may have 163 together.
+        resource = schema_resource(envelope.data.site, envelope.data.layout)
+        return "schema:" + hashlib.sha256(resource.encode("utf-8")).hexdigest()
 
     def reads(self, envelope: SchemaEnvelope) -> Reads:
         return Reads(site=envelope.data.site, schema=(envelope.data.site, envelope.data.layout))

@@ -98,7 +98,7 @@ class Worker:
                 continue
             try:
                 envelope = parse_envelope(record.body)
-            except ValidationError:
+            except ValueError:  # pydantic's ValidationError is one
                 continue  # a poison message: no operation to mark
             try:
                 self._record_delivery_failure(
@@ -116,12 +116,15 @@ class Worker:
         with log_context(messageId=record.message_id):
             try:
                 envelope = parse_envelope(record.body)
-            except ValidationError as exc:
+            except ValueError as exc:
                 # A poison message: it never parses. It returns to the queue until the
                 # redrive policy moves it to the dead-letter queue; it blocks only its group.
+                if isinstance(exc, ValidationError):
+                    problems: object = exc.errors(include_input=False)[:5]
+                else:
+                    problems = str(exc)[:500]
                 self._log.error(
-                    "unreadable operation message",
-                    extra={"receiveCount": record.receive_count, "errors": exc.errors(include_input=False)[:5]},
+                    "unreadable operation message", extra={"receiveCount": record.receive_count, "errors": problems}
                 )
                 return False
             meta = envelope.meta
