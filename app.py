@@ -219,7 +219,7 @@ def get_schema(call: Call, site: str, layout: str) -> Response:
     found = services().store.schemas.get(site, layout) if is_site_slug(site) and is_template_name(layout) else None
     if found is None:
         raise NotFound(f"layout '{layout}' of site '{site}' has no schema")
-    tag = schema_etag(site, layout, found.version)
+    tag = schema_etag(site, layout, found.version, found.createdAt)
     if if_none_match_holds(call.header("If-None-Match") or "", tag):
         return empty_response(304, {"ETag": tag, "Cache-Control": "no-cache"})
     return json_response(found, headers={"ETag": tag, "Cache-Control": "no-cache"})

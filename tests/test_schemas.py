@@ -61,7 +61,8 @@ def test_a_schema_is_stored_versioned_and_listed(hero: Api) -> None:
     assert one.status_code == 200
     assert one.json_body["schema"] == HERO
     assert one.json_body["version"] == 1
-    assert one.headers["ETag"] == '"shop/hero-grid.1"'
+    created = "".join(character for character in one.json_body["createdAt"] if character.isdigit())
+    assert one.headers["ETag"] == f'"shop/hero-grid@{created}.1"'
     assert applied(hero, put_schema(hero, {**HERO, "description": "x"}))["version"] == 2
     listing = hero.request("GET", "/sites/shop/schemas", scope="read").json_body
     assert [(item["layout"], item["version"]) for item in listing["items"]] == [("hero-grid", 2)]
@@ -204,9 +205,17 @@ def test_a_schema_that_breaks_a_published_config_is_a_409_unless_forced(hero: Ap
 
 
 def test_if_match_guards_a_schema_against_a_lost_update(hero: Api) -> None:
-    assert_error(put_schema(hero, HERO, **{"If-Match": '"shop/hero-grid.9"'}), 412, "PreconditionFailed")
-    assert applied(hero, put_schema(hero, HERO, **{"If-Match": '"shop/hero-grid.1"'}))["version"] == 2
+    tag = hero.request("GET", "/sites/shop/schemas/hero-grid", scope="read").headers["ETag"]
+    assert_error(put_schema(hero, HERO, **{"If-Match": tag.replace('.1"', '.9"')}), 412, "PreconditionFailed")
+    assert applied(hero, put_schema(hero, HERO, **{"If-Match": tag}))["version"] == 2
     assert_error(put_schema(hero, HERO, layout="fresh", **{"If-Match": '"shop/fresh.1"'}), 412, "PreconditionFailed")
+
+
+def test_a_schema_set_again_after_a_delete_does_not_match_the_old_etag(hero: Api) -> None:
+    old = hero.request("GET", "/sites/shop/schemas/hero-grid", scope="read").headers["ETag"]
+    assert applied(hero, hero.request("DELETE", "/sites/shop/schemas/hero-grid"))["status"] == "succeeded"
+    assert applied(hero, put_schema(hero, HERO))["version"] == 1
+    assert_error(put_schema(hero, HERO, **{"If-Match": old}), 412, "PreconditionFailed")
 
 
 def test_a_deleted_schema_frees_its_layout(hero: Api) -> None:

@@ -13,9 +13,11 @@ def _tags(header: str) -> list[str]:
     return [tag.strip() for tag in header.split(",")]
 
 
-def schema_etag(site: str, layout: str, version: int) -> str:
-    """The entity tag of a layout's schema version: `"<site>/<layout>.<version>"`."""
-    return etag(f"{site}/{layout}", version)
+def schema_etag(site: str, layout: str, version: int, created_at: str) -> str:
+    """The entity tag of a layout's schema version, `"<site>/<layout>@<created>.<version>"`:
+    a schema deleted and set again starts at version 1, and must not match old tags."""
+    created = "".join(character for character in created_at if character.isdigit())
+    return etag(f"{site}/{layout}@{created}", version)
 
 
 def if_match_holds(header: str, current: str) -> bool:

@@ -79,7 +79,7 @@ def _precondition(schema: Optional[LayoutSchema], if_match: Optional[str]) -> Op
         return None
     if schema is None:
         raise PreconditionFailed("If-Match names a schema, but this layout has none")
-    current = schema_etag(schema.site, schema.layout, schema.version)
+    current = schema_etag(schema.site, schema.layout, schema.version, schema.createdAt)
     if not if_match_holds(if_match, current):
         raise PreconditionFailed(f"If-Match does not match the current schema: the ETag is now {current}")
     return schema.version
