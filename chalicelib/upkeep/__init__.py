@@ -6,31 +6,28 @@ The checks load on first use (PEP 562): the routes that serve pages never pay fo
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
+from chalicelib.core.lazy import lazy_names
 from chalicelib.upkeep.reports import BackupReport, RedriveResult
 
 if TYPE_CHECKING:
     from chalicelib.upkeep.backups import BackupChecker, BackupPolicy, Targets, run_backup_check
     from chalicelib.upkeep.redrive import Redrive, TimeLeft, time_budget, time_left_in
 
-_LAZY = {
-    "BackupChecker": "backups",
-    "BackupPolicy": "backups",
-    "Targets": "backups",
-    "run_backup_check": "backups",
-    "Redrive": "redrive",
-    "TimeLeft": "redrive",
-    "time_budget": "redrive",
-    "time_left_in": "redrive",
-}
-
-
-def __getattr__(name: str) -> Any:
-    if name not in _LAZY:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    return getattr(importlib.import_module(f"{__name__}.{_LAZY[name]}"), name)
+__getattr__ = lazy_names(
+    __name__,
+    {
+        "BackupChecker": "backups",
+        "BackupPolicy": "backups",
+        "Targets": "backups",
+        "run_backup_check": "backups",
+        "Redrive": "redrive",
+        "TimeLeft": "redrive",
+        "time_budget": "redrive",
+        "time_left_in": "redrive",
+    },
+)
 
 
 __all__ = [

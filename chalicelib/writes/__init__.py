@@ -5,9 +5,9 @@ use (PEP 562): the API's functions never run it."""
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
+from chalicelib.core.lazy import lazy_names
 from chalicelib.core.outcomes import Accepted, Checked
 
 # Importing an operation type's module registers it.
@@ -23,13 +23,7 @@ from chalicelib.writes.schema_desk import SchemaDesk
 if TYPE_CHECKING:
     from chalicelib.writes.worker import BatchIncomplete, QueueRecord, Worker, settle
 
-_WORKER = ("BatchIncomplete", "QueueRecord", "Worker", "settle")
-
-
-def __getattr__(name: str) -> Any:
-    if name not in _WORKER:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    return getattr(importlib.import_module(f"{__name__}.worker"), name)
+__getattr__ = lazy_names(__name__, {name: "worker" for name in ("BatchIncomplete", "QueueRecord", "Worker", "settle")})
 
 
 __all__ = [
