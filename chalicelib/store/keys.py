@@ -78,10 +78,6 @@ def schema_key(site: str, layout: str) -> Key:
     return {PK: site_pk(site), SK: f"{SCHEMA_PREFIX}{layout}"}
 
 
-def page_from_sk(sk: str) -> str:
-    return sk[len(PAGE_PREFIX) :]
-
-
 def config_pk(config_id: str) -> str:
     return f"CONFIG#{config_id}"
 
@@ -101,10 +97,6 @@ def version_key(config_id: str, version: int) -> Key:
 def is_version_position(text: str) -> bool:
     """A version number as a cursor carries it: ASCII digits that fit the sort key."""
     return 1 <= len(text) <= VERSION_DIGITS and text.isascii() and text.isdigit()
-
-
-def version_from_sk(sk: str) -> int:
-    return int(sk[len(VERSION_PREFIX) :])
 
 
 def operation_key(operation_id: str) -> Key:

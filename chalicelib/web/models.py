@@ -10,6 +10,7 @@ from pydantic.fields import Field
 
 from chalicelib.core.fields import (
     DEFAULT_CACHE_MAX_AGE,
+    MAX_SCHEMA_DESCRIPTION,
     AllowedOrigins,
     CacheMaxAge,
     Model,
@@ -46,7 +47,7 @@ class SchemaInput(StrictModel):
     """A layout's settings schema: JSON Schema 2020-12, at most 64 KiB, no remote `$ref`."""
 
     schema_: Dict[str, Any] = Field(alias="schema")
-    description: Optional[str] = Field(default=None, max_length=1000)
+    description: Optional[str] = Field(default=None, max_length=MAX_SCHEMA_DESCRIPTION)
 
     model_config = ConfigDict(extra="forbid", defer_build=True, serialize_by_alias=True)
 

@@ -8,7 +8,7 @@ from typing import Any, Dict, List, Literal, Optional, Union
 
 from pydantic.fields import Field
 
-from chalicelib.core.fields import MAX_PAGE_SIZE, SiteSlug, StrictModel, TemplateName
+from chalicelib.core.fields import MAX_PAGE_SIZE, MAX_SCHEMA_DESCRIPTION, SiteSlug, StrictModel, TemplateName
 from chalicelib.core.outcomes import ImpactedConfig, ImpactReport
 from chalicelib.schemas import settings_errors
 from chalicelib.store import LayoutSchema, Reads, Site, Snapshot
@@ -24,14 +24,12 @@ from chalicelib.writes.registry import (
     register,
 )
 
-MAX_DESCRIPTION = 1000
-
 
 class SchemaPutData(StrictModel):
     site: SiteSlug
     layout: TemplateName
     schema_: Dict[str, Any] = Field(alias="schema")
-    description: Optional[str] = Field(default=None, max_length=MAX_DESCRIPTION)
+    description: Optional[str] = Field(default=None, max_length=MAX_SCHEMA_DESCRIPTION)
 
     model_config = {**StrictModel.model_config, "populate_by_name": True, "serialize_by_alias": True}
 
