@@ -76,7 +76,7 @@ bench-burst: install
 
 # The fuzz and fault tests of `make test`, with many more examples and a fresh seed.
 fuzz: install
-	CONTRACT_FUZZ_EXAMPLES=300 CONTRACT_FUZZ_SEED= FAULT_EXAMPLES=300 FUZZ_WORKER_EXAMPLES=1000 \
+	CONTRACT_FUZZ_EXAMPLES=300 CONTRACT_FUZZ_SEED= FAULT_EXAMPLES=300 FAULT_RANDOM=1 FUZZ_WORKER_EXAMPLES=1000 \
 	  $(BIN)/python -m pytest -q tests/test_fuzz_contract.py tests/test_fuzz_worker.py tests/test_faults.py
 
 run: install

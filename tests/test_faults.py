@@ -611,6 +611,8 @@ def start(api: Api, scenario: Scenario) -> None:
 
 @settings(
     max_examples=int(os.environ.get("FAULT_EXAMPLES", "30")),
+    # `make test` runs the same examples every time; `make fuzz` draws fresh ones.
+    derandomize=os.environ.get("FAULT_RANDOM") != "1",
     deadline=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture],
 )
