@@ -289,17 +289,17 @@ class Delivery:
         records += [dice.choice(messages) for _ in range(2) if dice.random() < plan.duplicates]
         records += [dice.choice(self.finished) for _ in range(2) if self.finished and dice.random() < plan.duplicates]
         dice.shuffle(records)
-        # Put each group's first deliveries back in their FIFO order, in the slots the
-        # shuffle gave that group; copies (already seen) may sit anywhere.
-        seen: Set[str] = set()
+        # Put this batch's messages (and their copies) back in each group's FIFO order, in
+        # the slots the shuffle gave that group: SQS never hands out a message, or a copy
+        # of it, before an earlier unfinished one of its group. Copies of messages
+        # finished earlier may sit anywhere.
+        rank = {message["MessageId"]: index for index, message in enumerate(messages)}
         slots: Dict[str, List[int]] = {}
         for position, record in enumerate(records):
-            if record["MessageId"] in seen or record in self.finished:
-                continue
-            seen.add(record["MessageId"])
-            slots.setdefault(record["Attributes"].get("MessageGroupId", ""), []).append(position)
-        for group, positions in slots.items():
-            in_order = [m for m in messages if m["Attributes"].get("MessageGroupId", "") == group]
+            if record["MessageId"] in rank:
+                slots.setdefault(record["Attributes"].get("MessageGroupId", ""), []).append(position)
+        for positions in slots.values():
+            in_order = sorted((records[p] for p in positions), key=lambda record: rank[record["MessageId"]])
             for position, record in zip(positions, in_order, strict=True):
                 records[position] = record
         return records
@@ -309,6 +309,7 @@ def _describe(record: Dict[str, Any]) -> str:
     try:
         envelope = json.loads(record["Body"])
         name = f"{envelope['operation']}:{envelope['data'].get('layout') or envelope['data'].get('name') or ''}"
+        name += f"@{envelope['meta']['operationId'][-4:]}"
     except ValueError:
         name = "poison"
     return f"{name}#{record['Attributes']['ApproximateReceiveCount']}"
