@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any, Callable, Dict, Optional, Tuple
 
 from chalice.app import AuthRequest, AuthResponse, Chalice, CloudWatchEvent, Rate, Response, SQSEvent
 
-from chalicelib import access, delivery, upkeep
+from chalicelib import access, delivery, editorial, upkeep
 from chalicelib.access import Scope
 from chalicelib.core.errors import BadRequest, DependencyUnavailable, NotFound
 from chalicelib.core.etags import if_none_match_holds, schema_etag
@@ -26,16 +26,19 @@ from chalicelib.core.ids import is_config_id
 from chalicelib.core.logs import get_logger
 from chalicelib.core.outcomes import Accepted, Checked, ImpactReport
 from chalicelib.core.stage import required_setting
+from chalicelib.editorial import ConfigDiff
 from chalicelib.services import Services, get_services
 from chalicelib.store import LayoutSchema, Operation, PageRender, RenderConfig, Site
 from chalicelib.upkeep import BackupReport, RedriveResult
 from chalicelib.web import Call, Param, empty_response, endpoint, http_middleware, json_response
 from chalicelib.web.endpoint import CURSOR, DRY_RUN, FORCE, IDEMPOTENCY_KEY, IF_MATCH, IF_NONE_MATCH, LIMIT, ORIGIN
 from chalicelib.web.models import (
+    AuditPage,
     ConfigContent,
     ConfigCreateInput,
     ConfigPage,
     Health,
+    PublishInput,
     SchemaInput,
     SchemaPage,
     SiteInput,
@@ -54,6 +57,23 @@ SITE_QUERY = Param(
     "site", "The site whose configs to list.", required=True, schema={"type": "string", "pattern": SITE_PATTERN}
 )
 PAGE_QUERY = Param("page", "Only this page's config.", schema={"type": "string", "pattern": PAGE_PATTERN})
+
+DIFF_FROM = Param(
+    "from", "A version number, `published` (the default) or `draft`.", schema={"type": "string", "default": "published"}
+)
+DIFF_TO = Param(
+    "to", "A version number, `published` or `draft` (the default).", schema={"type": "string", "default": "draft"}
+)
+SINCE = Param(
+    "since",
+    "Only entries at or after this time (ISO 8601 with a time zone).",
+    schema={"type": "string", "format": "date-time"},
+)
+UNTIL = Param(
+    "until",
+    "Only entries before this time (ISO 8601 with a time zone).",
+    schema={"type": "string", "format": "date-time"},
+)
 
 REDRIVE_LIMIT = Param(
     "limit", "At most this many messages.", schema={"type": "integer", "minimum": 1, "maximum": 1000, "default": 1000}
@@ -84,7 +104,9 @@ def submission(call: Call) -> Submission:
     from chalicelib.writes import Submission  # the write machinery loads with the first write
 
     dry_run = call.query_flag("dryRun")
-    return Submission(call.actor, call.request_id, call.request.method, call.path, call.idempotency_key(), dry_run)
+    return Submission(
+        call.actor, call.request_id, call.request.method, call.path, call.idempotency_key(), dry_run, call.actor_name
+    )
 
 
 def accepted(result: Answer) -> Response:
@@ -154,9 +176,9 @@ def render_page_preflight(call: Call, site: str, page: str) -> Response:
 @app.route("/metadata/{id}", methods=["GET"])
 @endpoint(app, log, scope=None, answers={200: RenderConfig, 304: None}, errors=(404,), headers=(IF_NONE_MATCH,))
 def get_config(call: Call, id: str) -> Response:
-    """One config by id, with its ETag."""
-    config = services().store.configs.get(id) if is_config_id(id) else None
-    return delivery.config_response(config, id, call.header("If-None-Match"), call.request_id)
+    """One config by id as its page serves it (the published version), with its ETag."""
+    state = services().store.configs.state(id) if is_config_id(id) else None
+    return delivery.config_response(state, id, call.header("If-None-Match"), call.request_id)
 
 
 # --- sites -----------------------------------------------------------------------------
@@ -281,6 +303,46 @@ def delete_config(call: Call, id: str) -> Response:
     return accepted(services().desk.delete_config(id, call.header("If-Match"), submission(call)))
 
 
+@app.route("/metadata/{id}/draft", methods=["GET"], authorizer=token_authorizer)
+@endpoint(app, log, scope="read", answers={200: RenderConfig, 304: None}, errors=(404,), headers=(IF_NONE_MATCH,))
+def get_draft(call: Call, id: str) -> Response:
+    """A config's latest version (a draft when it is ahead of `publishedVersion`), with its
+    ETag: the one If-Match names when changing the config."""
+    state = services().store.configs.state(id) if is_config_id(id) else None
+    return delivery.config_response(state, id, call.header("If-None-Match"), call.request_id, draft=True)
+
+
+@app.route("/metadata/{id}/publish", methods=["POST"], authorizer=token_authorizer)
+@write_endpoint("write", errors=(400, 404, 409, 412, 413, 415, 422), headers=(IF_MATCH, IDEMPOTENCY_KEY))
+def publish_config(call: Call, id: str, body: PublishInput) -> Response:
+    """Makes the page serve one version of its config (an older one: a rollback), asynchronously.
+    If-Match names what the page serves now (the ETag of GET /metadata/{id})."""
+    if not is_config_id(id):
+        raise NotFound(f"no config '{id}'")
+    desk = services().desk
+    return accepted(desk.publish_config(id, body.version, call.header("If-Match"), submission(call)))
+
+
+@app.route("/metadata/{id}/unpublish", methods=["POST"], authorizer=token_authorizer)
+@write_endpoint("write", errors=(400, 404, 409, 412), headers=(IF_MATCH, IDEMPOTENCY_KEY))
+def unpublish_config(call: Call, id: str) -> Response:
+    """Takes the page off the site (it answers 404) without losing the config or its history."""
+    if not is_config_id(id):
+        raise NotFound(f"no config '{id}'")
+    return accepted(services().desk.unpublish_config(id, call.header("If-Match"), submission(call)))
+
+
+@app.route("/metadata/{id}/diff", methods=["GET"], authorizer=token_authorizer)
+@endpoint(app, log, scope="read", answers={200: ConfigDiff}, errors=(400, 404), query=(DIFF_FROM, DIFF_TO))
+def diff_config(call: Call, id: str) -> Response:
+    """What changed between two versions of a config: an RFC 6902 patch and each field's change."""
+    start = editorial.parse_version_ref("from", call.query("from"), "published")
+    end = editorial.parse_version_ref("to", call.query("to"), "draft")
+    if not is_config_id(id):
+        raise NotFound(f"no config '{id}'")
+    return json_response(editorial.diff(services().store.configs, id, start, end))
+
+
 @app.route("/metadata", methods=["GET"], authorizer=token_authorizer)
 @endpoint(
     app, log, scope="read", answers={200: ConfigPage}, errors=(400,), query=(SITE_QUERY, PAGE_QUERY, LIMIT, CURSOR)
@@ -313,6 +375,32 @@ def list_versions(call: Call, id: str) -> Response:
 def get_operation(call: Call, operation_id: str) -> Response:
     """How an accepted write is going: pending, succeeded or failed."""
     return json_response(services().desk.operation(operation_id))
+
+
+# --- audit ---------------------------------------------------------------------------
+
+
+@app.route("/sites/{site}/audit", methods=["GET"], authorizer=token_authorizer)
+@endpoint(app, log, scope="admin", answers={200: AuditPage}, errors=(400, 404), query=(SINCE, UNTIL, LIMIT, CURSOR))
+def site_audit(call: Call, site: str) -> Response:
+    """What was changed on a site, by whom and how, newest first."""
+    if not is_site_slug(site):
+        raise NotFound(f"no site '{site}'")
+    return _audit(call, site)
+
+
+@app.route("/admin/audit", methods=["GET"], authorizer=token_authorizer)
+@endpoint(app, log, scope="admin", answers={200: AuditPage}, errors=(400,), query=(SINCE, UNTIL, LIMIT, CURSOR))
+def global_audit(call: Call) -> Response:
+    """Changes that belong to no site (tokens created and revoked), newest first."""
+    return _audit(call, None)
+
+
+def _audit(call: Call, site: Optional[str]) -> Response:
+    since, until = call.query_time("since"), call.query_time("until")
+    limit = call.query_int("limit", DEFAULT_PAGE_SIZE, 1, MAX_PAGE_SIZE)
+    listing = services().store.audit.list(site, since, until, limit, call.query("cursor"))
+    return json_response(_page(listing.items, listing.next_cursor))
 
 
 def _page(items: Any, next_cursor: Optional[str]) -> Dict[str, Any]:

@@ -24,7 +24,7 @@ from chalicelib.core import ids
 from chalicelib.core.clock import isoformat, utc_now
 from chalicelib.core.errors import DependencyUnavailable, DomainError
 from chalicelib.services import get_services
-from chalicelib.store import Operation, Receipt, RenderConfig, version_of
+from chalicelib.store import Operation, Publication, Receipt, RenderConfig, version_of
 from chalicelib.store.configs import ConfigStore
 from chalicelib.web.models import ConfigCreateInput
 from chalicelib.web.status import answer_for
@@ -66,7 +66,8 @@ def create_config() -> Response:
     )
     actor = f"token:{principal.token_id}"
     transaction = store.table.transaction()
-    ConfigStore.add_create(transaction, config, version_of(config, operation.operationId, actor))
+    publication = Publication.of(config, stamp)
+    ConfigStore.add_create(transaction, config, version_of(config, operation.operationId, actor), publication)
     store.receipts.add(transaction, Receipt(operation, actor))
     try:
         store.table.commit(transaction)

@@ -62,7 +62,11 @@ class Services:
 
     @cached_property
     def store(self) -> Store:
-        return Store.over(self.table, operation_ttl_seconds=self.settings.operation_ttl_seconds)
+        return Store.over(
+            self.table,
+            operation_ttl_seconds=self.settings.operation_ttl_seconds,
+            audit_retention=timedelta(days=self.settings.audit_retention_days),
+        )
 
     @cached_property
     def queue(self) -> WriteQueue:

@@ -7,6 +7,7 @@ stack); the stage's resource names come from .chalice/config.json.
 from __future__ import annotations
 
 import argparse
+import getpass
 import json
 import sys
 from typing import Any, Callable, List, TextIO
@@ -76,7 +77,7 @@ def _redrive(args: argparse.Namespace, sqs: Any, resources: StageResources, out:
 
 def _tokens(args: argparse.Namespace, tokens: TokenStore, out: TextIO) -> int:
     if args.action == "create":
-        secret, record = auth.issue_token(tokens, args.name, args.scope)
+        secret, record = auth.issue_token(tokens, args.name, args.scope, actor=_operator())
         print(json.dumps({"token": secret, **record.model_dump()}, indent=2), file=out)
         print("Keep the token now: it cannot be shown again.", file=sys.stderr)
         return 0
@@ -84,8 +85,17 @@ def _tokens(args: argparse.Namespace, tokens: TokenStore, out: TextIO) -> int:
         for token in tokens.list():
             print(f"{token.tokenId}  {token.scope:<5}  {token.createdAt}  {token.name}", file=out)
         return 0
-    if tokens.delete(args.token_id):
+    if tokens.delete(args.token_id, actor=_operator()):
         print(f"revoked {args.token_id}", file=out)
         return 0
     print(f"no token with id {args.token_id}", file=sys.stderr)
     return 1
+
+
+def _operator() -> str:
+    """Who ran the command, for the audit trail: mmctl and the local user's name."""
+    try:
+        user = getpass.getuser()
+    except (KeyError, OSError):
+        user = "unknown"
+    return f"mmctl ({user})"

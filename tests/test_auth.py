@@ -35,6 +35,12 @@ PROTECTED = [
     ("GET", "/sites/shop/schemas/hero", None, "read"),
     ("GET", "/sites/shop/schemas", None, "read"),
     ("DELETE", "/sites/shop/schemas/hero", None, "admin"),
+    ("GET", f"/metadata/{CONFIG_ID}/draft", None, "read"),
+    ("POST", f"/metadata/{CONFIG_ID}/publish", {"version": 1}, "write"),
+    ("POST", f"/metadata/{CONFIG_ID}/unpublish", None, "write"),
+    ("GET", f"/metadata/{CONFIG_ID}/diff", None, "read"),
+    ("GET", "/sites/shop/audit", None, "admin"),
+    ("GET", "/admin/audit", None, "admin"),
 ]
 PUBLIC = [
     ("GET", "/health"),
@@ -63,6 +69,12 @@ ADMITTED: Dict[Tuple[str, str], Tuple[int, Optional[str]]] = {
     ("GET", "/sites/shop/schemas/hero"): (404, "NotFound"),
     ("GET", "/sites/shop/schemas"): (200, None),
     ("DELETE", "/sites/shop/schemas/hero"): (404, "NotFound"),
+    ("GET", f"/metadata/{CONFIG_ID}/draft"): (404, "NotFound"),
+    ("POST", f"/metadata/{CONFIG_ID}/publish"): (404, "NotFound"),
+    ("POST", f"/metadata/{CONFIG_ID}/unpublish"): (404, "NotFound"),
+    ("GET", f"/metadata/{CONFIG_ID}/diff"): (404, "NotFound"),
+    ("GET", "/sites/shop/audit"): (200, None),
+    ("GET", "/admin/audit"): (200, None),
 }
 ANSWERED_WITHOUT_A_TOKEN: Dict[Tuple[str, str], Tuple[int, Optional[str]]] = {
     ("GET", "/health"): (200, None),

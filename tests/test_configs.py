@@ -48,6 +48,7 @@ def test_a_created_config_reads_back_by_id_with_its_etag(api: Api) -> None:
         "theme": "dark",
         "settings": {"hero": {"title": "Hi", "ratio": 1.5}, "items": [1, 2]},
         "version": 1,
+        "publishedVersion": 1,
         "createdAt": config["createdAt"],
         "updatedAt": config["updatedAt"],
     }

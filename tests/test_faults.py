@@ -49,7 +49,7 @@ import json
 import os
 import random
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any, Dict, List, Optional, Set, Tuple
 
 import boto3
@@ -66,6 +66,7 @@ from tests.conftest import REGION, STAGE, Api
 from tests.helpers import Call, Faults
 
 PAGES = ("home", "about", "blog")
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 MAX_INVOCATIONS = 300
 _sites = itertools.count()
 
@@ -151,6 +152,10 @@ class ConfigState:
     deleted: bool = False
     # (version, layout or None for the deletion, operationId), oldest first.
     history: List[Tuple[int, Optional[str], str]] = field(default_factory=list)
+    # The version the page serves (the site publishes directly: the latest, until a
+    # publish of another one), and each version's content.
+    published: Optional[int] = 1
+    contents: Dict[int, Tuple[str, Dict[str, Any]]] = field(default_factory=dict)
 
 
 @dataclass
@@ -186,6 +191,8 @@ class Model:
     outcomes: Dict[str, Tuple[str, Optional[str], Optional[int]]] = field(default_factory=dict)
     # The site slug or config id -> when the operation last applied to it was accepted.
     last_applied: Dict[str, datetime] = field(default_factory=dict)
+    # The config id -> when the operation that last changed what its page serves was accepted.
+    last_published: Dict[str, datetime] = field(default_factory=dict)
 
     def outcome_of(self, op: Accepted) -> Tuple[str, Optional[str]]:
         """What applying `op` now would end as (for everything but creates)."""
@@ -193,12 +200,15 @@ class Model:
             config = self.configs.get(op.target)
             if config is None or config.deleted:
                 return "failed", "NotFound"
-        if op.target in self.last_applied and op.accepted_at < self.last_applied[op.target]:
+        if op.kind != "publish" and op.accepted_at < self.last_applied.get(op.target, EPOCH):
             return "failed", "Superseded"
+        if op.kind != "site" and op.accepted_at < self.last_published.get(op.target, EPOCH):
+            return "failed", "Superseded"  # the site publishes directly: writes move the page too
         if op.kind == "site":
             return "succeeded", None
         config = self.configs[op.target]
-        if op.expected is not None and op.expected != config.version:
+        current = config.published if op.kind == "publish" else config.version
+        if op.expected is not None and op.expected != current:
             return "failed", "PreconditionFailed"
         return "succeeded", None
 
@@ -207,16 +217,24 @@ class Model:
         if status != "succeeded":
             self.outcomes[op.operation_id] = (status, code, None)
             return
-        self.last_applied[op.target] = op.accepted_at
         if op.kind == "site":
+            self.last_applied[op.target] = op.accepted_at
             self.site_name, self.site_version = op.layout, self.site_version + 1
             self.outcomes[op.operation_id] = ("succeeded", None, self.site_version)
             return
         config = self.configs[op.target]
+        self.last_published[op.target] = op.accepted_at
+        if op.kind == "publish":
+            config.published = op.n
+            self.outcomes[op.operation_id] = ("succeeded", None, op.n)
+            return
+        self.last_applied[op.target] = op.accepted_at
         config.version += 1
         if op.kind == "update":
             config.layout, config.settings = op.layout, {"n": op.n}
             config.history.append((config.version, op.layout, op.operation_id))
+            config.contents[config.version] = (op.layout, {"n": op.n})
+            config.published = config.version
         else:
             config.deleted = True
             config.history.append((config.version, None, op.operation_id))
@@ -225,11 +243,17 @@ class Model:
 
     def create(self, op: Accepted) -> None:
         self.configs[op.target] = ConfigState(
-            op.target, op.page, op.layout, {"n": op.n}, 1, history=[(1, op.layout, op.operation_id)]
+            op.target,
+            op.page,
+            op.layout,
+            {"n": op.n},
+            1,
+            history=[(1, op.layout, op.operation_id)],
+            contents={1: (op.layout, {"n": op.n})},
         )
         self.pages[op.page] = op.target
         self.outcomes[op.operation_id] = ("succeeded", None, 1)
-        self.last_applied[op.target] = op.accepted_at
+        self.last_applied[op.target] = self.last_published[op.target] = op.accepted_at
 
 
 # --- delivering the queue as Lambda's event source does ------------------------------------
@@ -344,6 +368,9 @@ steps = st.lists(
         st.builds(Step, kind=st.just("create"), page=st.sampled_from(PAGES), doomed=st.booleans()),
         st.builds(Step, kind=st.just("update"), target=st.integers(0, 3), if_match=if_match, doomed=st.booleans()),
         st.builds(Step, kind=st.just("delete"), target=st.integers(0, 3), if_match=if_match),
+        st.builds(
+            Step, kind=st.just("publish"), target=st.integers(0, 3), if_match=if_match, page=st.sampled_from("0123")
+        ),
         st.builds(Step, kind=st.just("site"), doomed=st.booleans()),
         st.just(Step(kind="settle")),
         st.just(Step(kind="poison")),
@@ -374,6 +401,8 @@ class Scenario:
         self.accepted: List[Accepted] = []
         self.closed_groups: Set[str] = set()
         self.poison: List[str] = []
+        # The operations `start` applied without faults.
+        self.started: List[str] = []
         self.redriven = 0
         faults.crashed = faults.throttled = 0
         self.counter = itertools.count(1)
@@ -430,12 +459,18 @@ class Scenario:
         if group in self.closed_groups:
             return
         headers = {}
+        # An update or delete names the latest version; a publish, the one the page serves.
+        current = (config.published or 0) if step.kind == "publish" else config.version
         if step.if_match:
-            version = config.version if step.if_match == "current" else config.version - 1
+            version = current if step.if_match == "current" else current - 1
             headers["If-Match"] = f'"{config.id}.{version}"'
         if step.kind == "update":
             body: Any = {"layout": layout, "theme": "t", "settings": {"n": n}}
             response = self.api.request("PUT", f"/metadata/{config.id}", body, scope="write", headers=headers)
+        elif step.kind == "publish":
+            n = int(step.page) % config.version + 1  # a version the config has
+            body = {"version": n}
+            response = self.api.request("POST", f"/metadata/{config.id}/publish", body, scope="write", headers=headers)
         else:
             response = self.api.request("DELETE", f"/metadata/{config.id}", scope="write", headers=headers)
         if config.deleted:
@@ -445,7 +480,7 @@ class Scenario:
             assert response.status_code == 412, response.json_body
             return
         assert response.status_code == 202, response.json_body
-        expected = config.version if step.if_match else None
+        expected = current if step.if_match else None
         op = Accepted(response.json_body["operationId"], step.kind, config.id, group, config.page, layout, n, expected)
         self._accepted(op, step.doomed and step.kind == "update")
 
@@ -550,6 +585,20 @@ class Scenario:
             self.check_config(config)
         listed = self.api.request("GET", f"/metadata?site={self.model.site}&limit=100", scope="read").json_body
         assert {item["page"]: item["id"] for item in listed["items"]} == self.model.pages
+        self.check_audit()
+
+    def check_audit(self) -> None:
+        """Each applied operation has exactly one audit entry; one that changed nothing, none."""
+        entries: List[str] = []
+        cursor = ""
+        while True:
+            page = self.api.request("GET", f"/sites/{self.model.site}/audit?limit=100{cursor}").json_body
+            entries.extend(entry["operationId"] for entry in page["items"])
+            if page["nextCursor"] is None:
+                break
+            cursor = f"&cursor={page['nextCursor']}"
+        applied = [op.operation_id for op in self.accepted if self.model.outcomes[op.operation_id][0] == "succeeded"]
+        assert sorted(entries) == sorted(applied + self.started), "\n".join(self.delivery.trace)
 
     def check_site(self) -> None:
         response = self.api.request("GET", f"/sites/{self.model.site}", scope="read")
@@ -560,7 +609,7 @@ class Scenario:
         )
 
     def check_config(self, config: ConfigState) -> None:
-        response = self.api.request("GET", f"/metadata/{config.id}", scope=None)
+        response = self.api.request("GET", f"/metadata/{config.id}/draft", scope="read")
         if config.deleted:
             assert response.status_code == 404, response.json_body
         else:
@@ -571,6 +620,11 @@ class Scenario:
                 config.version,
                 config.page,
             )
+            assert stored["publishedVersion"] == config.published
+            assert config.published is not None
+            page = self.api.request("GET", f"/sites/{self.model.site}/pages/{config.page}", scope=None).json_body
+            layout, settings = config.contents[config.published]
+            assert (page["layout"], page["settings"], page["version"]) == (layout, settings, config.published)
         versions = self.api.request("GET", f"/metadata/{config.id}/versions?limit=100", scope="read").json_body
         history = [(item["version"], item.get("layout"), item["operationId"]) for item in reversed(versions["items"])]
         # Every applied operation once, in order: nothing lost, nothing applied twice.
@@ -604,10 +658,19 @@ def start(api: Api, scenario: Scenario) -> None:
         accepted = operation_accepted_at(operation["operationId"])
         assert accepted is not None
         scenario.model.last_applied[operation["resourceId"]] = accepted
+        if operation is created:
+            scenario.model.last_published[operation["resourceId"]] = accepted
     scenario.model.configs[created["resourceId"]] = ConfigState(
-        created["resourceId"], "home", "l0", {}, 1, history=[(1, "l0", created["operationId"])]
+        created["resourceId"],
+        "home",
+        "l0",
+        {},
+        1,
+        history=[(1, "l0", created["operationId"])],
+        contents={1: ("l0", {})},
     )
     scenario.model.pages["home"] = created["resourceId"]
+    scenario.started = [site_put["operationId"], created["operationId"]]
 
 
 @settings(

@@ -47,6 +47,12 @@ ANSWERS = {
     ("/sites/{site}/schemas/{layout}", "get"): 404,
     ("/sites/{site}/schemas/{layout}", "delete"): 404,
     ("/sites/{site}/schemas", "get"): 200,
+    ("/metadata/{id}/draft", "get"): 404,
+    ("/metadata/{id}/publish", "post"): 422,  # the empty body lacks its version
+    ("/metadata/{id}/unpublish", "post"): 404,
+    ("/metadata/{id}/diff", "get"): 404,
+    ("/sites/{site}/audit", "get"): 200,
+    ("/admin/audit", "get"): 200,
 }
 
 VALID_CONFIG = {"site": "shop", "page": "home", "layout": "two-column", "theme": "dark", "settings": {"hero": True}}

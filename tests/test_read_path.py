@@ -33,11 +33,12 @@ def test_a_revalidation_makes_one_read(api: Api, dynamodb_calls: List[str]) -> N
     assert dynamodb_calls == ["BatchGetItem"]
 
 
-def test_get_by_id_makes_one_read(api: Api, dynamodb_calls: List[str]) -> None:
+def test_get_by_id_reads_the_config_then_its_page(api: Api, dynamodb_calls: List[str]) -> None:
+    """The config's item names its page; the page's item holds what the page serves."""
     config_id = api.request("GET", "/metadata?site=shop", scope="read").json_body["items"][0]["id"]
     dynamodb_calls.clear()
     assert api.request("GET", f"/metadata/{config_id}", scope=None).status_code == 200
-    assert dynamodb_calls == ["GetItem"]
+    assert dynamodb_calls == ["GetItem", "GetItem"]
 
 
 def test_an_unknown_page_makes_one_read(api: Api, dynamodb_calls: List[str]) -> None:

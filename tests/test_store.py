@@ -10,7 +10,18 @@ import pytest
 from botocore.exceptions import ClientError
 
 from chalicelib.core.errors import BadRequest, DependencyUnavailable
-from chalicelib.store import ConditionFailed, Operation, Reads, Receipt, RenderConfig, Site, Store, keys, version_of
+from chalicelib.store import (
+    ConditionFailed,
+    Operation,
+    Publication,
+    Reads,
+    Receipt,
+    RenderConfig,
+    Site,
+    Store,
+    keys,
+    version_of,
+)
 from chalicelib.store.configs import ConfigStore
 from chalicelib.store.sites import SiteStore
 from infra.resources import Provisioned
@@ -57,14 +68,18 @@ def put_site(store: Store, new: Site, previous_version: Any, receipt: Receipt) -
 
 def create_config(store: Store, new: RenderConfig, receipt: Receipt) -> None:
     transaction = store.table.transaction()
-    ConfigStore.add_create(transaction, new, version_of(new, receipt.operation.operationId, receipt.actor))
+    version = version_of(new, receipt.operation.operationId, receipt.actor)
+    ConfigStore.add_create(transaction, new, version, Publication.of(new, new.updatedAt))
     store.receipts.add(transaction, receipt)
     store.table.commit(transaction)
 
 
 def replace_config(store: Store, new: RenderConfig, receipt: Receipt) -> None:
     transaction = store.table.transaction()
-    ConfigStore.add_replace(transaction, new, version_of(new, receipt.operation.operationId, receipt.actor))
+    state = store.configs.state(new.id)
+    assert state is not None
+    version = version_of(new, receipt.operation.operationId, receipt.actor)
+    ConfigStore.add_replace(transaction, new, version, state, Publication.of(new, new.updatedAt))
     store.receipts.add(transaction, receipt)
     store.table.commit(transaction)
 
@@ -112,14 +127,18 @@ def test_a_config_is_stored_under_its_id_and_its_page(store: Store, table: Any) 
         (keys.operation_key("op2")[keys.PK], keys.OPERATION_SK),
     }
     snapshot = store.snapshots.read(Reads(site="shop", page=("shop", "home"), config_id="c" * 26))
-    assert snapshot.config == snapshot.page == config()
+    assert snapshot.config == config()
+    assert snapshot.page == config(publishedVersion=1)
 
 
 def test_settings_round_trip_exactly(store: Store) -> None:
     put_site(store, site(), None, receipt("op1"))
     stored = config(settings={"float": 0.1, "big": 10**30, "text": "é", "empty": {}, "list": [1.5, True, None]})
     create_config(store, stored, receipt("op2"))
-    assert store.configs.get(stored.id) == stored
+    state = store.configs.state(stored.id)
+    assert state is not None
+    assert state.draft == stored.model_copy(update={"publishedVersion": 1})
+    assert state.published() == state.draft
 
 
 def test_a_write_whose_condition_fails_leaves_nothing_behind(store: Store, table: Any) -> None:
@@ -196,7 +215,7 @@ def test_aws_errors_become_domain_errors_only_when_transient(
 ) -> None:
     faults.fail(code, "GetItem")
     with pytest.raises(raised) as caught:
-        store.configs.get("c" * 26)
+        store.configs.state("c" * 26)
     assert type(caught.value) is raised
 
 

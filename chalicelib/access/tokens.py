@@ -41,9 +41,11 @@ class Principal:
     token_id: str
     scope: str
     problem: str = ""
+    # The token's name, for the audit trail.
+    name: str = ""
 
     def context(self) -> Dict[str, str]:
-        return {"tokenId": self.token_id, "scope": self.scope, "problem": self.problem}
+        return {"tokenId": self.token_id, "scope": self.scope, "problem": self.problem, "name": self.name}
 
     @classmethod
     def from_context(cls, context: Mapping[str, object]) -> Principal:
@@ -52,6 +54,7 @@ class Principal:
             scope=str(context.get("scope") or ""),
             # No context at all: no authorizer ran, so there was no token to check.
             problem=str(context.get("problem", "no bearer token")),
+            name=str(context.get("name") or ""),
         )
 
     def demand(self, needed: Scope) -> str:
@@ -74,18 +77,20 @@ def authenticate(authorization: str, tokens: TokenStore) -> Principal:
     stored = tokens.get(ids.token_hash(token.strip()))
     if stored is None:
         return Principal("", "", "unknown or revoked token")
-    return Principal(stored.tokenId, stored.scope)
+    return Principal(stored.tokenId, stored.scope, name=stored.name)
 
 
 def mint_token() -> str:
     return TOKEN_PREFIX + secrets.token_urlsafe(32)
 
 
-def issue_token(tokens: TokenStore, name: str, scope: Scope, token: Optional[str] = None) -> tuple[str, Token]:
+def issue_token(
+    tokens: TokenStore, name: str, scope: Scope, token: Optional[str] = None, actor: str = "operator"
+) -> tuple[str, Token]:
     """Stores a token (a new random one unless given) and answers it with its record;
     the token itself is shown once and never stored."""
     secret = token or mint_token()
     token_hash = ids.token_hash(secret)
     record = Token(tokenId=token_id(token_hash), name=name, scope=scope, createdAt=isoformat(utc_now()))
-    tokens.put(token_hash, record)
+    tokens.put(token_hash, record, actor)
     return secret, record

@@ -44,6 +44,18 @@ class SchemaBreaksPublished(Conflict):
     """A schema that would reject published configs (listed in `details`); `?force=true` stores it anyway."""
 
 
+class ApprovalRequired(Conflict):
+    """The site requires approvals: its pages are published through releases."""
+
+
+class StillPublished(Conflict):
+    """A config its page serves, on a site that publishes by review: unpublish it first."""
+
+
+class NotPublished(Conflict):
+    """The config's page serves no version."""
+
+
 class PreconditionFailed(DomainError):
     """If-Match names a version that is no longer current."""
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import ipaddress
 import json
 import re
-from typing import Annotated, Any, Dict, Iterable, List
+from typing import Annotated, Any, Dict, Iterable, List, Literal
 from urllib.parse import urlsplit
 
 from pydantic.config import ConfigDict
@@ -24,6 +24,7 @@ DEFAULT_CACHE_MAX_AGE = 60
 DEFAULT_PAGE_SIZE = 20
 MAX_PAGE_SIZE = 100
 MAX_SCHEMA_DESCRIPTION = 1000
+MAX_REQUIRED_APPROVALS = 3
 
 SITE_PATTERN = r"^[a-z0-9][a-z0-9-]{0,62}$"
 PAGE_PATTERN = r"^[a-z0-9][a-z0-9._-]{0,127}$"
@@ -184,6 +185,10 @@ AllowedOrigins = Annotated[List[Origin], Field(max_length=MAX_ALLOWED_ORIGINS), 
 CacheMaxAge = Annotated[int, Field(ge=0, le=MAX_CACHE_MAX_AGE, strict=True)]
 # true or false as JSON, never "yes" or 1.
 StrictBool = Annotated[bool, Field(strict=True)]
+# "direct": an applied config write is live at once (v1); "review": it is a draft, and the
+# page changes only when a version is published.
+PublishMode = Literal["direct", "review"]
+RequiredApprovals = Annotated[int, Field(ge=0, le=MAX_REQUIRED_APPROVALS, strict=True)]
 
 
 class Model(BaseModel):

@@ -32,6 +32,8 @@ class StageSettings(BaseModel):
     # The maxReceiveCount of the write queue's redrive policy.
     max_receive_count: int = Field(default=5, alias="MAX_RECEIVE_COUNT", gt=0)
     log_level: str = Field(default="INFO", alias="LOG_LEVEL")
+    # How long audit entries are kept (a TTL on each).
+    audit_retention_days: float = Field(default=400, alias="AUDIT_RETENTION_DAYS", gt=0)
 
     # The scheduled backup check (chalicelib.upkeep.backups).
     dead_letter_queue_name: str = Field(default="", alias="DEAD_LETTER_QUEUE_NAME")

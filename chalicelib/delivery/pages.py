@@ -9,7 +9,7 @@ from chalice.app import Response
 from chalicelib.core.errors import NotFound
 from chalicelib.core.etags import etag, if_none_match_holds
 from chalicelib.core.fields import is_page_slug, is_site_slug
-from chalicelib.store import PageRender, Reads, RenderConfig, Site
+from chalicelib.store import ConfigState, PageRender, Reads, Site
 from chalicelib.store.snapshot import SnapshotReader
 from chalicelib.web.responses import empty_response, error_response, json_response
 
@@ -49,7 +49,8 @@ def page_response(
         return impossible_page_response(site, page, request_id)
     snapshot = snapshots.read(Reads(site=site, page=(site, page)), consistent=False)
     cors = cors_headers(snapshot.site, origin)
-    config = snapshot.page
+    # What the page serves: its published version, never a draft.
+    config = snapshot.page_state.published() if snapshot.page_state else None
     if snapshot.site is None or config is None:
         missing = f"no site '{site}'" if snapshot.site is None else f"site '{site}' has no page '{page}'"
         return _not_found(missing, cors, request_id)
@@ -85,10 +86,16 @@ def preflight_response(site: Optional[Site], origin: Optional[str]) -> Response:
 
 
 def config_response(
-    config: Optional[RenderConfig], config_id: str, if_none_match: Optional[str], request_id: str
+    state: Optional[ConfigState], config_id: str, if_none_match: Optional[str], request_id: str, draft: bool = False
 ) -> Response:
-    if config is None:
+    """The config by id: what its page serves (the published version), or with `draft`
+    its latest version; the ETag names that version."""
+    if state is None:
         return error_response(NotFound(f"no config '{config_id}'"), request_id)
+    config = state.draft if draft else state.published()
+    if config is None:
+        message = f"config '{config_id}' is not published; its latest version is at /metadata/{config_id}/draft"
+        return error_response(NotFound(message), request_id)
     # Clients may keep it, but must ask again each time: a 304 when it has not changed.
     headers = {"ETag": etag(config.id, config.version), "Cache-Control": "no-cache"}
     if if_none_match and if_none_match_holds(if_none_match, headers["ETag"]):

@@ -5,14 +5,17 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Callable
 
 from chalicelib.core.clock import utc_now
+from chalicelib.store.audit import DEFAULT_RETENTION, AuditStore
 from chalicelib.store.checks import CheckResult, CheckStore, Finding
-from chalicelib.store.configs import ConfigStore, version_of
+from chalicelib.store.configs import ConfigState, ConfigStore, version_of
 from chalicelib.store.cursors import Listing
 from chalicelib.store.models import (
+    AuditActor,
+    AuditEntry,
     ConfigVersion,
     IdempotencyRecord,
     LastApplied,
@@ -20,6 +23,7 @@ from chalicelib.store.models import (
     Operation,
     OperationError,
     PageRender,
+    Publication,
     RenderConfig,
     Site,
     Token,
@@ -47,6 +51,7 @@ class Store:
     checks: CheckStore
     snapshots: SnapshotReader
     schemas: SchemaStore
+    audit: AuditStore
 
     @classmethod
     def over(
@@ -55,23 +60,30 @@ class Store:
         operation_ttl_seconds: int = 7 * 24 * 3600,
         clock: Callable[[], datetime] = utc_now,
         sleep: Callable[[float], None] = time.sleep,
+        audit_retention: timedelta = DEFAULT_RETENTION,
     ) -> Store:
         single = SingleTable(table, clock=clock, sleep=sleep)
+        audit = AuditStore(single, audit_retention)
         return cls(
             table=single,
             sites=SiteStore(single),
             configs=ConfigStore(single),
             receipts=ReceiptStore(single, operation_ttl_seconds),
-            tokens=TokenStore(single),
+            tokens=TokenStore(single, audit),
             checks=CheckStore(single),
             snapshots=SnapshotReader(single),
             schemas=SchemaStore(single),
+            audit=audit,
         )
 
 
 __all__ = [
+    "AuditActor",
+    "AuditEntry",
+    "AuditStore",
     "CheckResult",
     "ConditionFailed",
+    "ConfigState",
     "ConfigVersion",
     "Finding",
     "IdempotencyRecord",
@@ -81,6 +93,7 @@ __all__ = [
     "Operation",
     "OperationError",
     "PageRender",
+    "Publication",
     "Reads",
     "Receipt",
     "RenderConfig",

@@ -14,15 +14,18 @@ Items and their keys (pk / sk, and gsi1pk / gsi1sk where an item is listed):
 | idempotency key (with TTL)| IDEMPOTENCY#<hash> | IDEMPOTENCY         |          |             |
 | API token (hash only)     | TOKEN#<sha256>     | TOKEN               | TOKENS   | <tokenId>   |
 | backup check run (TTL)    | CHECK#backups      | RUN#<time>#<runId>  |          |             |
+| audit entry (TTL)         | AUDIT#SITE#<site>  | <time>#<opId>       |          |             |
+|   (of no site: tokens)    | AUDIT#GLOBAL       | <time>#<opId>       |          |             |
 
-A site's page items and the config's current item hold the same render config: both
-are written in one transaction, so the public route for (site, page) and the route for
-an id each answer with one read.
+A config's CURRENT item holds its latest version. Its page's item holds the latest
+version too (for listings) and what the page serves (`published`): the public route for
+(site, page) answers with one read; the route for an id reads the CURRENT item, then the
+page. Publishing writes the page's item only.
 """
 
 from __future__ import annotations
 
-from typing import Dict
+from typing import Dict, Optional
 
 Key = Dict[str, str]
 
@@ -123,3 +126,13 @@ def backup_checks_pk() -> str:
 def backup_check_key(checked_at: str, run_id: str) -> Key:
     # ISO timestamps sort by time: the newest run is the first of a descending query.
     return {PK: backup_checks_pk(), SK: f"{CHECK_RUN_PREFIX}{checked_at}#{run_id}"}
+
+
+def audit_pk(site: Optional[str]) -> str:
+    """A site's audit trail is one partition, newest last; what belongs to no site
+    (tokens) has its own."""
+    return f"AUDIT#SITE#{site}" if site else "AUDIT#GLOBAL"
+
+
+def audit_key(site: Optional[str], at: str, operation_id: str) -> Key:
+    return {PK: audit_pk(site), SK: f"{at}#{operation_id}"}

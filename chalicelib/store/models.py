@@ -21,6 +21,9 @@ class Site(Model):
     cacheMaxAge: int
     # Configs of a layout without a schema are refused (chalicelib.writes.schemas).
     requireSchemas: bool = False
+    # Sites stored before v2 have neither: they publish directly, without approvals.
+    publishMode: Literal["direct", "review"] = "direct"
+    requiredApprovals: int = 0
     version: int
     createdAt: str
     updatedAt: str
@@ -39,10 +42,36 @@ class PageRender(Model):
 
 
 class RenderConfig(PageRender):
-    """A page's render config as editors see it: with its id and when it was created."""
+    """A page's render config with its id and when it was created: one version of it
+    (the published one on public routes, the latest on editors' routes), and which
+    version the page serves (null while it serves none)."""
 
     id: str
     createdAt: str
+    publishedVersion: Optional[int] = None
+
+
+class Publication(Model):
+    """What a page serves: the content of one version of its config, and when it went live."""
+
+    version: int
+    layout: str
+    theme: str
+    settings: Dict[str, Any]
+    # When that version was written, and when it was published.
+    updatedAt: str
+    publishedAt: str
+
+    @classmethod
+    def of(cls, config: RenderConfig, published_at: str) -> Publication:
+        return cls(
+            version=config.version,
+            layout=config.layout,
+            theme=config.theme,
+            settings=config.settings,
+            updatedAt=config.updatedAt,
+            publishedAt=published_at,
+        )
 
 
 class ConfigVersion(Model):
@@ -56,7 +85,16 @@ class ConfigVersion(Model):
     actor: str
 
 
-OperationType = Literal["site.put", "config.create", "config.update", "config.delete", "schema.put", "schema.delete"]
+OperationType = Literal[
+    "site.put",
+    "config.create",
+    "config.update",
+    "config.delete",
+    "config.publish",
+    "config.unpublish",
+    "schema.put",
+    "schema.delete",
+]
 
 
 class LayoutSchema(Model):
@@ -103,6 +141,32 @@ class IdempotencyRecord(Model):
     resourceId: Optional[str] = None
     status: str
     envelope: Optional[str] = None
+
+
+class AuditActor(Model):
+    """Who made a change: the token (its public id and name), or an operator's tool."""
+
+    tokenId: Optional[str] = None
+    name: Optional[str] = None
+
+
+class AuditEntry(Model):
+    """One applied change, written in the same transaction as the change itself."""
+
+    at: str
+    operationId: str
+    # An operation type, or token.create / token.revoke.
+    type: str
+    actor: AuditActor
+    # What changed: config/<id>, site/<site>, schema/<site>/<layout>, token/<tokenId>.
+    resource: str
+    site: Optional[str] = None
+    page: Optional[str] = None
+    fromVersion: Optional[int] = None
+    toVersion: Optional[int] = None
+    # RFC 6902: what turns the resource as it was into what it became.
+    patch: List[Dict[str, Any]]
+    requestId: Optional[str] = None
 
 
 class Token(Model):

@@ -265,6 +265,9 @@ def translate(exc: Exception) -> Exception:
         return _cancelled(exc)
     if code in TRANSIENT_ERROR_CODES:
         return DependencyUnavailable(f"the table refused for now ({code}); try again shortly")
+    if code == "ValidationException" and "size" in str(exc).lower():
+        # An item over 400 KB: the same write can never succeed.
+        return WriteRejected(f"the table refused the change as invalid ({exc})")
     return exc
 
 

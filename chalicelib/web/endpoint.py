@@ -10,12 +10,14 @@ from __future__ import annotations
 import functools
 import logging
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any, Callable, Mapping, Optional, Sequence, Type, TypeVar, get_type_hints
 
 from chalice.app import Chalice, Request, Response
 from pydantic.main import BaseModel
 
 from chalicelib.access import Principal, Scope
+from chalicelib.core.clock import isoformat
 from chalicelib.core.errors import BadRequest, DependencyUnavailable, DomainError
 from chalicelib.web.bodies import parse_body
 from chalicelib.web.responses import error_response, internal_error_response, request_id_of
@@ -31,6 +33,8 @@ class Call:
     request: Request
     request_id: str
     actor: str = ""
+    # The name of the actor's token (for the audit trail).
+    actor_name: str = ""
 
     @property
     def path(self) -> str:
@@ -53,6 +57,21 @@ class Call:
         if not (raw.isascii() and raw.isdigit() and len(raw) <= 9) or not low <= int(raw) <= high:
             raise BadRequest(f"query parameter '{name}' must be a whole number from {low} to {high}")
         return int(raw)
+
+    def query_time(self, name: str) -> Optional[str]:
+        """An ISO 8601 time with a time zone, as the service writes times (UTC, milliseconds)."""
+        raw = self.query(name)
+        if raw is None:
+            return None
+        try:
+            moment = datetime.fromisoformat(raw) if len(raw) <= 40 else None
+        except ValueError:
+            moment = None
+        if moment is None or moment.tzinfo is None:
+            raise BadRequest(
+                f"query parameter '{name}' must be an ISO 8601 time with a time zone, like 2026-01-31T09:00:00Z"
+            )
+        return isoformat(moment)
 
     def query_flag(self, name: str) -> bool:
         """`?name=true` or `?name=false` (absent is false)."""
@@ -143,7 +162,9 @@ def endpoint(
             try:
                 if scope is not None:
                     authorizer = (request.context or {}).get("authorizer") or {}
-                    call.actor = Principal.from_context(authorizer).demand(scope)
+                    principal = Principal.from_context(authorizer)
+                    call.actor = principal.demand(scope)
+                    call.actor_name = principal.name
                 if body_model is not None:
                     return view(call, body=call.parse(body_model), **path_params)
                 return view(call, **path_params)

@@ -15,6 +15,8 @@ from chalicelib.core.fields import (
     CacheMaxAge,
     Model,
     PageSlug,
+    PublishMode,
+    RequiredApprovals,
     SettingsObject,
     SiteName,
     SiteSlug,
@@ -22,7 +24,7 @@ from chalicelib.core.fields import (
     StrictModel,
     TemplateName,
 )
-from chalicelib.store.models import ConfigVersion, LayoutSchema, RenderConfig, Site
+from chalicelib.store.models import AuditEntry, ConfigVersion, LayoutSchema, RenderConfig, Site
 
 
 class SiteInput(StrictModel):
@@ -30,6 +32,8 @@ class SiteInput(StrictModel):
     allowedOrigins: AllowedOrigins = []
     cacheMaxAge: CacheMaxAge = DEFAULT_CACHE_MAX_AGE
     requireSchemas: StrictBool = False
+    publishMode: PublishMode = "direct"
+    requiredApprovals: RequiredApprovals = 0
 
 
 class ConfigContent(StrictModel):
@@ -83,4 +87,17 @@ class VersionPage(Model):
     """One page of a config's versions, newest first; `nextCursor` as in other listings."""
 
     items: List[ConfigVersion]
+    nextCursor: Optional[str]
+
+
+class PublishInput(StrictModel):
+    """Which version of the config its page is to serve."""
+
+    version: int = Field(ge=1, le=9_999_999_999, strict=True)
+
+
+class AuditPage(Model):
+    """One page of audit entries, newest first; `nextCursor` as in other listings."""
+
+    items: List[AuditEntry]
     nextCursor: Optional[str]

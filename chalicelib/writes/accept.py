@@ -35,6 +35,8 @@ class Submission:
     idempotency_key: Optional[str] = None
     # Validate only: nothing is queued, and an Idempotency-Key is neither used nor claimed.
     dry_run: bool = False
+    # The name of the actor's token, for the audit trail.
+    actor_name: str = ""
 
 
 @dataclass(frozen=True)
@@ -106,6 +108,7 @@ class Desk:
             requestId=submission.request_id,
             submittedAt=isoformat(now),
             actor=submission.actor,
+            actorName=submission.actor_name or None,
             expectedVersion=expected,
             idempotencyKey=key.hash if key else None,
             fingerprint=key.fingerprint if key else None,

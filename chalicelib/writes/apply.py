@@ -73,9 +73,20 @@ class Applier:
             self._store.receipts.record(Receipt(mirrored, meta.actor))
             return mirrored
         receipt = Receipt(operation, meta.actor, idempotency_hash=meta.idempotencyKey, fingerprint=meta.fingerprint)
-        change = Change(self._store.table.transaction(), meta.operationId, meta.actor, now)
+        change = Change(
+            self._store.table.transaction(),
+            meta.operationId,
+            meta.actor,
+            now,
+            operation=envelope.operation,
+            actor_name=meta.actorName,
+            request_id=meta.requestId,
+            audit_trail=self._store.audit,
+        )
         try:
             version = kind.apply(envelope, snapshot, change)
+            if not change.audited:
+                raise RuntimeError(f"{envelope.operation} wrote no audit entry: every applied operation writes one")
             self._store.receipts.add(change.transaction, receipt.with_version(version))
             self._store.table.commit(change.transaction)
         except OperationFailed as failure:

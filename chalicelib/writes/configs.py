@@ -1,11 +1,18 @@
-"""`config.create`, `config.update` and `config.delete`: a page's render config."""
+"""The config operations: `config.create`, `config.update` and `config.delete` write a
+page's render config (a new immutable version each); `config.publish` and
+`config.unpublish` change which version the page serves.
+
+In a site's `direct` publish mode a config write is published as it is applied; in
+`review` mode it is a draft, and the page keeps serving what was published."""
 
 from __future__ import annotations
 
-from typing import Any, Dict, Literal, Optional, Union
+from typing import Any, Dict, Literal, Optional, Tuple, Union
+
+from pydantic.fields import Field
 
 from chalicelib.core.fields import PageSlug, SettingsObject, SiteSlug, StrictModel, TemplateName
-from chalicelib.store import ConfigVersion, Reads, RenderConfig, Snapshot, version_of
+from chalicelib.store import ConfigState, ConfigVersion, Publication, Reads, RenderConfig, Site, Snapshot, version_of
 from chalicelib.store.configs import ConfigStore
 from chalicelib.writes.envelopes import OperationEnvelope
 from chalicelib.writes.registry import (
@@ -31,15 +38,26 @@ class ConfigCreateData(ConfigContentData):
     page: PageSlug
 
 
-class ConfigUpdateData(ConfigContentData):
+class ConfigTarget(StrictModel):
+    """A config, with its site and page as the API read them: the worker reads the page
+    in the same read as the config. (Messages queued before drafts existed carry no
+    page, and updates queued before schemas no site: their page is read after the config.)"""
+
     id: str
-    # The config's site, as the API read it: the worker reads the layout's schema in the
-    # same read as the config. (Absent from messages queued before schemas existed.)
     site: Optional[SiteSlug] = None
+    page: Optional[PageSlug] = None
 
 
-class ConfigDeleteData(StrictModel):
-    id: str
+class ConfigUpdateData(ConfigContentData, ConfigTarget):
+    pass
+
+
+class ConfigDeleteData(ConfigTarget):
+    pass
+
+
+class ConfigPublishData(ConfigTarget):
+    version: int = Field(ge=1)
 
 
 class ConfigCreate(OperationEnvelope):
@@ -57,7 +75,18 @@ class ConfigDelete(OperationEnvelope):
     data: ConfigDeleteData
 
 
-ConfigEnvelope = Union[ConfigCreate, ConfigUpdate, ConfigDelete]
+class ConfigPublish(OperationEnvelope):
+    operation: Literal["config.publish"] = "config.publish"
+    data: ConfigPublishData
+
+
+class ConfigUnpublish(OperationEnvelope):
+    operation: Literal["config.unpublish"] = "config.unpublish"
+    data: ConfigTarget
+
+
+ConfigEnvelope = Union[ConfigCreate, ConfigUpdate, ConfigDelete, ConfigPublish, ConfigUnpublish]
+TargetEnvelope = Union[ConfigUpdate, ConfigDelete, ConfigPublish, ConfigUnpublish]
 
 
 class _ConfigKind:
@@ -70,7 +99,16 @@ class _ConfigKind:
         return f"config:{envelope.data.id}"
 
     def reads(self, envelope: ConfigEnvelope) -> Reads:
-        return Reads(config_id=envelope.data.id)
+        assert isinstance(envelope.data, ConfigTarget)
+        return target_reads(envelope.data)
+
+
+def target_reads(data: ConfigTarget, **more: Any) -> Reads:
+    """The config, its page and its site (and `more`), in one read when the message names
+    the page; else the page and the site after the config."""
+    if data.site is None or data.page is None:
+        return Reads(config_id=data.id, follow_config=True)
+    return Reads(config_id=data.id, site=data.site, page=(data.site, data.page), **more)
 
 
 class CreateConfig(_ConfigKind, OperationKind[ConfigCreate]):
@@ -90,8 +128,10 @@ class CreateConfig(_ConfigKind, OperationKind[ConfigCreate]):
             raise OperationFailed("Conflict", f"page '{data.page}' of site '{data.site}' already has a config")
         check_schema(snapshot, data.layout, data.settings)
         config = RenderConfig(**data.model_dump(), version=1, createdAt=change.stamp, updatedAt=change.stamp)
+        publication = Publication.of(config, change.stamp) if publishes_directly(snapshot.site) else None
         version = version_of(config, change.operation_id, change.actor)
-        ConfigStore.add_create(change.transaction, config, version, applied_by(envelope))
+        ConfigStore.add_create(change.transaction, config, version, publication, applied_by(envelope))
+        change.audit(f"config/{config.id}", {}, content(config), site=config.site, page=config.page, to_version=1)
         return 1
 
 
@@ -103,17 +143,28 @@ class UpdateConfig(_ConfigKind, OperationKind[ConfigUpdate]):
         assert isinstance(envelope, ConfigUpdate)
         data = envelope.data
         if data.site is None:
-            return Reads(config_id=data.id)  # queued before schemas: no schema to read
-        return Reads(config_id=data.id, site=data.site, schema=(data.site, data.layout))
+            return target_reads(data)  # queued before schemas: no schema to check
+        return target_reads(data, schema=(data.site, data.layout))
 
     def apply(self, envelope: ConfigUpdate, snapshot: Snapshot, change: Change) -> int:
-        current = expected_config(envelope, snapshot)
+        current, state = expected_config(envelope, snapshot)
         if envelope.data.site is not None:
             check_schema(snapshot, envelope.data.layout, envelope.data.settings)
-        content = envelope.data.model_dump(exclude={"id", "site"})
-        updated = current.model_copy(update={**content, "version": current.version + 1, "updatedAt": change.stamp})
+        new_content = envelope.data.model_dump(include={"layout", "theme", "settings"})
+        updated = current.model_copy(update={**new_content, "version": current.version + 1, "updatedAt": change.stamp})
+        direct = publishes_directly(snapshot.site)
+        publication = Publication.of(updated, change.stamp) if direct else state.publication
         version = version_of(updated, change.operation_id, change.actor)
-        ConfigStore.add_replace(change.transaction, updated, version, applied_by(envelope))
+        ConfigStore.add_replace(change.transaction, updated, version, state, publication, applied_by(envelope))
+        change.audit(
+            f"config/{current.id}",
+            content(current),
+            content(updated),
+            site=current.site,
+            page=current.page,
+            from_version=current.version,
+            to_version=updated.version,
+        )
         return updated.version
 
 
@@ -122,7 +173,13 @@ class DeleteConfig(_ConfigKind, OperationKind[ConfigDelete]):
     envelope = ConfigDelete
 
     def apply(self, envelope: ConfigDelete, snapshot: Snapshot, change: Change) -> int:
-        current = expected_config(envelope, snapshot)
+        current, state = expected_config(envelope, snapshot)
+        if not publishes_directly(snapshot.site) and state.publication is not None:
+            raise OperationFailed(
+                "StillPublished",
+                f"config '{current.id}' is published, and site '{current.site}' publishes by review: "
+                f"unpublish it first (POST /metadata/{current.id}/unpublish)",
+            )
         tombstone = ConfigVersion(
             version=current.version + 1,
             updatedAt=change.stamp,
@@ -130,8 +187,66 @@ class DeleteConfig(_ConfigKind, OperationKind[ConfigDelete]):
             operationId=change.operation_id,
             actor=change.actor,
         )
-        ConfigStore.add_delete(change.transaction, current, tombstone)
+        ConfigStore.add_delete(change.transaction, current, state, tombstone)
+        change.audit(
+            f"config/{current.id}",
+            content(current),
+            {},
+            site=current.site,
+            page=current.page,
+            from_version=current.version,
+            to_version=tombstone.version,
+        )
         return tombstone.version
+
+
+class PublishConfig(_ConfigKind, OperationKind[ConfigPublish]):
+    name = "config.publish"
+    envelope = ConfigPublish
+
+    def reads(self, envelope: ConfigEnvelope) -> Reads:
+        assert isinstance(envelope, ConfigPublish)
+        return target_reads(envelope.data, version=(envelope.data.id, envelope.data.version))
+
+    def apply(self, envelope: ConfigPublish, snapshot: Snapshot, change: Change) -> int:
+        state = expected_publication(envelope, snapshot)
+        number = envelope.data.version
+        chosen = snapshot.version
+        if chosen is None or chosen.deleted or chosen.layout is None or chosen.theme is None:
+            raise OperationFailed("NotFound", f"config '{envelope.data.id}' has no version {number}")
+        publication = Publication(
+            version=number,
+            layout=chosen.layout,
+            theme=chosen.theme,
+            settings=chosen.settings or {},
+            updatedAt=chosen.updatedAt,
+            publishedAt=change.stamp,
+        )
+        ConfigStore.add_publication(change.transaction, state, publication, applied_by(envelope))
+        _audit_publication(change, state, publication)
+        return number
+
+
+class UnpublishConfig(_ConfigKind, OperationKind[ConfigUnpublish]):
+    name = "config.unpublish"
+    envelope = ConfigUnpublish
+
+    def apply(self, envelope: ConfigUnpublish, snapshot: Snapshot, change: Change) -> int:
+        state = expected_publication(envelope, snapshot)
+        if state.publication is None:
+            raise OperationFailed("NotPublished", f"config '{envelope.data.id}' is not published")
+        ConfigStore.add_publication(change.transaction, state, None, applied_by(envelope))
+        _audit_publication(change, state, None)
+        return state.draft.version
+
+
+def content(config: Union[RenderConfig, Publication]) -> Dict[str, Any]:
+    """What an editor writes: the layout, the theme and the settings."""
+    return {"layout": config.layout, "theme": config.theme, "settings": config.settings}
+
+
+def publishes_directly(site: Optional[Site]) -> bool:
+    return site is None or site.publishMode == "direct"
 
 
 def check_schema(snapshot: Snapshot, layout: str, settings: Dict[str, Any]) -> None:
@@ -142,22 +257,67 @@ def check_schema(snapshot: Snapshot, layout: str, settings: Dict[str, Any]) -> N
         raise OperationFailed("SchemaViolation", message, problems)
 
 
-def expected_config(envelope: Union[ConfigUpdate, ConfigDelete], snapshot: Snapshot) -> RenderConfig:
+def _found(envelope: TargetEnvelope, snapshot: Snapshot) -> Tuple[RenderConfig, ConfigState]:
+    config, state = snapshot.config, snapshot.page_state
+    if config is None or state is None or state.draft.id != config.id:
+        raise OperationFailed("NotFound", f"config '{envelope.data.id}' does not exist (deleted meanwhile?)")
+    return config, state
+
+
+def expected_config(
+    envelope: Union[ConfigUpdate, ConfigDelete], snapshot: Snapshot
+) -> Tuple[RenderConfig, ConfigState]:
     """The config as it is, when no write accepted after this one was applied to it first,
     and it is the version the client's If-Match named."""
-    config = snapshot.config
-    if config is None:
-        raise OperationFailed("NotFound", f"config '{envelope.data.id}' does not exist (deleted meanwhile?)")
+    config, state = _found(envelope, snapshot)
     refuse_if_superseded(envelope, snapshot.config_applied, f"config '{config.id}'")
+    if publishes_directly(snapshot.site):
+        # Applied now, it would also replace what the page serves.
+        refuse_if_superseded(envelope, state.published_by, f"the page of config '{config.id}'")
     expected = envelope.meta.expectedVersion
     if expected is not None and config.version != expected:
         raise OperationFailed(
             "PreconditionFailed",
             f"If-Match named version {expected}, but version {config.version} was applied first",
         )
-    return config
+    return config, state
+
+
+def expected_publication(envelope: Union[ConfigPublish, ConfigUnpublish], snapshot: Snapshot) -> ConfigState:
+    """The config, when its site lets a single config be published, nothing published
+    since this operation was accepted, and it serves the version the If-Match named."""
+    config, state = _found(envelope, snapshot)
+    site = snapshot.site
+    if site is not None and site.requiredApprovals > 0:
+        raise OperationFailed(
+            "ApprovalRequired",
+            f"site '{site.site}' requires {site.requiredApprovals} approval(s): publish through a release",
+        )
+    refuse_if_superseded(envelope, state.published_by, f"the page of config '{config.id}'")
+    expected = envelope.meta.expectedVersion
+    served = state.publication.version if state.publication else None
+    if expected is not None and served != expected:
+        found = f"version {served}" if served is not None else "no version"
+        raise OperationFailed("PreconditionFailed", f"If-Match named published version {expected}, but {found} is")
+    return state
+
+
+def _audit_publication(change: Change, state: ConfigState, publication: Optional[Publication]) -> None:
+    before = state.publication
+    config = state.draft
+    change.audit(
+        f"config/{config.id}",
+        content(before) if before else {},
+        content(publication) if publication else {},
+        site=config.site,
+        page=config.page,
+        from_version=before.version if before else None,
+        to_version=publication.version if publication else None,
+    )
 
 
 register(CreateConfig())
 register(UpdateConfig())
 register(DeleteConfig())
+register(PublishConfig())
+register(UnpublishConfig())

@@ -7,11 +7,26 @@ from typing import Any, Optional
 
 from pydantic.main import BaseModel
 
-from chalicelib.core.errors import Conflict, NotFound, PreconditionFailed, ValidationFailed
+from chalicelib.core.errors import (
+    ApprovalRequired,
+    Conflict,
+    NotFound,
+    NotPublished,
+    PreconditionFailed,
+    StillPublished,
+    ValidationFailed,
+)
 from chalicelib.core.etags import etag, if_match_holds
 from chalicelib.store import LayoutSchema, Reads, RenderConfig, Site, Snapshot
 from chalicelib.writes.accept import Answer, Desk, KeyUse, Submission
-from chalicelib.writes.configs import ConfigCreate, ConfigCreateData, ConfigDelete, ConfigUpdate
+from chalicelib.writes.configs import (
+    ConfigCreate,
+    ConfigCreateData,
+    ConfigDelete,
+    ConfigPublish,
+    ConfigUnpublish,
+    ConfigUpdate,
+)
 from chalicelib.writes.schemas import settings_problems
 from chalicelib.writes.sites import SitePut, SitePutData
 
@@ -61,19 +76,60 @@ class WriteDesk(Desk):
         found = self._store.snapshots.read(Reads(site=current.site, schema=(current.site, fields["layout"])))
         _check_settings(found.site, fields["layout"], found.schema, fields["settings"])
         expected = current.version if if_match else None
-        data = {"id": config_id, "site": current.site, **fields}
+        data = {"id": config_id, "site": current.site, "page": current.page, **fields}
         envelope = ConfigUpdate.model_validate({"data": data, "meta": self._meta(submission, key, expected=expected)})
         return self._send(envelope, config_id, key, submission.dry_run)
 
     def delete_config(self, config_id: str, if_match: Optional[str], submission: Submission) -> Answer:
         key = KeyUse.of(submission, {})
-        snapshot = self._read(Reads(config_id=config_id), key)
+        snapshot = self._read(Reads(config_id=config_id, follow_config=True), key)
         if key and snapshot.idempotency:
             return self._replay(snapshot.idempotency, key)
         current = _current(snapshot, config_id, if_match)
+        state = snapshot.page_state
+        if snapshot.site is not None and snapshot.site.publishMode == "review" and state and state.publication:
+            raise StillPublished(
+                f"config '{config_id}' is published, and site '{current.site}' publishes by review: "
+                f"unpublish it first (POST /metadata/{config_id}/unpublish), then delete it"
+            )
         expected = current.version if if_match else None
-        envelope = ConfigDelete.model_validate(
-            {"data": {"id": config_id}, "meta": self._meta(submission, key, expected=expected)}
+        data = {"id": config_id, "site": current.site, "page": current.page}
+        envelope = ConfigDelete.model_validate({"data": data, "meta": self._meta(submission, key, expected=expected)})
+        return self._send(envelope, config_id, key, submission.dry_run)
+
+    def publish_config(self, config_id: str, version: int, if_match: Optional[str], submission: Submission) -> Answer:
+        """Makes the page serve `version` of its config (an older one: a rollback)."""
+        key = KeyUse.of(submission, {"version": version})
+        # The config and the version named, then the config's page and site.
+        snapshot = self._read(Reads(config_id=config_id, follow_config=True, version=(config_id, version)), key)
+        if key and snapshot.idempotency:
+            return self._replay(snapshot.idempotency, key)
+        current = _publishable(snapshot, config_id, if_match)
+        chosen = snapshot.version
+        if chosen is None or chosen.deleted:
+            raise ValidationFailed(
+                f"config '{config_id}' has no version {version}",
+                [{"field": "version", "message": f"versions go from 1 to {current.version}", "type": "not_found"}],
+            )
+        expected = current.publishedVersion if if_match else None
+        data = {"id": config_id, "site": current.site, "page": current.page, "version": version}
+        envelope = ConfigPublish.model_validate({"data": data, "meta": self._meta(submission, key, expected=expected)})
+        return self._send(envelope, config_id, key, submission.dry_run)
+
+    def unpublish_config(self, config_id: str, if_match: Optional[str], submission: Submission) -> Answer:
+        """Takes the page off the site: it serves nothing (404) until a version is
+        published again; the config and its versions stay."""
+        key = KeyUse.of(submission, {})
+        snapshot = self._read(Reads(config_id=config_id, follow_config=True), key)
+        if key and snapshot.idempotency:
+            return self._replay(snapshot.idempotency, key)
+        current = _publishable(snapshot, config_id, if_match)
+        if current.publishedVersion is None:
+            raise NotPublished(f"config '{config_id}' is not published: its page serves nothing already")
+        expected = current.publishedVersion if if_match else None
+        data = {"id": config_id, "site": current.site, "page": current.page}
+        envelope = ConfigUnpublish.model_validate(
+            {"data": data, "meta": self._meta(submission, key, expected=expected)}
         )
         return self._send(envelope, config_id, key, submission.dry_run)
 
@@ -82,6 +138,25 @@ def _check_settings(site: Optional[Site], layout: str, schema: Optional[LayoutSc
     problems = settings_problems(site, layout, schema, settings)
     if problems:
         raise ValidationFailed(f"the settings do not fit the schema of layout '{layout}'", problems)
+
+
+def _publishable(snapshot: Snapshot, config_id: str, if_match: Optional[str]) -> RenderConfig:
+    """The config (latest version, with `publishedVersion`), when its site lets one config
+    be published on its own and If-Match names what the page serves."""
+    state, site = snapshot.page_state, snapshot.site
+    if snapshot.config is None or state is None or site is None:
+        raise NotFound(f"no config '{config_id}'")
+    if site.requiredApprovals > 0:
+        raise ApprovalRequired(
+            f"site '{site.site}' requires {site.requiredApprovals} approval(s) before a page changes: "
+            "publish through a release (POST /sites/{site}/releases)"
+        )
+    published = state.published()
+    served = etag(config_id, published.version) if published else None
+    if if_match is not None and (served is None or not if_match_holds(if_match, served)):
+        now = f"the published ETag is now {served}" if served else "the config is not published"
+        raise PreconditionFailed(f"If-Match does not match what the page serves: {now}")
+    return state.draft
 
 
 def _current(snapshot: Snapshot, config_id: str, if_match: Optional[str]) -> RenderConfig:

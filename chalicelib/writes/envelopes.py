@@ -17,6 +17,8 @@ class OperationMeta(Model):
     requestId: str
     submittedAt: str
     actor: str
+    # The name of the actor's token, for the audit trail (absent from older messages).
+    actorName: Optional[str] = None
     expectedVersion: Optional[int] = None
     # sha256 of (actor, Idempotency-Key) and of the request, when the client sent a key.
     idempotencyKey: Optional[str] = None

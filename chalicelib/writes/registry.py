@@ -15,7 +15,7 @@ from pydantic.type_adapter import TypeAdapter
 
 from chalicelib.core.clock import isoformat
 from chalicelib.core.errors import DomainError
-from chalicelib.store import LastApplied, Reads, Snapshot, Transaction
+from chalicelib.store import AuditActor, AuditEntry, AuditStore, LastApplied, Reads, Snapshot, Transaction
 from chalicelib.writes.envelopes import OperationEnvelope
 
 E = TypeVar("E", bound=OperationEnvelope)
@@ -52,18 +52,57 @@ def refuse_if_superseded(envelope: OperationEnvelope, last: Optional[LastApplied
         )
 
 
-@dataclass(frozen=True)
+@dataclass
 class Change:
-    """Where an operation writes its change: the transaction, and who makes it when."""
+    """Where an operation writes its change: the transaction, who makes it when, and the
+    audit entry that goes in with it (every applied operation writes exactly one)."""
 
     transaction: Transaction
     operation_id: str
     actor: str
     now: datetime
+    operation: str = ""
+    actor_name: Optional[str] = None
+    request_id: Optional[str] = None
+    audit_trail: Optional[AuditStore] = None
+    audited: bool = False
 
     @property
     def stamp(self) -> str:
         return isoformat(self.now)
+
+    def audit(
+        self,
+        resource: str,
+        before: Dict[str, Any],
+        after: Dict[str, Any],
+        *,
+        site: Optional[str] = None,
+        page: Optional[str] = None,
+        from_version: Optional[int] = None,
+        to_version: Optional[int] = None,
+    ) -> None:
+        """Adds the audit entry of this change: what `resource` was and became, as a patch."""
+        from chalicelib.core.patches import make_patch
+
+        if self.audit_trail is None:
+            raise RuntimeError("this change has no audit trail to write to")
+        token_id = self.actor.removeprefix("token:") if self.actor.startswith("token:") else None
+        entry = AuditEntry(
+            at=self.stamp,
+            operationId=self.operation_id,
+            type=self.operation,
+            actor=AuditActor(tokenId=token_id, name=self.actor_name or (None if token_id else self.actor)),
+            resource=resource,
+            site=site,
+            page=page,
+            fromVersion=from_version,
+            toVersion=to_version,
+            patch=make_patch(before, after),
+            requestId=self.request_id,
+        )
+        self.audit_trail.add(self.transaction, entry)
+        self.audited = True
 
 
 class OperationKind(ABC, Generic[E]):
@@ -87,8 +126,8 @@ class OperationKind(ABC, Generic[E]):
 
     @abstractmethod
     def apply(self, envelope: E, snapshot: Snapshot, change: Change) -> int:
-        """Adds the change to `change.transaction`, or raises OperationFailed; answers the
-        resource's new version."""
+        """Adds the change and its audit entry (`change.audit`) to `change.transaction`, or
+        raises OperationFailed; answers the resource's new version."""
 
 
 _KINDS: Dict[str, OperationKind[Any]] = {}

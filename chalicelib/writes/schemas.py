@@ -104,6 +104,14 @@ class PutSchema(_SchemaKind, OperationKind[SchemaPut]):
             updatedAt=change.stamp,
         )
         SchemaStore.add_put(change.transaction, schema, previous.version if previous else None, applied_by(envelope))
+        change.audit(
+            f"schema/{data.site}/{data.layout}",
+            _content(previous),
+            _content(schema),
+            site=data.site,
+            from_version=previous.version if previous else None,
+            to_version=schema.version,
+        )
         return schema.version
 
 
@@ -116,7 +124,22 @@ class DeleteSchema(_SchemaKind, OperationKind[SchemaDelete]):
         if current is None:
             raise OperationFailed("NotFound", f"layout '{envelope.data.layout}' has no schema (deleted meanwhile?)")
         SchemaStore.add_delete(change.transaction, current)
+        data = envelope.data
+        change.audit(
+            f"schema/{data.site}/{data.layout}",
+            _content(current),
+            {},
+            site=data.site,
+            from_version=current.version,
+            to_version=current.version + 1,
+        )
         return current.version + 1
+
+
+def _content(schema: Optional[LayoutSchema]) -> Dict[str, Any]:
+    if schema is None:
+        return {}
+    return schema.model_dump(mode="json", include={"schema_", "description"}, exclude_none=True)
 
 
 def settings_problems(
@@ -133,25 +156,30 @@ def settings_problems(
 
 
 def impact(configs: ConfigStore, site: str, layout: str, schema: Dict[str, Any]) -> ImpactReport:
-    """Every config of the site with `layout` that `schema` would reject, with its errors."""
+    """Every config of the site that `schema` would reject: the version its page serves
+    and its draft (when one is ahead), each with `layout`, with their errors."""
     text = json.dumps(schema, separators=(",", ":"), ensure_ascii=False)
     rejected: List[ImpactedConfig] = []
     checked = 0
     cursor: Optional[str] = None
     while True:
-        listing = configs.list(site, None, MAX_PAGE_SIZE, cursor)
-        for config in listing.items:
-            if config.layout != layout:
-                continue
-            checked += 1
-            errors = settings_errors(text, config.settings)
-            if errors:
-                # Every stored config is live until drafts exist (publishMode "direct").
-                rejected.append(
-                    ImpactedConfig(
-                        id=config.id, page=config.page, version=config.version, published=True, errors=errors
+        listing = configs.states(site, None, MAX_PAGE_SIZE, cursor)
+        for state in listing.items:
+            published = state.published()
+            versions = [(published, True)] if published else []
+            if state.draft_ahead:
+                versions.append((state.draft, False))
+            for config, live in versions:
+                if config.layout != layout:
+                    continue
+                checked += 1
+                errors = settings_errors(text, config.settings)
+                if errors:
+                    rejected.append(
+                        ImpactedConfig(
+                            id=config.id, page=config.page, version=config.version, published=live, errors=errors
+                        )
                     )
-                )
         cursor = listing.next_cursor
         if cursor is None:
             return ImpactReport(site=site, layout=layout, valid=not rejected, checked=checked, rejected=rejected)

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Dict, Literal
 
 from chalicelib.core.fields import (
     DEFAULT_CACHE_MAX_AGE,
     AllowedOrigins,
     CacheMaxAge,
+    PublishMode,
+    RequiredApprovals,
     SiteName,
     SiteSlug,
     StrictBool,
@@ -25,6 +27,8 @@ class SitePutData(StrictModel):
     allowedOrigins: AllowedOrigins = []
     cacheMaxAge: CacheMaxAge = DEFAULT_CACHE_MAX_AGE
     requireSchemas: StrictBool = False
+    publishMode: PublishMode = "direct"
+    requiredApprovals: RequiredApprovals = 0
 
 
 class SitePut(OperationEnvelope):
@@ -55,7 +59,20 @@ class PutSite(OperationKind[SitePut]):
             updatedAt=change.stamp,
         )
         SiteStore.add_put(change.transaction, site, previous.version if previous else None, applied_by(envelope))
+        change.audit(
+            f"site/{site.site}",
+            _settings(previous) if previous else {},
+            _settings(site),
+            site=site.site,
+            from_version=previous.version if previous else None,
+            to_version=site.version,
+        )
         return site.version
+
+
+def _settings(site: Site) -> Dict[str, Any]:
+    """What an editor sets on a site (not its version or times)."""
+    return site.model_dump(mode="json", exclude={"site", "version", "createdAt", "updatedAt"})
 
 
 register(PutSite())
