@@ -22,9 +22,9 @@ from chalicelib.core.fields import (
     is_site_slug,
     is_template_name,
 )
-from chalicelib.core.ids import is_config_id
+from chalicelib.core.ids import is_config_id, is_release_id
 from chalicelib.core.logs import get_logger
-from chalicelib.core.outcomes import Accepted, Checked, ImpactReport
+from chalicelib.core.outcomes import Accepted, Checked, ImpactReport, PreviewLinkAccepted
 from chalicelib.core.stage import required_setting
 from chalicelib.editorial import ConfigDiff
 from chalicelib.services import Services, get_services
@@ -38,7 +38,11 @@ from chalicelib.web.models import (
     ConfigCreateInput,
     ConfigPage,
     Health,
+    PreviewLinkInput,
+    PreviewLinkList,
     PublishInput,
+    ReleaseInput,
+    ReleasePage,
     SchemaInput,
     SchemaPage,
     SiteInput,
@@ -74,6 +78,13 @@ UNTIL = Param(
     "Only entries before this time (ISO 8601 with a time zone).",
     schema={"type": "string", "format": "date-time"},
 )
+
+RELEASE_STATUSES = ("open", "approved", "scheduled", "published", "cancelled", "failed", "reverted")
+RELEASE_STATUS = Param(
+    "status", "Only the releases in this status.", schema={"type": "string", "enum": list(RELEASE_STATUSES)}
+)
+PREVIEW_TOKEN = Param("token", "A preview link's token (instead of a bearer token).")
+AUTHORIZATION = Param("Authorization", "`Bearer <token>` with the read scope (instead of a preview link's token).")
 
 REDRIVE_LIMIT = Param(
     "limit", "At most this many messages.", schema={"type": "integer", "minimum": 1, "maximum": 1000, "default": 1000}
@@ -332,6 +343,77 @@ def unpublish_config(call: Call, id: str) -> Response:
     return accepted(services().desk.unpublish_config(id, call.header("If-Match"), submission(call)))
 
 
+@app.route("/metadata/{id}/preview-links", methods=["POST"], authorizer=token_authorizer)
+@endpoint(
+    app,
+    log,
+    scope="write",
+    answers={202: PreviewLinkAccepted, 200: Checked},
+    errors=(400, 404, 409, 413, 415, 422),
+    query=(DRY_RUN,),
+    headers=(IDEMPOTENCY_KEY,),
+)
+def create_preview_link(call: Call, id: str, body: PreviewLinkInput) -> Response:
+    """A link that shows the config's draft (or one version) to whoever holds it, until it
+    expires (at most 7 days) or is revoked; its token is in this answer only."""
+    if not is_config_id(id):
+        raise NotFound(f"no config '{id}'")
+    desk = services().preview_desk
+    return accepted(desk.create_preview_link(id, body.version, body.expiresIn, submission(call)))
+
+
+@app.route("/metadata/{id}/preview-links", methods=["GET"], authorizer=token_authorizer)
+@endpoint(app, log, scope="read", answers={200: PreviewLinkList}, errors=(404,))
+def list_preview_links(call: Call, id: str) -> Response:
+    """The config's preview links that have not expired, newest first (never their tokens)."""
+    if not is_config_id(id):
+        raise NotFound(f"no config '{id}'")
+    return json_response(PreviewLinkList(items=services().store.previews.of_config(id)))
+
+
+@app.route("/metadata/{id}/preview-links/{link}", methods=["DELETE"], authorizer=token_authorizer)
+@write_endpoint("write", errors=(400, 404, 409))
+def revoke_preview_link(call: Call, id: str, link: str) -> Response:
+    """Revokes a preview link (asynchronously): its token opens nothing once this is applied."""
+    if not (is_config_id(id) and is_config_id(link)):
+        raise NotFound(f"config '{id}' has no preview link '{link}'")
+    return accepted(services().preview_desk.revoke_preview_link(id, link, submission(call)))
+
+
+@app.route("/preview/sites/{site}/pages/{page}", methods=["GET"])
+@endpoint(
+    app,
+    log,
+    scope=None,
+    answers={200: PageRender},
+    errors=(401, 403, 404),
+    query=(PREVIEW_TOKEN,),
+    headers=(AUTHORIZATION, ORIGIN),
+    private=True,
+)
+def preview_page(call: Call, site: str, page: str) -> Response:
+    """A page's draft (or the version its preview link names), for editors (a read token)
+    and for whoever holds a preview link (`?token=`): never cached, never indexed."""
+    return delivery.preview_response(
+        services().store,
+        site,
+        page,
+        call.header("Authorization"),
+        call.query("token"),
+        call.header("Origin"),
+        call.request_id,
+    )
+
+
+@app.route("/preview/sites/{site}/pages/{page}", methods=["OPTIONS"])
+@endpoint(app, log, scope=None, answers={204: None}, errors=(404,), headers=(ORIGIN,), private=True)
+def preview_page_preflight(call: Call, site: str, page: str) -> Response:
+    """CORS preflight for previews: the site's allowed origins, with Authorization."""
+    if not (is_site_slug(site) and is_page_slug(page)):
+        return delivery.impossible_preview_response(site, page, call.request_id)
+    return empty_response(204, delivery.preview_preflight(services().store, site, call.header("Origin")))
+
+
 @app.route("/metadata/{id}/diff", methods=["GET"], authorizer=token_authorizer)
 @endpoint(app, log, scope="read", answers={200: ConfigDiff}, errors=(400, 404), query=(DIFF_FROM, DIFF_TO))
 def diff_config(call: Call, id: str) -> Response:
@@ -375,6 +457,70 @@ def list_versions(call: Call, id: str) -> Response:
 def get_operation(call: Call, operation_id: str) -> Response:
     """How an accepted write is going: pending, succeeded or failed."""
     return json_response(services().desk.operation(operation_id))
+
+
+# --- releases ----------------------------------------------------------------------------
+
+
+@app.route("/sites/{site}/releases", methods=["POST"], authorizer=token_authorizer)
+@write_endpoint("write", errors=(400, 404, 409, 413, 415, 422))
+def create_release(call: Call, site: str, body: ReleaseInput) -> Response:
+    """Gathers up to 50 (config, version) pairs of the site into a release (asynchronously)."""
+    if not is_site_slug(site):
+        raise NotFound(f"no site '{site}'")
+    return accepted(services().release_desk.create_release(site, body, submission(call)))
+
+
+@app.route("/sites/{site}/releases", methods=["GET"], authorizer=token_authorizer)
+@endpoint(app, log, scope="read", answers={200: ReleasePage}, errors=(400, 404), query=(RELEASE_STATUS, LIMIT, CURSOR))
+def list_releases(call: Call, site: str) -> Response:
+    """The site's releases, newest first; `status` narrows it."""
+    status = call.query("status")
+    if status is not None and status not in RELEASE_STATUSES:
+        raise BadRequest(f"query parameter 'status' is one of {', '.join(RELEASE_STATUSES)}")
+    if not is_site_slug(site):
+        raise NotFound(f"no site '{site}'")
+    limit = call.query_int("limit", DEFAULT_PAGE_SIZE, 1, MAX_PAGE_SIZE)
+    listing = services().store.releases.list(site, status, limit, call.query("cursor"))
+    return json_response(_page(listing.items, listing.next_cursor))
+
+
+@app.route("/sites/{site}/releases/{release}", methods=["GET"], authorizer=token_authorizer)
+@endpoint(app, log, scope="read", answers={200: editorial.ReleaseView}, errors=(404,))
+def get_release(call: Call, site: str, release: str) -> Response:
+    """One release, each page with what publishing it changes against what the page serves now."""
+    found = services().store.releases.get(site, release) if is_site_slug(site) and is_release_id(release) else None
+    if found is None:
+        raise NotFound(f"site '{site}' has no release '{release}'")
+    return json_response(editorial.release_view(services().store.snapshots, found))
+
+
+def _release_action(name: str, doc: str) -> None:
+    """POST /sites/{site}/releases/{release}/<name>: one of the release's transitions."""
+
+    def act(call: Call, site: str, release: str) -> Response:
+        if not (is_site_slug(site) and is_release_id(release)):
+            raise NotFound(f"site '{site}' has no release '{release}'")
+        desk = services().release_desk
+        return accepted(getattr(desk, name)(site, release, submission(call)))
+
+    act.__name__ = f"{name}_release"
+    act.__doc__ = doc
+    view = write_endpoint("write", errors=(400, 404, 409))(act)
+    app.route(f"/sites/{{site}}/releases/{{release}}/{name}", methods=["POST"], authorizer=token_authorizer)(view)
+
+
+_release_action("approve", "Approves the release (asynchronously): once per token, never by the token that created it.")
+_release_action("publish", "Publishes every page of the approved release in one transaction, or none (asynchronously).")
+_release_action("cancel", "Cancels a release that is not published (asynchronously).")
+_release_action("revert", "Puts back what each page served before the release, in one transaction (asynchronously).")
+
+
+@app.schedule(Rate(1, unit=Rate.MINUTES))
+def publish_due_releases(event: CloudWatchEvent) -> Dict[str, Any]:
+    """Queues the publication of every scheduled release whose time has come: late if this
+    did not run for a while, never skipped."""
+    return {"queued": services().release_desk.publish_due()}
 
 
 # --- audit ---------------------------------------------------------------------------

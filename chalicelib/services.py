@@ -29,7 +29,7 @@ if TYPE_CHECKING:
     from mypy_boto3_sqs import SQSClient
 
     from chalicelib.upkeep import BackupChecker, Redrive, TimeLeft
-    from chalicelib.writes import SchemaDesk, Worker, WriteDesk, WriteQueue
+    from chalicelib.writes import PreviewDesk, ReleaseDesk, SchemaDesk, Worker, WriteDesk, WriteQueue
 
 # Short timeouts and SDK retries with backoff: a throttled call is retried a few times
 # before the API answers 503 or the worker leaves the message for later.
@@ -89,6 +89,20 @@ class Services:
 
         retention = timedelta(seconds=self.settings.queue_retention_seconds)
         return SchemaDesk(self.store, self.queue, queue_retention=retention)
+
+    @cached_property
+    def preview_desk(self) -> PreviewDesk:
+        from chalicelib.writes import PreviewDesk
+
+        retention = timedelta(seconds=self.settings.queue_retention_seconds)
+        return PreviewDesk(self.store, self.queue, queue_retention=retention)
+
+    @cached_property
+    def release_desk(self) -> ReleaseDesk:
+        from chalicelib.writes import ReleaseDesk
+
+        retention = timedelta(seconds=self.settings.queue_retention_seconds)
+        return ReleaseDesk(self.store, self.queue, queue_retention=retention)
 
     @cached_property
     def backup_checker(self) -> BackupChecker:

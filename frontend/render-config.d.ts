@@ -16,11 +16,13 @@ export interface RenderConfig {
   updatedAt: string;
 }
 
-/** Where a result came from: the API, or the copy kept from the last good answer. */
-export type RenderConfigSource = 'network' | 'fallback';
+/** Where a result came from: the API, the copy kept from the last good answer, or a preview. */
+export type RenderConfigSource = 'network' | 'fallback' | 'preview';
 
 export type RenderConfigResult =
   | { config: RenderConfig; source: 'network' }
+  /** The draft (or a version) a preview link shows: never cached, never kept. */
+  | { config: RenderConfig; source: 'preview' }
   | {
       config: RenderConfig;
       source: 'fallback';
@@ -60,11 +62,18 @@ export interface GetRenderConfigOptions {
   fetch?: FetchLike;
   /** Where the last good config is kept. Default `localStorage` when there is one; `null` keeps nothing. */
   storage?: RenderConfigStorage | null;
+  /**
+   * A preview link's token (`previewTokenFrom(location)`): fetch the page's draft from the
+   * preview route instead, with `cache: 'no-store'`, and keep nothing. Never store the token.
+   */
+  previewToken?: string | null;
 }
 
 export type RenderConfigErrorCode =
   /** The API answered 404: the page has no config. A kept copy is dropped, never served. */
   | 'NotFound'
+  /** A preview link that is unknown, expired, revoked or for another page (401 or 403). */
+  | 'PreviewRefused'
   /** Network error, timeout, 5xx or another unusable answer, after the retry, and no kept copy. */
   | 'Unavailable';
 
@@ -81,6 +90,12 @@ export class RenderConfigError extends Error {
 
 /** `${apiBase}/sites/${site}/pages/${page}`, with the slugs encoded. */
 export function renderConfigUrl(apiBase: string, site: string, page: string): string;
+
+/** `${apiBase}/preview/sites/${site}/pages/${page}?token=…`, encoded. */
+export function previewUrl(apiBase: string, site: string, page: string, previewToken: string): string;
+
+/** The `?preview=` token of a page's address (`mmp_…`), or null. */
+export function previewTokenFrom(location?: { search: string }): string | null;
 
 /**
  * The render config of one page. Resolves with `source: 'network'`, or with

@@ -8,11 +8,12 @@ const STORAGE_PREFIX = 'metadata-manager:render-config:v1:';
 
 /**
  * Why no config could be had. `code` is `NotFound` (the API answered 404: the page has
- * no config) or `Unavailable` (network error, timeout, 5xx or another unusable answer).
+ * no config), `PreviewRefused` (a preview link that is unknown, expired, revoked or for
+ * another page) or `Unavailable` (network error, timeout, 5xx or another unusable answer).
  */
 export class RenderConfigError extends Error {
   /**
-   * @param {'NotFound' | 'Unavailable'} code
+   * @param {'NotFound' | 'PreviewRefused' | 'Unavailable'} code
    * @param {string} message
    * @param {{ status?: number, body?: unknown, cause?: unknown }} [details]
    */
@@ -34,6 +35,35 @@ export class RenderConfigError extends Error {
  */
 export function renderConfigUrl(apiBase, site, page) {
   return `${trimSlashes(apiBase)}/sites/${encodeURIComponent(site)}/pages/${encodeURIComponent(page)}`;
+}
+
+/**
+ * The preview route's URL for a preview link's token: the page's draft (or the version
+ * the link names).
+ * @param {string} apiBase
+ * @param {string} site
+ * @param {string} page
+ * @param {string} previewToken
+ * @returns {string}
+ */
+export function previewUrl(apiBase, site, page, previewToken) {
+  const path = `/preview/sites/${encodeURIComponent(site)}/pages/${encodeURIComponent(page)}`;
+  return `${trimSlashes(apiBase)}${path}?token=${encodeURIComponent(previewToken)}`;
+}
+
+/**
+ * The preview token a page was opened with (`?preview=<token>` in its address), or null.
+ * A site passes it to `getRenderConfig` as `previewToken`; it is never stored.
+ * @param {{ search: string }} [location]
+ * @returns {string | null}
+ */
+export function previewTokenFrom(location = globalThis.location) {
+  try {
+    const token = new URLSearchParams(location?.search ?? '').get('preview');
+    return token && token.startsWith('mmp_') ? token : null;
+  } catch {
+    return null;
+  }
 }
 
 /**
@@ -64,7 +94,11 @@ export async function getRenderConfig({
   cache = 'no-cache',
   fetch: fetchImpl = (input, init) => globalThis.fetch(input, init),
   storage = defaultStorage(),
+  previewToken = null,
 }) {
+  if (previewToken) {
+    return getPreview(fetchImpl, previewUrl(apiBase, site, page, previewToken), timeoutMs);
+  }
   const url = renderConfigUrl(apiBase, site, page);
   const key = STORAGE_PREFIX + JSON.stringify([trimSlashes(apiBase), site, page]);
 
@@ -89,6 +123,22 @@ export async function getRenderConfig({
   const kept = recall(storage, key);
   if (kept) {
     return { config: kept.config, source: 'fallback', savedAt: kept.savedAt, error: outcome.error };
+  }
+  throw outcome.error;
+}
+
+/**
+ * Preview mode: the draft, never from a cache and never kept (a preview must not stand
+ * in for the published page later), and no retry: an editor sees a failure at once.
+ * @param {import('./render-config.js').FetchLike} fetchImpl
+ * @param {string} url
+ * @param {number} timeoutMs
+ * @returns {Promise<import('./render-config.js').RenderConfigResult>}
+ */
+async function getPreview(fetchImpl, url, timeoutMs) {
+  const outcome = await attempt(fetchImpl, url, 'no-store', timeoutMs);
+  if (outcome.config) {
+    return { config: outcome.config, source: 'preview' };
   }
   throw outcome.error;
 }
@@ -133,6 +183,10 @@ async function attempt(fetchImpl, url, cache, timeoutMs) {
     }
     if (response.ok) {
       return failed(false, `${url} answered ${response.status} without a render config`, { status: response.status });
+    }
+    if (response.status === 401 || response.status === 403) {
+      const message = (isObject(body) && typeof body.message === 'string' && body.message) || 'preview refused';
+      return { retry: false, error: new RenderConfigError('PreviewRefused', message, { status: response.status, body }) };
     }
     if (response.status === 404) {
       const message = (isObject(body) && typeof body.message === 'string' && body.message) || 'no such page';

@@ -4,7 +4,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 
-import { getRenderConfig, RenderConfigError, renderConfigUrl } from './render-config.js';
+import { getRenderConfig, previewTokenFrom, previewUrl, RenderConfigError, renderConfigUrl } from './render-config.js';
 
 const API = 'http://api.test';
 const CONFIG = {
@@ -252,4 +252,49 @@ test('without localStorage (as in Node) nothing is kept and the network answer i
   assert.equal(globalThis.localStorage, undefined);
   const { storage: _none, ...withoutStorage } = options(fakeFetch(answer(200, CONFIG)), undefined);
   assert.equal((await getRenderConfig(withoutStorage)).source, 'network');
+});
+
+
+// --- preview mode ----------------------------------------------------------------------
+
+const DRAFT = { ...CONFIG, settings: { hero: { title: 'Spring sale' } }, version: 4 };
+
+test('a preview token fetches the draft from the preview route, uncached and unkept', async () => {
+  const storage = await storageKeeping(CONFIG);
+  const kept = new Map(storage.map);
+  const fetch = fakeFetch(answer(200, DRAFT));
+
+  const result = await getRenderConfig({ apiBase: API, site: 'shop', page: 'home', storage, fetch, previewToken: 'mmp_a/b' });
+
+  assert.deepEqual(result, { config: DRAFT, source: 'preview' });
+  assert.equal(fetch.calls[0].url, 'http://api.test/preview/sites/shop/pages/home?token=mmp_a%2Fb');
+  assert.equal(fetch.calls[0].init.cache, 'no-store');
+  assert.deepEqual(storage.map, kept, 'a preview never replaces the kept published config');
+});
+
+test('a refused preview link is PreviewRefused at once, never a kept copy', async () => {
+  const storage = await storageKeeping(CONFIG);
+  const fetch = fakeFetch(answer(401, { error: 'Unauthorized', message: 'this preview link is unknown, expired or revoked' }));
+
+  await assert.rejects(
+    getRenderConfig({ apiBase: API, site: 'shop', page: 'home', storage, fetch, previewToken: 'mmp_old' }),
+    (error) => error instanceof RenderConfigError && error.code === 'PreviewRefused' && /expired/.test(error.message),
+  );
+  assert.equal(fetch.calls.length, 1);
+});
+
+test('a preview that cannot be fetched fails without a fallback', async () => {
+  const storage = await storageKeeping(CONFIG);
+  await assert.rejects(
+    getRenderConfig({ apiBase: API, site: 'shop', page: 'home', storage, fetch: fakeFetch(answer(503, {})), previewToken: 'mmp_x' }),
+    (error) => error.code === 'Unavailable',
+  );
+});
+
+test('the preview token comes from ?preview= and only when it is one', () => {
+  assert.equal(previewTokenFrom({ search: '?preview=mmp_abc&x=1' }), 'mmp_abc');
+  assert.equal(previewTokenFrom({ search: '?preview=abc' }), null);
+  assert.equal(previewTokenFrom({ search: '' }), null);
+  assert.equal(previewTokenFrom(undefined), null);
+  assert.equal(previewUrl('http://api.test/', 'a b', 'p', 't'), 'http://api.test/preview/sites/a%20b/pages/p?token=t');
 });

@@ -91,6 +91,12 @@ PERMISSIONS: Dict[str, Tuple[Grant, ...]] = {
         # without QUEUE_URL, looks the queue up by name first).
         calls(QUEUE, "sqs:GetQueueUrl", "sqs:DeleteMessage"),
     ),
+    # Every minute: finds the scheduled releases that are due (a Query of GSI1) and queues
+    # their publication; the worker applies it.
+    "publish_due_releases": (
+        calls(INDEXES, "dynamodb:Query"),
+        calls(QUEUE, "sqs:GetQueueUrl", "sqs:SendMessage"),
+    ),
     # The scheduled backup check: backs the table up, never writes its items but its own.
     "check_backups": (
         calls(TABLE, "dynamodb:DescribeContinuousBackups", "dynamodb:UpdateContinuousBackups"),

@@ -17,6 +17,7 @@ from tests.helpers import assert_error
 
 CONFIG_ID = "a" * 26
 OPERATION_ID = "b" * 26
+RELEASE_ID = "0" * 26
 
 # (method, path, body, the scope the contract asks for)
 PROTECTED = [
@@ -41,6 +42,16 @@ PROTECTED = [
     ("GET", f"/metadata/{CONFIG_ID}/diff", None, "read"),
     ("GET", "/sites/shop/audit", None, "admin"),
     ("GET", "/admin/audit", None, "admin"),
+    ("POST", f"/metadata/{CONFIG_ID}/preview-links", {}, "write"),
+    ("GET", f"/metadata/{CONFIG_ID}/preview-links", None, "read"),
+    ("DELETE", f"/metadata/{CONFIG_ID}/preview-links/{CONFIG_ID}", None, "write"),
+    ("POST", "/sites/shop/releases", {"title": "t", "items": [{"configId": CONFIG_ID, "version": 1}]}, "write"),
+    ("GET", "/sites/shop/releases", None, "read"),
+    ("GET", f"/sites/shop/releases/{RELEASE_ID}", None, "read"),
+    ("POST", f"/sites/shop/releases/{RELEASE_ID}/approve", None, "write"),
+    ("POST", f"/sites/shop/releases/{RELEASE_ID}/publish", None, "write"),
+    ("POST", f"/sites/shop/releases/{RELEASE_ID}/cancel", None, "write"),
+    ("POST", f"/sites/shop/releases/{RELEASE_ID}/revert", None, "write"),
 ]
 PUBLIC = [
     ("GET", "/health"),
@@ -48,6 +59,9 @@ PUBLIC = [
     ("GET", f"/metadata/{CONFIG_ID}"),
     ("GET", "/sites/shop/pages/home"),
     ("OPTIONS", "/sites/shop/pages/home"),
+    # Checks its own credentials: a read token, or a preview link's ?token= (tests/test_previews.py).
+    ("GET", "/preview/sites/shop/pages/home"),
+    ("OPTIONS", "/preview/sites/shop/pages/home"),
 ]
 SMALLER: Dict[str, Optional[str]] = {"read": None, "write": "read", "admin": "write"}
 # What each route answers a token it admits, on a stack with tokens and nothing else:
@@ -75,6 +89,16 @@ ADMITTED: Dict[Tuple[str, str], Tuple[int, Optional[str]]] = {
     ("GET", f"/metadata/{CONFIG_ID}/diff"): (404, "NotFound"),
     ("GET", "/sites/shop/audit"): (200, None),
     ("GET", "/admin/audit"): (200, None),
+    ("POST", f"/metadata/{CONFIG_ID}/preview-links"): (404, "NotFound"),
+    ("GET", f"/metadata/{CONFIG_ID}/preview-links"): (200, None),
+    ("DELETE", f"/metadata/{CONFIG_ID}/preview-links/{CONFIG_ID}"): (404, "NotFound"),
+    ("POST", "/sites/shop/releases"): (404, "NotFound"),  # site 'shop' does not exist
+    ("GET", "/sites/shop/releases"): (200, None),
+    ("GET", f"/sites/shop/releases/{RELEASE_ID}"): (404, "NotFound"),
+    ("POST", f"/sites/shop/releases/{RELEASE_ID}/approve"): (404, "NotFound"),
+    ("POST", f"/sites/shop/releases/{RELEASE_ID}/publish"): (404, "NotFound"),
+    ("POST", f"/sites/shop/releases/{RELEASE_ID}/cancel"): (404, "NotFound"),
+    ("POST", f"/sites/shop/releases/{RELEASE_ID}/revert"): (404, "NotFound"),
 }
 ANSWERED_WITHOUT_A_TOKEN: Dict[Tuple[str, str], Tuple[int, Optional[str]]] = {
     ("GET", "/health"): (200, None),
@@ -82,6 +106,8 @@ ANSWERED_WITHOUT_A_TOKEN: Dict[Tuple[str, str], Tuple[int, Optional[str]]] = {
     ("GET", f"/metadata/{CONFIG_ID}"): (404, "NotFound"),
     ("GET", "/sites/shop/pages/home"): (404, "NotFound"),
     ("OPTIONS", "/sites/shop/pages/home"): (204, None),  # a preflight, answered without an Origin
+    ("GET", "/preview/sites/shop/pages/home"): (401, "Unauthorized"),
+    ("OPTIONS", "/preview/sites/shop/pages/home"): (204, None),
 }
 
 

@@ -234,6 +234,37 @@ def test_a_site_that_does_not_list_the_origin_is_refused_by_the_browser(
     assert "No 'Access-Control-Allow-Origin' header" in logged
 
 
+def test_a_preview_link_shows_the_draft_with_a_banner_and_keeps_nothing(
+    browser: webdriver.Chrome, local_stack: LocalStack, http: Http, site_origin: str
+) -> None:
+    site = "browser-review"
+    http.applied(
+        "PUT", f"/sites/{site}", {"name": "Review shop", "allowedOrigins": [site_origin], "publishMode": "review"}
+    )
+    config_id = create_config(http, "home", "hero", "dark", "Published", site=site)
+    http.applied("POST", f"/metadata/{config_id}/publish", {"version": 1})
+    draft = {"layout": "single", "theme": "light", "settings": {"title": "Draft"}}
+    http.applied("PUT", f"/metadata/{config_id}", draft)
+    link = http.accepted("POST", f"/metadata/{config_id}/preview-links", {"expiresIn": 600})
+    assert http.operation(link["operationId"])["status"] == "succeeded"
+
+    browser.get(page_url(site_origin, local_stack, "home", site) + f"&preview={link['token']}")
+    state = rendered(browser, "preview")
+    assert (state["source"], state["version"], state["layout"]) == ("preview", "2", "single")
+    assert text(browser, "#title") == "Draft"
+    assert browser.find_element(By.ID, "preview-banner").is_displayed()
+    screenshot(browser, "preview")
+    stored = str(browser.execute_script("return JSON.stringify(Object.entries(localStorage))"))
+    assert link["token"] not in stored
+    assert "Draft" not in stored
+
+    browser.get(page_url(site_origin, local_stack, "home", site))
+    state = rendered(browser, "published")
+    assert (state["source"], state["version"]) == ("network", "1")
+    assert text(browser, "#title") == "Published"
+    assert not browser.find_element(By.ID, "preview-banner").is_displayed()
+
+
 def test_with_the_api_stopped_the_page_renders_the_last_good_config(
     browser: webdriver.Chrome, local_stack: LocalStack, http: Http, site_origin: str
 ) -> None:

@@ -4,6 +4,8 @@ and which function a call belongs to."""
 
 from __future__ import annotations
 
+import time
+from datetime import UTC
 from typing import Any, Dict, List
 
 import boto3
@@ -165,3 +167,32 @@ def test_a_cold_worker_looks_its_queue_up_by_name_to_delete_what_it_finished(api
 
     assert aws_calls.RECORDER.calls[lookup] == before + 1
     assert api.request("GET", "/sites/shop", scope="read").status_code == 200
+
+
+def test_a_cold_release_scheduler_looks_its_queue_up_by_name(api: Api) -> None:
+    from datetime import datetime, timedelta
+
+    api.create_site(publishMode="review")
+    config = api.write(
+        "POST", "/metadata", {"site": "shop", "page": "home", "layout": "l", "theme": "t"}, scope="write"
+    )
+    publish_at = datetime.now(UTC) + timedelta(milliseconds=300)
+    body = {
+        "title": "Soon",
+        "items": [{"configId": config["resourceId"], "version": 1}],
+        "publishAt": publish_at.isoformat(),
+    }
+    assert api.write("POST", "/sites/shop/releases", body, scope="write")["status"] == "succeeded"
+    time.sleep(0.4)
+    lookup = ("publish_due_releases", "sqs:GetQueueUrl", QUEUE_ARN, True)
+    before = aws_calls.RECORDER.calls[lookup]
+
+    reset_services()  # a new Lambda container, QUEUE_URL unset: nothing looked up yet
+    event = api.client.events.generate_cw_event(
+        source="aws.events", detail_type="Scheduled Event", detail={}, resources=["arn:aws:events:rule/releases"]
+    )
+    assert api.client.lambda_.invoke("publish_due_releases", event).payload == {"queued": 1}
+
+    assert aws_calls.RECORDER.calls[lookup] == before + 1
+    api.apply()
+    assert api.request("GET", "/sites/shop/pages/home", scope=None).status_code == 200

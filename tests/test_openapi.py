@@ -20,7 +20,15 @@ from tests.conftest import Api
 
 HTTP_METHODS = {"get", "put", "post", "delete", "options", "head", "patch", "trace"}
 # Path parameters that reach a view's own checks rather than the router's.
-SAMPLE_PATH_VALUES = {"site": "shop", "page": "home", "id": "a" * 26, "operation_id": "a" * 26, "layout": "hero"}
+SAMPLE_PATH_VALUES = {
+    "site": "shop",
+    "page": "home",
+    "id": "a" * 26,
+    "operation_id": "a" * 26,
+    "layout": "hero",
+    "link": "a" * 26,
+    "release": "0" * 26,
+}
 NEXT_SMALLER_SCOPE = {"read": None, "write": "read", "admin": "write"}
 
 # What each operation answers, on a stack with tokens and nothing else, to a request with
@@ -53,6 +61,18 @@ ANSWERS = {
     ("/metadata/{id}/diff", "get"): 404,
     ("/sites/{site}/audit", "get"): 200,
     ("/admin/audit", "get"): 200,
+    ("/metadata/{id}/preview-links", "post"): 404,
+    ("/metadata/{id}/preview-links", "get"): 200,
+    ("/metadata/{id}/preview-links/{link}", "delete"): 404,
+    ("/preview/sites/{site}/pages/{page}", "get"): 401,
+    ("/preview/sites/{site}/pages/{page}", "options"): 204,
+    ("/sites/{site}/releases", "post"): 422,  # the empty body lacks its fields
+    ("/sites/{site}/releases", "get"): 200,
+    ("/sites/{site}/releases/{release}", "get"): 404,
+    ("/sites/{site}/releases/{release}/approve", "post"): 404,
+    ("/sites/{site}/releases/{release}/publish", "post"): 404,
+    ("/sites/{site}/releases/{release}/cancel", "post"): 404,
+    ("/sites/{site}/releases/{release}/revert", "post"): 404,
 }
 
 VALID_CONFIG = {"site": "shop", "page": "home", "layout": "two-column", "theme": "dark", "settings": {"hero": True}}

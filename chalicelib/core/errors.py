@@ -56,6 +56,18 @@ class NotPublished(Conflict):
     """The config's page serves no version."""
 
 
+class ReleaseStateConflict(Conflict):
+    """The release's status does not allow this (a published release is not approved, say)."""
+
+
+class SelfApproval(Conflict):
+    """A release is approved by a token other than the one that created it."""
+
+
+class AlreadyApproved(Conflict):
+    """Each token approves a release once."""
+
+
 class PreconditionFailed(DomainError):
     """If-Match names a version that is no longer current."""
 

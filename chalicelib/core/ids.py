@@ -41,7 +41,8 @@ def _millis(now: datetime) -> bytes:
 
 
 def new_config_id(now: datetime, random_bytes: Callable[[int], bytes] = os.urandom) -> str:
-    """26 characters, sorting by creation time."""
+    """26 characters that begin with the creation time. (Base32's alphabet puts its digits
+    after its letters, so as strings these ids do not sort by time: see `new_release_id`.)"""
     return _encode(_millis(now) + random_bytes(10))
 
 
@@ -78,3 +79,25 @@ def idempotency_hash(actor: str, key: str) -> str:
 def request_fingerprint(method: str, path: str, body: Any) -> str:
     canonical = json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
     return hashlib.sha256(f"{method} {path}\n{canonical}".encode()).hexdigest()
+
+
+RELEASE_ID_PATTERN = r"^[0-9a-v]{26}$"
+_RELEASE_ID = re.compile(RELEASE_ID_PATTERN)
+
+
+def new_release_id(now: datetime, random_bytes: Callable[[int], bytes] = os.urandom) -> str:
+    """26 characters of base32hex (0-9, a-v), whose alphabet sorts as ASCII: as strings,
+    release ids sort by creation time, so a site's releases are listed newest first."""
+    raw = _millis(now) + random_bytes(10)
+    return base64.b32hexencode(raw).decode("ascii").rstrip("=").lower()
+
+
+def is_release_id(text: str) -> bool:
+    """Only the spelling the service writes (the last character's two spare bits zero)."""
+    if not _RELEASE_ID.fullmatch(text):
+        return False
+    try:
+        raw = base64.b32hexdecode(text.upper() + "======")
+    except ValueError:
+        return False
+    return base64.b32hexencode(raw).decode("ascii").rstrip("=").lower() == text

@@ -17,6 +17,15 @@ class Accepted(Model):
     id: Optional[str] = None
 
 
+class PreviewLinkAccepted(Accepted):
+    """A preview link being created: `id` is the link's; `token` (shown only in this
+    answer) opens it, at `url` (the API's preview route, relative to the API's base URL)."""
+
+    url: Optional[str] = None
+    token: Optional[str] = None
+    expiresAt: Optional[str] = None
+
+
 class Checked(Model):
     """A dry run's answer: the write would be accepted (else the error it would get)."""
 

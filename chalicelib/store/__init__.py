@@ -23,12 +23,17 @@ from chalicelib.store.models import (
     Operation,
     OperationError,
     PageRender,
+    PreviewLink,
     Publication,
+    Release,
+    ReleaseItem,
     RenderConfig,
     Site,
     Token,
 )
+from chalicelib.store.previews import PreviewStore
 from chalicelib.store.receipts import Receipt, ReceiptStore
+from chalicelib.store.releases import ReleaseStore
 from chalicelib.store.schemas import SchemaStore
 from chalicelib.store.sites import SiteStore
 from chalicelib.store.snapshot import Reads, Snapshot, SnapshotReader
@@ -52,6 +57,8 @@ class Store:
     snapshots: SnapshotReader
     schemas: SchemaStore
     audit: AuditStore
+    previews: PreviewStore
+    releases: ReleaseStore
 
     @classmethod
     def over(
@@ -74,6 +81,8 @@ class Store:
             snapshots=SnapshotReader(single),
             schemas=SchemaStore(single),
             audit=audit,
+            previews=PreviewStore(single),
+            releases=ReleaseStore(single),
         )
 
 
@@ -93,9 +102,12 @@ __all__ = [
     "Operation",
     "OperationError",
     "PageRender",
+    "PreviewLink",
     "Publication",
     "Reads",
     "Receipt",
+    "Release",
+    "ReleaseItem",
     "RenderConfig",
     "Site",
     "Snapshot",

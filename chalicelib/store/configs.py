@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from typing import Any, Dict, Optional
+from typing import Any, Dict, Optional, Sequence, Tuple
 
 from boto3.dynamodb.conditions import Attr, ConditionBase, Key
 
@@ -245,6 +245,25 @@ class ConfigStore:
         transaction.put(
             {**keys.version_key(config_id, version.version), **version_item(version)}, Attr(keys.PK).not_exists()
         )
+
+    def named(
+        self, config_ids: Sequence[str], versions: Sequence[Tuple[str, int]]
+    ) -> Tuple[Dict[str, RenderConfig], Dict[Tuple[str, int], ConfigVersion]]:
+        """Configs (their latest versions) and versions, in one read (one call per 100)."""
+        wanted = [keys.config_key(config_id) for config_id in config_ids]
+        wanted += [keys.version_key(config_id, number) for config_id, number in versions]
+        found = self._table.get_many(wanted, consistent=True)
+        configs = {}
+        for config_id in config_ids:
+            item = found.get((keys.config_pk(config_id), keys.CURRENT_SK))
+            if item:
+                configs[config_id] = config_from_item(item)
+        named = {}
+        for config_id, number in versions:
+            item = found.get((keys.config_pk(config_id), keys.version_sk(number)))
+            if item:
+                named[(config_id, number)] = version_from_item(item)
+        return configs, named
 
     def version(self, config_id: str, number: int) -> Optional[ConfigVersion]:
         item = self._table.get(keys.version_key(config_id, number))

@@ -8,8 +8,12 @@ Items and their keys (pk / sk, and gsi1pk / gsi1sk where an item is listed):
 | page of a site (current   | SITE#<site>        | PAGE#<page>         |          |             |
 |   config, unique per page)|                    |                     |          |             |
 | layout schema of a site   | SITE#<site>        | SCHEMA#<layout>     |          |             |
+| release of a site         | SITE#<site>        | RELEASE#<id>        | RELEASES_DUE (scheduled only)          |
+|                           |                    |                     | <publishAt>#<site>#<id>                |
 | config (current)          | CONFIG#<id>        | CURRENT             |          |             |
 | config version (immutable)| CONFIG#<id>        | VERSION#<0000000042>|          |             |
+| preview link (TTL)        | CONFIG#<id>        | PREVIEW#<linkId>    |          |             |
+| preview token (TTL)       | PREVIEW#<sha256>   | PREVIEW             |          |             |
 | operation (with TTL)      | OP#<operationId>   | OP                  |          |             |
 | idempotency key (with TTL)| IDEMPOTENCY#<hash> | IDEMPOTENCY         |          |             |
 | API token (hash only)     | TOKEN#<sha256>     | TOKEN               | TOKENS   | <tokenId>   |
@@ -40,7 +44,11 @@ SITE_SK = "SITE"
 SITES_LIST = "SITES"
 PAGE_PREFIX = "PAGE#"
 SCHEMA_PREFIX = "SCHEMA#"
+RELEASE_PREFIX = "RELEASE#"
+RELEASES_DUE = "RELEASES_DUE"
 CURRENT_SK = "CURRENT"
+PREVIEW_PREFIX = "PREVIEW#"
+PREVIEW_SK = "PREVIEW"
 VERSION_PREFIX = "VERSION#"
 OPERATION_SK = "OP"
 IDEMPOTENCY_SK = "IDEMPOTENCY"
@@ -136,3 +144,21 @@ def audit_pk(site: Optional[str]) -> str:
 
 def audit_key(site: Optional[str], at: str, operation_id: str) -> Key:
     return {PK: audit_pk(site), SK: f"{at}#{operation_id}"}
+
+
+def preview_link_key(config_id: str, link_id: str) -> Key:
+    """A preview link, listed with its config (its token is found by `preview_token_key`)."""
+    return {PK: config_pk(config_id), SK: f"{PREVIEW_PREFIX}{link_id}"}
+
+
+def preview_token_key(token_hash: str) -> Key:
+    return {PK: f"{PREVIEW_PREFIX}{token_hash}", SK: PREVIEW_SK}
+
+
+def release_key(site: str, release_id: str) -> Key:
+    return {PK: site_pk(site), SK: f"{RELEASE_PREFIX}{release_id}"}
+
+
+def release_due_entry(publish_at: str, site: str, release_id: str) -> Key:
+    """The GSI1 attributes of a scheduled release: the scheduler queries those due."""
+    return {GSI1_PK: RELEASES_DUE, GSI1_SK: f"{publish_at}#{site}#{release_id}"}

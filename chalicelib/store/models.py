@@ -92,6 +92,13 @@ OperationType = Literal[
     "config.delete",
     "config.publish",
     "config.unpublish",
+    "preview.create",
+    "preview.revoke",
+    "release.create",
+    "release.approve",
+    "release.publish",
+    "release.cancel",
+    "release.revert",
     "schema.put",
     "schema.delete",
 ]
@@ -141,6 +148,74 @@ class IdempotencyRecord(Model):
     resourceId: Optional[str] = None
     status: str
     envelope: Optional[str] = None
+
+
+class PreviewLink(Model):
+    """A link that shows a config's draft (or one version) to whoever holds its token,
+    until it expires or is revoked. The token itself is never stored, only its hash."""
+
+    id: str
+    configId: str
+    site: str
+    page: str
+    # The version shown; absent: the latest, whatever it is when the link is opened.
+    version: Optional[int] = None
+    createdAt: str
+    expiresAt: str
+    createdBy: str
+
+
+ReleaseStatus = Literal["open", "approved", "scheduled", "published", "cancelled", "failed", "reverted"]
+
+
+class ReleaseItem(Model):
+    """One page of a release: the version of its config the release publishes."""
+
+    configId: str
+    version: int
+    page: str
+
+
+class Approval(Model):
+    tokenId: str
+    name: Optional[str] = None
+    at: str
+
+
+class ServedBefore(Model):
+    """What a page served before the release went live (null: nothing), for its revert."""
+
+    configId: str
+    page: str
+    version: Optional[int] = None
+
+
+class ReleaseFailure(Model):
+    code: str
+    message: str
+    details: Optional[List[Dict[str, Any]]] = None
+
+
+class Release(Model):
+    """Several pages of one site published in one transaction, after approvals, now or at
+    `publishAt`; and reverted in one transaction."""
+
+    id: str
+    site: str
+    title: str
+    status: ReleaseStatus
+    items: List[ReleaseItem]
+    createdBy: str
+    createdAt: str
+    updatedAt: str
+    approvals: List[Approval] = []
+    requiredApprovals: int = 0
+    publishAt: Optional[str] = None
+    publishedAt: Optional[str] = None
+    revertedAt: Optional[str] = None
+    servedBefore: Optional[List[ServedBefore]] = None
+    failure: Optional[ReleaseFailure] = None
+    version: int
 
 
 class AuditActor(Model):

@@ -4,8 +4,8 @@ only one is asked for)."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
-from typing import Dict, Optional, Tuple
+from dataclasses import dataclass, field, replace
+from typing import Any, Callable, Dict, Optional, Tuple
 
 from chalicelib.store import keys
 from chalicelib.store.configs import ConfigState, config_from_item, state_from_item, version_from_item
@@ -15,10 +15,14 @@ from chalicelib.store.models import (
     LastApplied,
     LayoutSchema,
     Operation,
+    PreviewLink,
+    Release,
     RenderConfig,
     Site,
 )
+from chalicelib.store.previews import TOKEN_HASH, link_from_item
 from chalicelib.store.receipts import idempotency_from_item, operation_from_item
+from chalicelib.store.releases import release_from_item
 from chalicelib.store.schemas import schema_from_item
 from chalicelib.store.sites import site_from_item
 from chalicelib.store.table import Item, SingleTable
@@ -37,6 +41,12 @@ class Reads:
     idempotency_hash: Optional[str] = None
     # (config id, version): one immutable version of a config.
     version: Optional[Tuple[str, int]] = None
+    # (config id, link id): a preview link.
+    preview: Optional[Tuple[str, str]] = None
+    # (site, release id): a release; and the pages and versions it names.
+    release: Optional[Tuple[str, str]] = None
+    pages: Tuple[Tuple[str, str], ...] = ()
+    versions: Tuple[Tuple[str, int], ...] = ()
     # Also the page and the site of the config (`config_id`), read once the config names
     # them: a second read.
     follow_config: bool = False
@@ -62,6 +72,26 @@ class Snapshot:
     operation_final: bool = True
     idempotency: Optional[IdempotencyRecord] = None
     version: Optional[ConfigVersion] = None
+    preview: Optional[PreviewLink] = None
+    preview_token_hash: Optional[str] = None
+    release: Optional[Release] = None
+    # (site, page) -> the page's config; (config id, version) -> the version (as found).
+    pages: Dict[Tuple[str, str], ConfigState] = field(default_factory=dict)
+    versions: Dict[Tuple[str, int], ConfigVersion] = field(default_factory=dict)
+
+
+# What each Snapshot field is read from: the Reads field naming it, and its key.
+_KEYS: Dict[str, Tuple[str, Callable[[Any], keys.Key]]] = {
+    "site": ("site", keys.site_key),
+    "page": ("page", lambda page: keys.page_key(*page)),
+    "config": ("config_id", keys.config_key),
+    "schema": ("schema", lambda schema: keys.schema_key(*schema)),
+    "operation": ("operation_id", keys.operation_key),
+    "idempotency": ("idempotency_hash", keys.idempotency_key),
+    "version": ("version", lambda version: keys.version_key(*version)),
+    "preview": ("preview", lambda link: keys.preview_link_key(*link)),
+    "release": ("release", lambda release: keys.release_key(*release)),
+}
 
 
 class SnapshotReader:
@@ -79,22 +109,13 @@ class SnapshotReader:
         return replace(first, site=more.site, page=more.page, page_state=more.page_state)
 
     def _read(self, reads: Reads, consistent: bool) -> Snapshot:
-        wanted: Dict[str, keys.Key] = {}
-        if reads.site is not None:
-            wanted["site"] = keys.site_key(reads.site)
-        if reads.page is not None:
-            wanted["page"] = keys.page_key(*reads.page)
-        if reads.config_id is not None:
-            wanted["config"] = keys.config_key(reads.config_id)
-        if reads.schema is not None:
-            wanted["schema"] = keys.schema_key(*reads.schema)
-        if reads.operation_id is not None:
-            wanted["operation"] = keys.operation_key(reads.operation_id)
-        if reads.idempotency_hash is not None:
-            wanted["idempotency"] = keys.idempotency_key(reads.idempotency_hash)
-        if reads.version is not None:
-            wanted["version"] = keys.version_key(*reads.version)
-        found = self._table.get_many(list(wanted.values()), consistent)
+        wanted = {
+            name: key_of(value)
+            for name, (field_name, key_of) in _KEYS.items()
+            if (value := getattr(reads, field_name)) is not None
+        }
+        many = [keys.page_key(*page) for page in reads.pages] + [keys.version_key(*v) for v in reads.versions]
+        found = self._table.get_many([*wanted.values(), *many], consistent)
 
         def item(name: str) -> Optional[Item]:
             key = wanted.get(name)
@@ -102,6 +123,13 @@ class SnapshotReader:
 
         site, page, config, schema = item("site"), item("page"), item("config"), item("schema")
         operation, idempotency, version = item("operation"), item("idempotency"), item("version")
+        preview, release = item("preview"), item("release")
+
+        def of(key: keys.Key) -> Optional[Item]:
+            return found.get((key[keys.PK], key[keys.SK]))
+
+        pages = {page: of(keys.page_key(*page)) for page in reads.pages}
+        versions = {v: of(keys.version_key(*v)) for v in reads.versions}
         page_state = state_from_item(page) if page else None
         return Snapshot(
             site=site_from_item(site) if site else None,
@@ -116,4 +144,9 @@ class SnapshotReader:
             operation_final=bool(operation.get("final", True)) if operation else True,
             idempotency=idempotency_from_item(idempotency) if idempotency else None,
             version=version_from_item(version) if version else None,
+            preview=link_from_item(preview) if preview else None,
+            preview_token_hash=str(preview[TOKEN_HASH]) if preview else None,
+            release=release_from_item(release) if release else None,
+            pages={page: state_from_item(item) for page, item in pages.items() if item},
+            versions={v: version_from_item(item) for v, item in versions.items() if item},
         )

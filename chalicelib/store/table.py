@@ -45,6 +45,7 @@ TRANSIENT_REASONS = frozenset(
     {"ThrottlingError", "ProvisionedThroughputExceeded", "TransactionConflict", "RequestLimitExceeded"}
 )
 BATCH_GET_ATTEMPTS = 5
+BATCH_GET_KEYS = 100
 _DESERIALIZER = TypeDeserializer()
 
 
@@ -118,15 +119,20 @@ class SingleTable:
     # --- reads ---------------------------------------------------------------------
 
     def get_many(self, wanted: Sequence[keys.Key], consistent: bool) -> Dict[ItemKey, Item]:
-        """The live items among `wanted`: one `GetItem` for one key, else one `BatchGetItem`."""
-        if not wanted:
+        """The live items among `wanted`: one `GetItem` for one key, else one `BatchGetItem`
+        per 100 keys."""
+        unique = list({(key[keys.PK], key[keys.SK]): key for key in wanted}.values())
+        if not unique:
             return {}
         try:
-            if len(wanted) == 1:
-                item = self._table.get_item(Key=wanted[0], ConsistentRead=consistent).get("Item")
+            if len(unique) == 1:
+                item = self._table.get_item(Key=unique[0], ConsistentRead=consistent).get("Item")
                 found = {item_key(item): item} if item else {}
             else:
-                found = self._batch_get(wanted, consistent)
+                found = {}
+                # BatchGetItem takes at most 100 keys, each once.
+                for start in range(0, len(unique), BATCH_GET_KEYS):
+                    found.update(self._batch_get(unique[start : start + BATCH_GET_KEYS], consistent))
         except (ClientError, BotoCoreError) as exc:
             raise translate(exc) from exc
         return {key: item for key, item in found.items() if self.live(item) is not None}

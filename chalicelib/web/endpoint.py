@@ -138,6 +138,8 @@ class EndpointSpec:
     headers: Sequence[Param] = ()
     summary: str = ""
     description: str = ""
+    # Never cached or indexed: every answer says so (a preview).
+    private: bool = False
 
 
 def endpoint(
@@ -149,6 +151,7 @@ def endpoint(
     errors: Sequence[int] = (),
     query: Sequence[Param] = (),
     headers: Sequence[Param] = (),
+    private: bool = False,
 ) -> Callable[[View], View]:
     def decorate(view: View) -> View:
         hints = get_type_hints(view)
@@ -186,6 +189,7 @@ def endpoint(
             headers=tuple(headers),
             summary=doc.split("\n")[0],
             description=doc,
+            private=private,
         )
         return wrapped
 

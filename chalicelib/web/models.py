@@ -10,6 +10,7 @@ from pydantic.fields import Field
 
 from chalicelib.core.fields import (
     DEFAULT_CACHE_MAX_AGE,
+    MAX_PREVIEW_SECONDS,
     MAX_SCHEMA_DESCRIPTION,
     AllowedOrigins,
     CacheMaxAge,
@@ -24,7 +25,15 @@ from chalicelib.core.fields import (
     StrictModel,
     TemplateName,
 )
-from chalicelib.store.models import AuditEntry, ConfigVersion, LayoutSchema, RenderConfig, Site
+from chalicelib.store.models import (
+    AuditEntry,
+    ConfigVersion,
+    LayoutSchema,
+    PreviewLink,
+    Release,
+    RenderConfig,
+    Site,
+)
 
 
 class SiteInput(StrictModel):
@@ -100,4 +109,37 @@ class AuditPage(Model):
     """One page of audit entries, newest first; `nextCursor` as in other listings."""
 
     items: List[AuditEntry]
+    nextCursor: Optional[str]
+
+
+class PreviewLinkInput(StrictModel):
+    """Which version the link shows (absent: the latest, whenever it is opened), and for
+    how many seconds it works (60 seconds to 7 days; one day by default)."""
+
+    version: Optional[int] = Field(default=None, ge=1, le=9_999_999_999, strict=True)
+    expiresIn: int = Field(default=86_400, ge=60, le=MAX_PREVIEW_SECONDS, strict=True)
+
+
+class PreviewLinkList(Model):
+    items: List[PreviewLink]
+
+
+class ReleaseItemInput(StrictModel):
+    configId: str = Field(pattern=r"^[a-z2-7]{26}$")
+    version: int = Field(ge=1, le=9_999_999_999, strict=True)
+
+
+class ReleaseInput(StrictModel):
+    """Up to 50 pages of one site, each a (config, version); `publishAt` (ISO 8601 with a
+    time zone, in the future) schedules the publication once the release is approved."""
+
+    title: str = Field(min_length=1, max_length=200)
+    items: List[ReleaseItemInput] = Field(min_length=1, max_length=50)
+    publishAt: Optional[str] = Field(default=None, max_length=40)
+
+
+class ReleasePage(Model):
+    """One page of a site's releases, newest first; `nextCursor` as in other listings."""
+
+    items: List[Release]
     nextCursor: Optional[str]

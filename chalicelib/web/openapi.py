@@ -96,7 +96,11 @@ RESPONSE_HEADERS: Mapping[str, Tuple[str, Mapping[str, Any]]] = {
     "Access-Control-Allow-Methods": ("The methods granted to an allowed origin.", {"type": "string"}),
     "Access-Control-Allow-Headers": ("The request headers granted to an allowed origin.", {"type": "string"}),
     "Access-Control-Max-Age": ("How many seconds a browser may keep the preflight answer.", {"type": "string"}),
+    "X-Robots-Tag": ("`noindex`: a preview is never indexed.", {"type": "string"}),
+    "Referrer-Policy": ("`no-referrer`: a preview link's token never leaves in a Referer.", {"type": "string"}),
 }
+# What every answer of a private route (a preview) carries.
+PRIVATE_HEADERS = ("Cache-Control", "X-Robots-Tag", "Referrer-Policy", "Vary")
 CORS_HEADERS = ("Vary", "Access-Control-Allow-Origin", "Access-Control-Expose-Headers")
 PREFLIGHT_HEADERS = ("Access-Control-Allow-Methods", "Access-Control-Allow-Headers", "Access-Control-Max-Age")
 # Which request headers a route declares decides the caching and CORS headers it answers.
@@ -340,7 +344,19 @@ def _responses(
     return responses
 
 
+def _private_headers(method: str, status: int) -> Dict[str, Any]:
+    """A preview's answers: never cached or indexed; with the site's CORS once it is read."""
+    names = [REQUEST_ID_HEADER, *PRIVATE_HEADERS]
+    if status in (200, 204, 403, 404):
+        names.extend(("Access-Control-Allow-Origin", "Access-Control-Expose-Headers"))
+    if method == "OPTIONS" and status == 204:
+        names.extend(PREFLIGHT_HEADERS)
+    return {name: {"$ref": f"#/components/headers/{name}"} for name in names}
+
+
 def _headers(method: str, spec: EndpointSpec, status: int) -> Dict[str, Any]:
+    if spec.private:
+        return _private_headers(method, status)
     names = [REQUEST_ID_HEADER]
     declared = {param.name for param in spec.headers}
     conditional = CONDITIONAL_HEADER in declared and status in (200, 304)

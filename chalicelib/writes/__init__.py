@@ -1,6 +1,6 @@
 """How writes are accepted and applied: the API's desk validates and enqueues an operation
 envelope; the worker's batch loop applies each one exactly once through the registered
-operation types (`sites`, `configs`, `schemas`). The worker's batch loop loads on first
+operation types (`sites`, `configs`, `schemas`, `previews`, `releases`). The worker's batch loop loads on first
 use (PEP 562): the API's functions never run it."""
 
 from __future__ import annotations
@@ -11,13 +11,15 @@ from chalicelib.core.lazy import lazy_names
 from chalicelib.core.outcomes import Accepted, Checked
 
 # Importing an operation type's module registers it.
-from chalicelib.writes import configs, schemas, sites
+from chalicelib.writes import configs, previews, releases, schemas, sites
 from chalicelib.writes.accept import Answer, Submission
 from chalicelib.writes.apply import Applier
 from chalicelib.writes.desk import WriteDesk
 from chalicelib.writes.envelopes import OperationEnvelope, OperationMeta
+from chalicelib.writes.preview_desk import PreviewDesk
 from chalicelib.writes.queue import WriteQueue
 from chalicelib.writes.registry import OperationFailed, kind_of, operation_types, parse_envelope
+from chalicelib.writes.release_desk import ReleaseDesk
 from chalicelib.writes.schema_desk import SchemaDesk
 
 if TYPE_CHECKING:
@@ -35,7 +37,9 @@ __all__ = [
     "OperationEnvelope",
     "OperationFailed",
     "OperationMeta",
+    "PreviewDesk",
     "QueueRecord",
+    "ReleaseDesk",
     "SchemaDesk",
     "Submission",
     "Worker",
@@ -45,6 +49,8 @@ __all__ = [
     "kind_of",
     "operation_types",
     "parse_envelope",
+    "previews",
+    "releases",
     "schemas",
     "settle",
     "sites",

@@ -59,6 +59,10 @@ class Applier:
         snapshot = self._store.snapshots.read(reads)
         if snapshot.operation is not None and snapshot.operation_final:
             return snapshot.operation  # delivered before: already applied and recorded
+        more = kind.follow(envelope, snapshot)
+        if more is not None:
+            found = self._store.snapshots.read(more)
+            snapshot = replace(snapshot, pages=found.pages, versions=found.versions)
         now = self._clock()
         operation = self._operation(envelope, now).model_copy(update={"status": "succeeded"})
         previous = snapshot.idempotency
@@ -90,6 +94,8 @@ class Applier:
             self._store.receipts.add(change.transaction, receipt.with_version(version))
             self._store.table.commit(change.transaction)
         except OperationFailed as failure:
+            if failure.keep and change.audited:
+                return self._commit_failure(change, receipt, failure)
             return self._record_failure(receipt, failure)
         except WriteRejected as rejected:
             return self._record_failure(receipt, OperationFailed("Rejected", str(rejected)))
@@ -106,12 +112,23 @@ class Applier:
             completedAt=isoformat(now),
         )
 
-    def _record_failure(self, receipt: Receipt, failure: OperationFailed) -> Operation:
-        failed = receipt.operation.model_copy(
+    def _commit_failure(self, change: Change, receipt: Receipt, failure: OperationFailed) -> Operation:
+        """A failure that is itself a change (recorded on the resource, and audited)."""
+        failed = self._failed(receipt, failure)
+        self._store.receipts.add(change.transaction, replace(receipt, operation=failed))
+        self._store.table.commit(change.transaction)
+        return failed
+
+    @staticmethod
+    def _failed(receipt: Receipt, failure: OperationFailed) -> Operation:
+        return receipt.operation.model_copy(
             update={
                 "status": "failed",
                 "error": OperationError(code=failure.code, message=failure.message, details=failure.details),
             }
         )
+
+    def _record_failure(self, receipt: Receipt, failure: OperationFailed) -> Operation:
+        failed = self._failed(receipt, failure)
         self._store.receipts.record(replace(receipt, operation=failed))
         return failed

@@ -22,11 +22,16 @@ E = TypeVar("E", bound=OperationEnvelope)
 
 
 class OperationFailed(DomainError):
-    """A permanent failure: the operation ends `failed` with this code, and its message is done."""
+    """A permanent failure: the operation ends `failed` with this code, and its message is
+    done. With `keep`, what the operation added to its transaction is written with its
+    failure (a release records that it failed, and why)."""
 
-    def __init__(self, code: str, message: str, details: Optional[List[Dict[str, Any]]] = None) -> None:
+    def __init__(
+        self, code: str, message: str, details: Optional[List[Dict[str, Any]]] = None, keep: bool = False
+    ) -> None:
         super().__init__(message, details)
         self.code = code
+        self.keep = keep
 
 
 def applied_by(envelope: OperationEnvelope) -> LastApplied:
@@ -123,6 +128,10 @@ class OperationKind(ABC, Generic[E]):
     @abstractmethod
     def reads(self, envelope: E) -> Reads:
         """What the worker reads before deciding (the operation's own records are added)."""
+
+    def follow(self, envelope: E, snapshot: Snapshot) -> Optional[Reads]:
+        """What to read next, named by what the first read found (None: nothing)."""
+        return None
 
     @abstractmethod
     def apply(self, envelope: E, snapshot: Snapshot, change: Change) -> int:

@@ -2,12 +2,14 @@
 // `?page=` pick the config (defaults: the local stack and the example seed's home page).
 // Every value of the config is put in the page as text, never as HTML.
 
-import { getRenderConfig } from '../../frontend/render-config.js';
+import { getRenderConfig, previewTokenFrom } from '../../frontend/render-config.js';
 
 const params = new URLSearchParams(window.location.search);
 const apiBase = params.get('api') || 'http://127.0.0.1:8000';
 const site = params.get('site') || 'acme-store';
 const page = params.get('page') || 'home';
+// `?preview=mmp_…` (a preview link's token): the page's draft, with a banner saying so.
+const previewToken = previewTokenFrom(window.location);
 
 const THEMES = new Set(['light', 'dark']);
 
@@ -69,7 +71,7 @@ async function main() {
   const body = document.body;
   const container = document.getElementById('page');
   try {
-    const result = await getRenderConfig({ apiBase, site, page });
+    const result = await getRenderConfig({ apiBase, site, page, previewToken });
     const { config } = result;
     Object.assign(body.dataset, {
       layout: layoutOf(config.layout),
@@ -80,9 +82,11 @@ async function main() {
     container.replaceChildren(...render(config));
     document.title = `${config.site} / ${config.page}`;
     document.getElementById('brand').textContent = config.site;
+    document.getElementById('preview-banner').hidden = result.source !== 'preview';
     const badge = document.getElementById('fallback-badge');
     badge.hidden = result.source !== 'fallback';
     let origin = `from the API, updated ${config.updatedAt}`;
+    if (result.source === 'preview') origin = `a preview of version ${config.version}, not published`;
     if (result.source === 'fallback') {
       badge.textContent = `Offline copy from ${new Date(result.savedAt).toLocaleString()}`;
       badge.title = result.error.message;
