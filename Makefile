@@ -75,11 +75,11 @@ bench-burst: install
 	$(BIN)/python -m bench --only burst $(ARGS)
 
 # The fuzz and fault tests of `make test`, with many more examples and a fresh seed: about
-# 15 minutes on 2 cores. (Each test keeps one moto backend for all its examples, and
-# hypothesis keeps every example's choices: memory grows with the count, about 3 GB for
-# the 300 worker examples.)
+# 20 minutes on 2 otherwise idle cores. (Each test keeps one moto backend for all its
+# examples, and hypothesis keeps every example's choices: memory grows with the count, to
+# about 3 GB for the 300 worker examples and as much for the local stack schemathesis drives.)
 fuzz: install
-	CONTRACT_FUZZ_EXAMPLES=300 CONTRACT_FUZZ_SEED= FAULT_EXAMPLES=150 FAULT_RANDOM=1 FUZZ_WORKER_EXAMPLES=300 \
+	CONTRACT_FUZZ_EXAMPLES=200 CONTRACT_FUZZ_SEED= FAULT_EXAMPLES=150 FAULT_RANDOM=1 FUZZ_WORKER_EXAMPLES=300 \
 	  $(BIN)/python -m pytest -q -n 2 --dist loadfile tests/test_fuzz_contract.py tests/test_fuzz_worker.py tests/test_faults.py
 
 run: install

@@ -81,9 +81,13 @@ deployed stage has it. A worker operation is one message applied; the deletion o
 messages of a batch (`DeleteMessageBatch`, by the event source or the worker) is not
 counted. The authorizer's calls are apart: API Gateway caches its answer for 60 seconds.
 
-Floors: a public read, one read call; a write request, one `SendMessage` and at most one
-read (a `BatchGetItem` counts as one); a worker operation, at most one read and one
-transaction.
+Floors: a public read, one read call (the page route, drafts or not); two for a config by
+id (its item names its page) and for a preview (the token, then the page); a write
+request, one `SendMessage` and at most one read (a `BatchGetItem` counts as one), two for
+a write that must read a config before it knows its page or site, and for a release
+(its site, then every config and version it names); a worker operation, at most one
+read and one transaction, two reads for publishing or reverting a release (it, then its
+pages and versions: still one transaction).
 
 {table(["request", "kind", "calls", "authorizer", "against the floor"], lines)}
 

@@ -2,9 +2,11 @@
 sessions, each call attributed to the function that made it (the authorizer apart), with
 the API and the worker run as in the tests: `chalice.test.Client` against moto.
 
-Floors: a public read is one read call; a write request one `SendMessage` and at most one
-read (a `BatchGetItem` counts as one); a worker operation at most one read and one
-transaction. The authorizer's `GetItem` of the token is its own function's, and API
+Floors: a public read is one read call (two for a config by id and for a preview); a
+write request one `SendMessage` and at most one read (a `BatchGetItem` counts as one; two
+where the config must be read before its page or site is known, and for a release); a
+worker operation at most one read and one transaction (two reads for a release's
+publication or revert). The authorizer's `GetItem` of the token is its own function's, and API
 Gateway caches its answer for 60 seconds.
 """
 
@@ -232,7 +234,7 @@ def _editorial(request: Any, worker: Any) -> None:
     request("GET /preview/sites/{site}/pages/{page}?token=", "public read", "GET", link.json_body["url"])
     items = [{"configId": config_id, "version": 2}]
     created = request(
-        "POST /sites/{site}/releases ", "write", "POST", "/sites/review/releases", {"title": "R", "items": items}
+        "POST /sites/{site}/releases", "write", "POST", "/sites/review/releases", {"title": "R", "items": items}
     )
     worker("worker: release.create")
     release = created.json_body["id"]

@@ -65,6 +65,7 @@ def test_a_release_is_approved_published_and_reverted(api: Api, pages: Dict[str,
     release_id = create(api, pages)
     found = release(api, release_id)
     assert (found["status"], found["requiredApprovals"], found["approvals"]) == ("open", 1, [])
+    assert found["createdBy"]["name"] == "write tests"
     items = {item["page"]: item for item in found["items"]}
     assert (items["home"]["liveVersion"], items["home"]["version"]) == (1, 2)
     assert items["home"]["changes"] == [
@@ -106,7 +107,7 @@ def test_a_release_with_a_config_gone_fails_and_changes_no_page(api: Api, pages:
     operation = act(api, release_id, "publish")
 
     assert (operation["status"], operation["error"]["code"]) == ("failed", "ReleaseFailed")
-    assert [detail["field"] for detail in operation["error"]["details"]] == ["items/new"]
+    assert [detail["field"] for detail in operation["error"]["details"]] == ["items.1"]  # the "new" page
     found = release(api, release_id)
     assert (found["status"], found["failure"]["code"]) == ("failed", "ReleaseFailed")
     assert "no page was changed" in found["failure"]["message"]
@@ -188,9 +189,9 @@ def invalid(api: Api, body: Dict[str, Any]) -> List[str]:
 
 def test_an_invalid_release_is_422_naming_the_item(api: Api, pages: Dict[str, str]) -> None:
     home = {"configId": pages["home"], "version": 2}
-    assert invalid(api, {"title": "x", "items": [home, home]}) == ["items/1/configId"]
-    assert invalid(api, {"title": "x", "items": [{**home, "version": 9}]}) == ["items/0"]
-    assert invalid(api, {"title": "x", "items": [{"configId": "a" * 26, "version": 1}]}) == ["items/0"]
+    assert invalid(api, {"title": "x", "items": [home, home]}) == ["items.1.configId"]
+    assert invalid(api, {"title": "x", "items": [{**home, "version": 9}]}) == ["items.0"]
+    assert invalid(api, {"title": "x", "items": [{"configId": "a" * 26, "version": 1}]}) == ["items.0"]
     assert invalid(api, {"title": "x", "items": []}) == ["items"]
     assert invalid(api, {"title": "x", "items": [home] * 51}) == ["items"]
     assert invalid(api, {"title": "", "items": [home]}) == ["title"]
@@ -198,7 +199,7 @@ def test_an_invalid_release_is_422_naming_the_item(api: Api, pages: Dict[str, st
     assert invalid(api, {"title": "x", "items": [home], "publishAt": "tomorrow"}) == ["publishAt"]
     api.create_site("other")
     other = api.write("POST", "/metadata", {"site": "other", "page": "p", "layout": "l", "theme": "t"}, scope="write")
-    assert invalid(api, {"title": "x", "items": [{"configId": other["resourceId"], "version": 1}]}) == ["items/0"]
+    assert invalid(api, {"title": "x", "items": [{"configId": other["resourceId"], "version": 1}]}) == ["items.0"]
     unknown = api.request("POST", "/sites/nowhere/releases", {"title": "x", "items": [home]}, scope="write")
     assert_error(unknown, 404, "NotFound")
     assert api.queued() == []

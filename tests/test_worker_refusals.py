@@ -25,6 +25,7 @@ from typing import Any, Callable, Dict, Iterator, List, Optional
 import pytest
 from botocore.awsrequest import AWSResponse
 from botocore.compat import HTTPHeaders
+from botocore.exceptions import ClientError
 from botocore.parsers import create_parser
 
 from chalicelib.services import get_services
@@ -32,6 +33,7 @@ from chalicelib.writes import BatchIncomplete
 from chalicelib.writes.apply import MAX_ATTEMPTS
 from devstack.poller import lambda_sqs_event
 from tests.conftest import REGION, Api
+from tests.helpers import Faults
 from tests.test_worker import invoke, operation, submit
 
 
@@ -343,4 +345,26 @@ def test_a_duplicate_delivery_racing_the_first_applies_the_operation_once(
     assert versions(api, config["id"]) == [(2, "once"), (1, "two-column")]
     recorded = operation(api, accepted["operationId"])
     assert (recorded["status"], recorded["version"]) == ("succeeded", 2)
+    assert api.queued() == []
+
+
+def test_a_transaction_dynamodb_refuses_as_a_whole_fails_as_rejected_and_is_not_retried(
+    api: Api, config: Dict[str, Any], table_faults: Faults
+) -> None:
+    """DynamoDB answers a transaction over 4 MB with a plain ValidationException (no
+    cancellation reasons): the same transaction can never succeed."""
+    accepted = submit(api, "PUT", f"/metadata/{config['id']}", {"layout": "big", "theme": "t"})
+    message = "Transaction request cannot be larger than 4 MB"
+    table_faults.throw(
+        lambda call: ClientError({"Error": {"Code": "ValidationException", "Message": message}}, call.operation),
+        "TransactWriteItems",
+        times=1,
+    )
+
+    assert invoke(api, api.queue.receive_all()) is None
+
+    failed = operation(api, accepted["operationId"])
+    assert (failed["status"], failed["error"]["code"]) == ("failed", "Rejected")
+    assert "4 MB" in failed["error"]["message"]
+    assert stored(api, config["id"])["version"] == 1
     assert api.queued() == []

@@ -176,9 +176,14 @@ class ReleaseItem(Model):
     page: str
 
 
-class Approval(Model):
+class ReleaseActor(Model):
+    """A token, by its public id and its name."""
+
     tokenId: str
     name: Optional[str] = None
+
+
+class Approval(ReleaseActor):
     at: str
 
 
@@ -205,7 +210,7 @@ class Release(Model):
     title: str
     status: ReleaseStatus
     items: List[ReleaseItem]
-    createdBy: str
+    createdBy: ReleaseActor
     createdAt: str
     updatedAt: str
     approvals: List[Approval] = []

@@ -230,7 +230,13 @@ class SingleTable:
                 TransactItems=transaction.items,  # type: ignore[arg-type]
                 ClientRequestToken=token,
             )
-        except (ClientError, BotoCoreError) as exc:
+        except ClientError as exc:
+            if error_code(exc) == "ValidationException":
+                # Too large (an item over 400 KB, the whole over 4 MB) or otherwise invalid:
+                # the same transaction can never succeed.
+                raise WriteRejected(f"the table refused the change as invalid ({exc})") from exc
+            raise translate(exc) from exc
+        except BotoCoreError as exc:
             raise translate(exc) from exc
 
     def _batch_get(self, wanted: Sequence[keys.Key], consistent: bool) -> Dict[ItemKey, Item]:
@@ -271,9 +277,6 @@ def translate(exc: Exception) -> Exception:
         return _cancelled(exc)
     if code in TRANSIENT_ERROR_CODES:
         return DependencyUnavailable(f"the table refused for now ({code}); try again shortly")
-    if code == "ValidationException" and "size" in str(exc).lower():
-        # An item over 400 KB: the same write can never succeed.
-        return WriteRejected(f"the table refused the change as invalid ({exc})")
     return exc
 
 

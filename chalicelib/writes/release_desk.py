@@ -65,7 +65,7 @@ class ReleaseDesk(Desk):
             else:
                 item["page"] = config.page
                 continue
-            problems.append({"field": f"items/{index}", "message": message, "type": "not_found"})
+            problems.append({"field": f"items.{index}", "message": message, "type": "not_found"})
         if problems:
             raise ValidationFailed(problems[0]["message"], problems)
         now = self._clock()
@@ -78,7 +78,7 @@ class ReleaseDesk(Desk):
         def check(release: Release, snapshot: Snapshot) -> None:
             _pending(release, "approved")
             token_id = submission.actor.removeprefix("token:")
-            if token_id == release.createdBy:
+            if token_id == release.createdBy.tokenId:
                 raise SelfApproval("a release is approved by a token other than the one that created it")
             if any(approval.tokenId == token_id for approval in release.approvals):
                 raise AlreadyApproved("this token has approved this release already")
@@ -159,7 +159,7 @@ def _unique_configs(items: List[Dict[str, Any]]) -> None:
         if item["configId"] in seen:
             message = f"config '{item['configId']}' is already item {seen[item['configId']]}: one version per page"
             raise ValidationFailed(
-                message, [{"field": f"items/{index}/configId", "message": message, "type": "duplicate"}]
+                message, [{"field": f"items.{index}.configId", "message": message, "type": "duplicate"}]
             )
         seen[item["configId"]] = index
 

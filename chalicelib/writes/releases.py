@@ -16,7 +16,7 @@ from pydantic.fields import Field
 from chalicelib.core.fields import PageSlug, SiteSlug, StrictModel
 from chalicelib.store import ConfigState, Publication, Reads, Release, ReleaseItem, Site, Snapshot
 from chalicelib.store.configs import ConfigStore
-from chalicelib.store.models import Approval, ReleaseFailure, ServedBefore
+from chalicelib.store.models import Approval, ReleaseActor, ReleaseFailure, ServedBefore
 from chalicelib.store.releases import ReleaseStore
 from chalicelib.writes.envelopes import OperationEnvelope
 from chalicelib.writes.registry import Change, OperationFailed, OperationKind, applied_by, register
@@ -114,7 +114,7 @@ class CreateRelease(_ReleaseKind, OperationKind[ReleaseCreate]):
             title=data.title,
             status="open",
             items=items,
-            createdBy=_token_id(change.actor),
+            createdBy=ReleaseActor(tokenId=_token_id(change.actor), name=change.actor_name),
             createdAt=change.stamp,
             updatedAt=change.stamp,
             requiredApprovals=snapshot.site.requiredApprovals,
@@ -134,7 +134,7 @@ class ApproveRelease(_ReleaseKind, OperationKind[ReleaseApprove]):
     def apply(self, envelope: ReleaseApprove, snapshot: Snapshot, change: Change) -> int:
         release, site = _pending(envelope, snapshot, "approved")
         token_id = _token_id(change.actor)
-        if token_id == release.createdBy:
+        if token_id == release.createdBy.tokenId:
             raise OperationFailed("SelfApproval", "a release is approved by a token other than the one that created it")
         if any(approval.tokenId == token_id for approval in release.approvals):
             raise OperationFailed("AlreadyApproved", "this token has approved this release already")
@@ -211,13 +211,13 @@ class RevertRelease(_ReleaseKind, OperationKind[ReleaseRevert]):
         pages, versions = _pages_and_versions(snapshot)
         published = {item.page: item.version for item in release.items}
         changed = []
-        for before in release.servedBefore:
+        for index, before in enumerate(release.servedBefore):
             state = pages.get(before.page)
             serving = state.publication.version if state and state.publication else None
             if state is None or state.draft.id != before.configId or serving != published[before.page]:
                 changed.append(
                     {
-                        "field": f"items/{before.page}",
+                        "field": f"items.{index}",
                         "message": f"page '{before.page}' has changed since the release went live",
                         "type": "changed",
                     }
@@ -246,7 +246,7 @@ def _pages_and_versions(snapshot: Snapshot) -> Found:
 def _missing(release: Release, found: Found) -> List[Dict[str, Any]]:
     pages, versions = found
     problems = []
-    for item in release.items:
+    for index, item in enumerate(release.items):
         state = pages.get(item.page)
         version = versions.get((item.configId, item.version))
         if state is None or state.draft.id != item.configId:
@@ -255,7 +255,7 @@ def _missing(release: Release, found: Found) -> List[Dict[str, Any]]:
             message = f"config {item.configId} has no version {item.version}"
         else:
             continue
-        problems.append({"field": f"items/{item.page}", "message": message, "type": "not_found"})
+        problems.append({"field": f"items.{index}", "message": message, "type": "not_found"})
     return problems
 
 
