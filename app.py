@@ -366,9 +366,10 @@ def create_preview_link(call: Call, id: str, body: PreviewLinkInput) -> Response
 @endpoint(app, log, scope="read", answers={200: PreviewLinkList}, errors=(404,))
 def list_preview_links(call: Call, id: str) -> Response:
     """The config's preview links that have not expired, newest first (never their tokens)."""
-    if not is_config_id(id):
+    links = services().store.previews.of_config(id) if is_config_id(id) else []
+    if not links and (not is_config_id(id) or services().store.configs.state(id) is None):
         raise NotFound(f"no config '{id}'")
-    return json_response(PreviewLinkList(items=services().store.previews.of_config(id)))
+    return json_response(PreviewLinkList(items=links))
 
 
 @app.route("/metadata/{id}/preview-links/{link}", methods=["DELETE"], authorizer=token_authorizer)

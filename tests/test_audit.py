@@ -126,9 +126,27 @@ def test_the_audit_is_listed_by_time_range_and_page(api: Api) -> None:
     assert second["nextCursor"] is None
     other = api.request("GET", f"/sites/other/audit?cursor={first['nextCursor']}")
     assert_error(other, 400, "BadRequest")
+    # A cursor whose position lies outside its range (edited by hand) is refused as well.
+    import base64
+
+    position = everything[0]["at"] + "#" + everything[0]["operationId"]
+    forged = {"l": f"audit:shop:{middle}:", "p": position.replace(position[:4], "1999")}
+    cursor = base64.urlsafe_b64encode(json.dumps(forged, separators=(",", ":")).encode()).decode().rstrip("=")
+    assert_error(api.request("GET", f"/sites/shop/audit?since={middle}&cursor={cursor}"), 400, "BadRequest")
 
 
-@pytest.mark.parametrize("query", ["since=yesterday", "until=2026-01-01T00:00:00", "since=2026-13-01T00:00:00Z"])
+@pytest.mark.parametrize(
+    "query",
+    [
+        "since=yesterday",
+        "until=2026-01-01T00:00:00",
+        "since=2026-13-01T00:00:00Z",
+        "since=0001-01-01T00:00:00%2B01:00",  # before year 1 in UTC
+        "until=9999-12-31T23:59:59-01:00",  # after year 9999 in UTC
+        "since=2026-02-01T00:00:00Z&until=2026-01-01T00:00:00Z",
+        "since=2026-01-01T00:00:00Z&until=2026-01-01T00:00:00Z",
+    ],
+)
 def test_a_time_that_is_not_iso_8601_with_a_zone_is_400(api: Api, query: str) -> None:
     assert_error(api.request("GET", f"/sites/shop/audit?{query}"), 400, "BadRequest")
 

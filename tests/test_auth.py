@@ -90,7 +90,7 @@ ADMITTED: Dict[Tuple[str, str], Tuple[int, Optional[str]]] = {
     ("GET", "/sites/shop/audit"): (200, None),
     ("GET", "/admin/audit"): (200, None),
     ("POST", f"/metadata/{CONFIG_ID}/preview-links"): (404, "NotFound"),
-    ("GET", f"/metadata/{CONFIG_ID}/preview-links"): (200, None),
+    ("GET", f"/metadata/{CONFIG_ID}/preview-links"): (404, "NotFound"),
     ("DELETE", f"/metadata/{CONFIG_ID}/preview-links/{CONFIG_ID}"): (404, "NotFound"),
     ("POST", "/sites/shop/releases"): (404, "NotFound"),  # site 'shop' does not exist
     ("GET", "/sites/shop/releases"): (200, None),

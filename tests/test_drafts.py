@@ -61,6 +61,13 @@ def test_a_site_keeps_its_publish_mode_and_approvals(api: Api) -> None:
     assert (site["publishMode"], site["requiredApprovals"]) == ("review", 2)
 
 
+def test_approvals_apply_only_to_sites_that_publish_by_review(api: Api) -> None:
+    response = api.request("PUT", "/sites/shop", {"name": "Shop", "requiredApprovals": 1})
+    assert_error(response, 422, "ValidationFailed")
+    assert [detail["field"] for detail in response.json_body["details"]] == ["requiredApprovals"]
+    assert api.queued() == []
+
+
 @pytest.mark.parametrize(
     ("field", "value"),
     [

@@ -62,7 +62,7 @@ ANSWERS = {
     ("/sites/{site}/audit", "get"): 200,
     ("/admin/audit", "get"): 200,
     ("/metadata/{id}/preview-links", "post"): 404,
-    ("/metadata/{id}/preview-links", "get"): 200,
+    ("/metadata/{id}/preview-links", "get"): 404,
     ("/metadata/{id}/preview-links/{link}", "delete"): 404,
     ("/preview/sites/{site}/pages/{page}", "get"): 401,
     ("/preview/sites/{site}/pages/{page}", "options"): 204,

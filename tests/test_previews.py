@@ -170,3 +170,15 @@ def test_a_repeated_keyed_request_names_the_same_link_without_its_token(api: Api
         first.json_body["id"],
     )
     assert "token" not in again.json_body
+
+
+def test_a_link_whose_config_was_deleted_opens_nothing_even_when_the_page_has_a_new_one(api: Api) -> None:
+    api.create_site()  # direct: the config can be deleted at once
+    body = {"site": "shop", "page": "home", "layout": "hero", "theme": "dark", "settings": {"title": "old"}}
+    old = api.write("POST", "/metadata", body, scope="write")["resourceId"]
+    answer, _ = create_link(api, old)
+    api.write("DELETE", f"/metadata/{old}", scope="write")
+    api.write("POST", "/metadata", {**body, "settings": {"title": "new"}}, scope="write")
+
+    assert_error(open_link(api, answer["url"]), 404, "NotFound")
+    assert_error(api.request("GET", f"/metadata/{'a' * 26}/preview-links", scope="read"), 404, "NotFound")

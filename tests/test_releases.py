@@ -120,12 +120,14 @@ def test_a_release_with_a_config_gone_fails_and_changes_no_page(api: Api, pages:
 def test_a_page_changed_since_the_release_went_live_stops_its_revert(api: Api, pages: Dict[str, str]) -> None:
     release_id = create(api, pages)
     act(api, release_id, "publish")
+    # Someone publishes home again: another version, then the release's own version anew.
     api.write("POST", f"/metadata/{pages['home']}/publish", {"version": 1}, scope="write")
+    api.write("POST", f"/metadata/{pages['home']}/publish", {"version": 2}, scope="write")
 
     operation = act(api, release_id, "revert")
 
     assert (operation["status"], operation["error"]["code"]) == ("failed", "PageChangedSince")
-    assert (served(api, "home"), served(api, "new")) == ("home v1", "new v2")  # nothing reverted
+    assert (served(api, "home"), served(api, "new")) == ("home v2", "new v2")  # nothing reverted
     assert release(api, release_id)["status"] == "published"
 
 
@@ -267,3 +269,41 @@ def test_a_config_write_racing_a_release_is_read_again_not_overwritten(
     draft = api.request("GET", f"/metadata/{pages['home']}/draft", scope="read").json_body
     assert (draft["version"], draft["settings"]["title"], draft["publishedVersion"]) == (3, "home v3", 2)
     assert (served(api, "home"), served(api, "new")) == ("home v2", "new v2")
+
+
+def test_a_scheduled_release_the_site_wants_more_approvals_for_waits_then_goes_live(
+    api: Api, pages: Dict[str, str]
+) -> None:
+    publish_at = datetime.now(UTC) + timedelta(milliseconds=300)
+    release_id = create(api, pages, publishAt=publish_at.isoformat())
+    require_approvals(api, 1)
+    time.sleep(0.4)
+
+    assert run_scheduler(api) == 1
+    api.apply()
+    assert release(api, release_id)["status"] == "open"  # back to waiting for its approval
+    assert served(api, "home") == "home v1"
+    assert run_scheduler(api) == 0
+
+    act(api, release_id, "approve", scope="admin")
+    assert release(api, release_id)["status"] == "scheduled"
+    assert run_scheduler(api) == 1  # a new operation: the first one is done
+    api.apply()
+    assert release(api, release_id)["status"] == "published"
+    assert served(api, "home") == "home v2"
+
+
+def test_a_release_too_large_for_one_transaction_fails_and_changes_nothing(
+    api: Api, pages: Dict[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from chalicelib.writes import releases
+
+    monkeypatch.setattr(releases, "MAX_TRANSACTION_BYTES", 1000)  # as pages of large settings would be
+    release_id = create(api, pages)
+
+    operation = act(api, release_id, "publish")
+
+    assert (operation["status"], operation["error"]["code"]) == ("failed", "ReleaseTooLarge")
+    found = release(api, release_id)
+    assert (found["status"], found["failure"]["code"]) == ("failed", "ReleaseTooLarge")
+    assert (served(api, "home"), served(api, "new")) == ("home v1", 404)

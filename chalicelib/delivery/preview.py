@@ -40,6 +40,8 @@ def preview_response(
         state = snapshot.page_state
         if snapshot.site is None or state is None:
             raise NotFound(f"site '{site}' has no page '{page}'")
+        if link is not None and (link.site, link.page) != (site, page):
+            raise Forbidden(f"this preview link opens page '{link.page}' of site '{link.site}'")
         return json_response(_shown(store, state, link), headers=headers)
     except DomainError as error:
         return error_response(error, request_id, headers)
@@ -71,7 +73,7 @@ def _shown(store: Store, state: ConfigState, link: Optional[PreviewLink]) -> Pag
     """The latest version, or the one the link names."""
     shown = state.draft
     if link is not None and link.configId != shown.id:
-        raise Forbidden("this preview link opens another page")
+        raise NotFound("the config this preview link opens is gone (deleted; its page has another config now)")
     if link is not None and link.version is not None and link.version != shown.version:
         version = store.configs.version(shown.id, link.version)
         if version is None or version.deleted or version.layout is None or version.theme is None:

@@ -11,6 +11,7 @@ from typing import Optional
 from boto3.dynamodb.conditions import Attr, Key
 
 from chalicelib.core.clock import epoch_seconds
+from chalicelib.core.errors import BadRequest
 from chalicelib.store import keys
 from chalicelib.store.cursors import Listing, decode_cursor, encode_cursor
 from chalicelib.store.models import AuditEntry
@@ -52,10 +53,14 @@ class AuditStore:
         """Newest first, `since` <= at < `until` (ISO 8601 UTC as the service writes it)."""
         listing = f"audit:{site or ''}:{since or ''}:{until or ''}"
         low, high = since or "0", until or "9"
+        if low >= high:
+            raise BadRequest("'since' must be before 'until'")
         condition = Key(keys.PK).eq(keys.audit_pk(site)) & Key(keys.SK).between(low, high)
         start = None
         if cursor:
-            position = decode_cursor(cursor, listing, lambda text: _POSITION.fullmatch(text) is not None)
+            position = decode_cursor(
+                cursor, listing, lambda text: _POSITION.fullmatch(text) is not None and low <= text <= high
+            )
             start = {keys.PK: keys.audit_pk(site), keys.SK: position}
         items, more = self._table.query(condition, limit, start, newest_first=True)
         entries = [audit_from_item(item) for item in items]

@@ -217,6 +217,9 @@ class Release(Model):
     requiredApprovals: int = 0
     publishAt: Optional[str] = None
     publishedAt: Optional[str] = None
+    # The operation that published it: a revert puts pages back only while they still
+    # serve what that operation published.
+    publishOperationId: Optional[str] = None
     revertedAt: Optional[str] = None
     servedBefore: Optional[List[ServedBefore]] = None
     failure: Optional[ReleaseFailure] = None

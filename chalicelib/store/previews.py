@@ -36,8 +36,9 @@ class PreviewStore:
     def of_config(self, config_id: str, limit: int = 100) -> List[PreviewLink]:
         """A config's live links, newest first (links are few: each lives at most 7 days)."""
         condition = Key(keys.PK).eq(keys.config_pk(config_id)) & Key(keys.SK).begins_with(keys.PREVIEW_PREFIX)
-        items, _ = self._table.query(condition, limit, newest_first=True)
-        return [link_from_item(item) for item in items]
+        items, _ = self._table.query(condition, limit)
+        links = [link_from_item(item) for item in items]
+        return sorted(links, key=lambda link: (link.createdAt, link.id), reverse=True)
 
     @staticmethod
     def add_create(transaction: Transaction, link: PreviewLink, token_hash: str) -> None:

@@ -78,6 +78,10 @@ class Transaction:
         self.items.append({"Delete": self._conditional({"Key": key}, condition)})
         return self
 
+    def size(self) -> int:
+        """About what the items weigh (as JSON): DynamoDB refuses a transaction over 4 MB."""
+        return sum(len(json.dumps(item, default=str, ensure_ascii=False).encode("utf-8")) for item in self.items)
+
     def check(self, key: keys.Key, condition: ConditionBase) -> Transaction:
         self.items.append({"ConditionCheck": self._conditional({"Key": key}, condition)})
         return self

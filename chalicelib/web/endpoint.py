@@ -63,15 +63,18 @@ class Call:
         raw = self.query(name)
         if raw is None:
             return None
+        written = None
         try:
             moment = datetime.fromisoformat(raw) if len(raw) <= 40 else None
-        except ValueError:
-            moment = None
-        if moment is None or moment.tzinfo is None:
+            if moment is not None and moment.tzinfo is not None:
+                written = isoformat(moment)
+        except (ValueError, OverflowError):  # year 1 at +01:00 is before year 1 in UTC
+            written = None
+        if written is None:
             raise BadRequest(
                 f"query parameter '{name}' must be an ISO 8601 time with a time zone, like 2026-01-31T09:00:00Z"
             )
-        return isoformat(moment)
+        return written
 
     def query_flag(self, name: str) -> bool:
         """`?name=true` or `?name=false` (absent is false)."""

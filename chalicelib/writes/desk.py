@@ -38,6 +38,9 @@ class WriteDesk(Desk):
         if key and snapshot.idempotency:
             return self._replay(snapshot.idempotency, key)
         data = SitePutData(site=site, **body.model_dump())
+        if data.publishMode == "direct" and data.requiredApprovals > 0:
+            message = 'approvals apply to sites that publish by review: set publishMode to "review" as well'
+            raise ValidationFailed(message, [{"field": "requiredApprovals", "message": message, "type": "value_error"}])
         envelope = SitePut(data=data, meta=self._meta(submission, key))
         return self._send(envelope, site, key, submission.dry_run)
 

@@ -143,8 +143,10 @@ class ReleaseDesk(Desk):
 
 def _seeded(release: Release) -> Callable[[int], bytes]:
     """The "random" bytes of a scheduled publication's operation id: the same for a release
-    and its time, whichever run of the scheduler queues it."""
-    seed = hashlib.sha256(f"{release.site}/{release.id}/{release.publishAt}".encode()).digest()
+    as it stands, whichever run of the scheduler queues it."""
+    # The release's version too: one sent back to `open` (the site wants more approvals)
+    # and approved again is scheduled anew, and gets a new operation.
+    seed = hashlib.sha256(f"{release.site}/{release.id}/{release.publishAt}/{release.version}".encode()).digest()
     return lambda count: seed[:count]
 
 

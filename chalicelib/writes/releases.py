@@ -22,6 +22,9 @@ from chalicelib.writes.envelopes import OperationEnvelope
 from chalicelib.writes.registry import Change, OperationFailed, OperationKind, applied_by, register
 
 MAX_RELEASE_ITEMS = 50
+# DynamoDB's limit on one transaction is 4 MB; what the items weigh as JSON comes close
+# from above, and the operation's own records need a little room.
+MAX_TRANSACTION_BYTES = 4_000_000
 MAX_TITLE = 200
 # Statuses a release can still be approved, published or cancelled in.
 PENDING = ("open", "approved", "scheduled")
@@ -192,8 +195,21 @@ class PublishRelease(_ReleaseKind, OperationKind[ReleasePublish]):
                 _publication(versions[(item.configId, item.version)], change),
                 applied_by(envelope),
             )
+        if change.transaction.size() > MAX_TRANSACTION_BYTES:
+            # DynamoDB would refuse it whole: the release fails, and says why.
+            change.transaction.items.clear()
+            message = "no page was changed: its pages' items together exceed one transaction's 4 MB; split the release"
+            failure = ReleaseFailure(code="ReleaseTooLarge", message=message)
+            _save(change, release, release.model_copy(update={"status": "failed", "failure": failure}))
+            raise OperationFailed("ReleaseTooLarge", message, keep=True)
         published = release.model_copy(
-            update={"status": "published", "publishedAt": change.stamp, "servedBefore": before, "failure": None}
+            update={
+                "status": "published",
+                "publishedAt": change.stamp,
+                "servedBefore": before,
+                "failure": None,
+                "publishOperationId": change.operation_id,
+            }
         )
         return _save(change, release, published)
 
@@ -209,12 +225,11 @@ class RevertRelease(_ReleaseKind, OperationKind[ReleaseRevert]):
                 "ReleaseStateConflict", f"release '{release.id}' is {release.status}: only a published one is reverted"
             )
         pages, versions = _pages_and_versions(snapshot)
-        published = {item.page: item.version for item in release.items}
         changed = []
         for index, before in enumerate(release.servedBefore):
             state = pages.get(before.page)
-            serving = state.publication.version if state and state.publication else None
-            if state is None or state.draft.id != before.configId or serving != published[before.page]:
+            by = state.published_by.operation_id if state and state.published_by else None
+            if state is None or state.draft.id != before.configId or by != release.publishOperationId:
                 changed.append(
                     {
                         "field": f"items.{index}",
