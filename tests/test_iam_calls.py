@@ -176,14 +176,14 @@ def test_a_cold_release_scheduler_looks_its_queue_up_by_name(api: Api) -> None:
     config = api.write(
         "POST", "/metadata", {"site": "shop", "page": "home", "layout": "l", "theme": "t"}, scope="write"
     )
-    publish_at = datetime.now(UTC) + timedelta(milliseconds=300)
+    publish_at = datetime.now(UTC) + timedelta(seconds=2)
     body = {
         "title": "Soon",
         "items": [{"configId": config["resourceId"], "version": 1}],
         "publishAt": publish_at.isoformat(),
     }
     assert api.write("POST", "/sites/shop/releases", body, scope="write")["status"] == "succeeded"
-    time.sleep(0.4)
+    time.sleep(max(0.0, (publish_at - datetime.now(UTC)).total_seconds()) + 0.05)
     lookup = ("publish_due_releases", "sqs:GetQueueUrl", QUEUE_ARN, True)
     before = aws_calls.RECORDER.calls[lookup]
 
