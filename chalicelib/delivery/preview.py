@@ -76,9 +76,9 @@ def _shown(store: Store, state: ConfigState, link: Optional[PreviewLink]) -> Pag
         raise NotFound("the config this preview link opens is gone (deleted; its page has another config now)")
     if link is not None and link.version is not None and link.version != shown.version:
         version = store.configs.version(shown.id, link.version)
-        if version is None or version.deleted or version.layout is None or version.theme is None:
+        content = version.content() if version else {}
+        if version is None or not content:
             raise NotFound(f"version {link.version} of this page's config is gone")
-        content = {"layout": version.layout, "theme": version.theme, "settings": version.settings or {}}
         shown = shown.model_copy(update={**content, "version": version.version, "updatedAt": version.updatedAt})
     return PageRender.model_validate(shown.model_dump())
 

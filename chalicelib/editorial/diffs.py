@@ -64,17 +64,12 @@ def _content(
 ) -> tuple[Optional[int], Dict[str, Any]]:
     """A version's number and content (layout, theme, settings); a deletion's is empty."""
     if ref == "draft" and state is not None:
-        draft = state.draft
-        return draft.version, {"layout": draft.layout, "theme": draft.theme, "settings": draft.settings}
+        return state.draft.version, state.draft.content()
     if ref == "published" and state is not None:
         served = state.publication
-        if served is None:
-            return None, {}
-        return served.version, {"layout": served.layout, "theme": served.theme, "settings": served.settings}
+        return (served.version, served.content()) if served else (None, {})
     assert isinstance(ref, int)
     version = configs.version(config_id, ref)
     if version is None:
         raise NotFound(f"config '{config_id}' has no version {ref}")
-    if version.deleted:
-        return version.version, {}
-    return version.version, {"layout": version.layout, "theme": version.theme, "settings": version.settings or {}}
+    return version.version, version.content()

@@ -31,11 +31,9 @@ def release_view(snapshots: SnapshotReader, release: Release) -> ReleaseView:
     for item in release.items:
         state = found.pages.get((release.site, item.page))
         live = state.publication if state and state.draft.id == item.configId else None
-        before = {"layout": live.layout, "theme": live.theme, "settings": live.settings} if live else {}
+        before = live.content() if live else {}
         version = found.versions.get((item.configId, item.version))
-        after: Dict[str, Any] = {}
-        if version is not None and not version.deleted:
-            after = {"layout": version.layout, "theme": version.theme, "settings": version.settings or {}}
+        after = version.content() if version else {}
         patch = make_patch(before, after)
         views.append(
             ReleaseItemView(

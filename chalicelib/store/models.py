@@ -40,6 +40,10 @@ class PageRender(Model):
     version: int
     updatedAt: str
 
+    def content(self) -> Dict[str, Any]:
+        """What an editor writes: the layout, the theme and the settings."""
+        return {"layout": self.layout, "theme": self.theme, "settings": self.settings}
+
 
 class RenderConfig(PageRender):
     """A page's render config with its id and when it was created: one version of it
@@ -62,6 +66,9 @@ class Publication(Model):
     updatedAt: str
     publishedAt: str
 
+    def content(self) -> Dict[str, Any]:
+        return {"layout": self.layout, "theme": self.theme, "settings": self.settings}
+
     @classmethod
     def of(cls, config: RenderConfig, published_at: str) -> Publication:
         return cls(
@@ -70,6 +77,20 @@ class Publication(Model):
             theme=config.theme,
             settings=config.settings,
             updatedAt=config.updatedAt,
+            publishedAt=published_at,
+        )
+
+    @classmethod
+    def of_version(cls, version: ConfigVersion, published_at: str) -> Optional[Publication]:
+        """A stored version, published; None for a deletion, which cannot be."""
+        if version.deleted or version.layout is None or version.theme is None:
+            return None
+        return cls(
+            version=version.version,
+            layout=version.layout,
+            theme=version.theme,
+            settings=version.settings or {},
+            updatedAt=version.updatedAt,
             publishedAt=published_at,
         )
 
@@ -83,6 +104,12 @@ class ConfigVersion(Model):
     settings: Optional[Dict[str, Any]] = None
     operationId: str
     actor: str
+
+    def content(self) -> Dict[str, Any]:
+        """The layout, the theme and the settings; nothing for a deletion."""
+        if self.deleted or self.layout is None or self.theme is None:
+            return {}
+        return {"layout": self.layout, "theme": self.theme, "settings": self.settings or {}}
 
 
 OperationType = Literal[

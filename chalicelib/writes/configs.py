@@ -131,7 +131,7 @@ class CreateConfig(_ConfigKind, OperationKind[ConfigCreate]):
         publication = Publication.of(config, change.stamp) if publishes_directly(snapshot.site) else None
         version = version_of(config, change.operation_id, change.actor)
         ConfigStore.add_create(change.transaction, config, version, publication, applied_by(envelope))
-        change.audit(f"config/{config.id}", {}, content(config), site=config.site, page=config.page, to_version=1)
+        change.audit(f"config/{config.id}", {}, config.content(), site=config.site, page=config.page, to_version=1)
         return 1
 
 
@@ -158,8 +158,8 @@ class UpdateConfig(_ConfigKind, OperationKind[ConfigUpdate]):
         ConfigStore.add_replace(change.transaction, updated, version, state, publication, applied_by(envelope))
         change.audit(
             f"config/{current.id}",
-            content(current),
-            content(updated),
+            current.content(),
+            updated.content(),
             site=current.site,
             page=current.page,
             from_version=current.version,
@@ -190,7 +190,7 @@ class DeleteConfig(_ConfigKind, OperationKind[ConfigDelete]):
         ConfigStore.add_delete(change.transaction, current, state, tombstone)
         change.audit(
             f"config/{current.id}",
-            content(current),
+            current.content(),
             {},
             site=current.site,
             page=current.page,
@@ -211,17 +211,9 @@ class PublishConfig(_ConfigKind, OperationKind[ConfigPublish]):
     def apply(self, envelope: ConfigPublish, snapshot: Snapshot, change: Change) -> int:
         state = expected_publication(envelope, snapshot)
         number = envelope.data.version
-        chosen = snapshot.version
-        if chosen is None or chosen.deleted or chosen.layout is None or chosen.theme is None:
+        publication = Publication.of_version(snapshot.version, change.stamp) if snapshot.version else None
+        if publication is None:
             raise OperationFailed("NotFound", f"config '{envelope.data.id}' has no version {number}")
-        publication = Publication(
-            version=number,
-            layout=chosen.layout,
-            theme=chosen.theme,
-            settings=chosen.settings or {},
-            updatedAt=chosen.updatedAt,
-            publishedAt=change.stamp,
-        )
         ConfigStore.add_publication(change.transaction, state, publication, applied_by(envelope))
         _audit_publication(change, state, publication)
         return number
@@ -238,11 +230,6 @@ class UnpublishConfig(_ConfigKind, OperationKind[ConfigUnpublish]):
         ConfigStore.add_publication(change.transaction, state, None, applied_by(envelope))
         _audit_publication(change, state, None)
         return state.draft.version
-
-
-def content(config: Union[RenderConfig, Publication]) -> Dict[str, Any]:
-    """What an editor writes: the layout, the theme and the settings."""
-    return {"layout": config.layout, "theme": config.theme, "settings": config.settings}
 
 
 def publishes_directly(site: Optional[Site]) -> bool:
@@ -307,8 +294,8 @@ def _audit_publication(change: Change, state: ConfigState, publication: Optional
     config = state.draft
     change.audit(
         f"config/{config.id}",
-        content(before) if before else {},
-        content(publication) if publication else {},
+        before.content() if before else {},
+        publication.content() if publication else {},
         site=config.site,
         page=config.page,
         from_version=before.version if before else None,

@@ -192,7 +192,7 @@ class PublishRelease(_ReleaseKind, OperationKind[ReleasePublish]):
             ConfigStore.add_publication(
                 change.transaction,
                 state,
-                _publication(versions[(item.configId, item.version)], change),
+                Publication.of_version(versions[(item.configId, item.version)], change.stamp),
                 applied_by(envelope),
             )
         if change.transaction.size() > MAX_TRANSACTION_BYTES:
@@ -244,7 +244,7 @@ class RevertRelease(_ReleaseKind, OperationKind[ReleaseRevert]):
             ConfigStore.add_publication(
                 change.transaction,
                 pages[before.page],
-                _publication(chosen, change) if chosen else None,
+                Publication.of_version(chosen, change.stamp) if chosen else None,
                 applied_by(envelope),
             )
         return _save(change, release, release.model_copy(update={"status": "reverted", "revertedAt": change.stamp}))
@@ -272,17 +272,6 @@ def _missing(release: Release, found: Found) -> List[Dict[str, Any]]:
             continue
         problems.append({"field": f"items.{index}", "message": message, "type": "not_found"})
     return problems
-
-
-def _publication(version: Any, change: Change) -> Publication:
-    return Publication(
-        version=version.version,
-        layout=version.layout,
-        theme=version.theme,
-        settings=version.settings or {},
-        updatedAt=version.updatedAt,
-        publishedAt=change.stamp,
-    )
 
 
 def release_reads(release: Release) -> Reads:
