@@ -144,6 +144,7 @@ class Faults:
         self._hooks: List[Tuple[str, Callable[..., Any]]] = []
         self.seen: List[str] = []  # every call, by operation name, failed or not
         self.refused: List[str] = []  # every call (each attempt, for `answer`) a rule failed
+        self.answered: List[Call] = []  # every call AWS answered with a success, in order
         for stage, handler in (
             ("before-parameter-build", self._remember_params),
             ("before-call", self._before_call),
@@ -244,10 +245,12 @@ class Faults:
                 self.refused.append(call.operation)
                 raise error(call)
 
-    def _after_call(self, context: Dict[str, Any], **_: Any) -> None:
+    def _after_call(self, context: Dict[str, Any], http_response: Any = None, **_: Any) -> None:
         call = context.get(self._context_key)
         if not isinstance(call, Call):
             return
+        if http_response is not None and http_response.status_code < 300:
+            self.answered.append(call)
         for rule, error in self._after:
             if rule.picks(call):
                 self.refused.append(call.operation)

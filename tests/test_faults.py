@@ -18,10 +18,22 @@ as Lambda's event source would, while faults are injected:
 - a message that always fails: its transaction is refused on every receive until it
   goes to the dead-letter queue; and a poison message that never parses.
 
+The operations are site and config writes, publishes, and releases taken through their
+life (created, approved, published, reverted, cancelled), on a site that publishes
+directly or by review (with one approval). A release's operations are one message group
+and its pages are others': a publication races the writes of its pages, and what it
+finds depends on the interleaving. The model applies the operations in the order the
+worker finished them (the first write that recorded how each ended, as the test's hooks
+on the table client saw it), so it predicts which create wins a page, and whether a
+release finds its pages as it named them.
+
 After the queue drains, every accepted operation has the status the model gives it, or
 is in the dead-letter queue and marked failed (`DeliveryFailed`); the table holds what
-the model holds. Then the dead letters are redriven (through `POST /admin/redrive`)
-with the faults gone, and the same holds with no dead letters left but the poison.
+the model holds: each config's versions, what each page serves (every page of a
+published release, or none), each release's status, and one audit entry per applied
+operation (and per release failure, which is recorded on the release). Then the dead
+letters are redriven (through `POST /admin/redrive`) with the faults gone, and the same
+holds with no dead letters left but the poison.
 
 The defined outcome of a redrive: the message returns to the back of its group, so the
 operation is applied after everything accepted for its resource since, against the state
@@ -29,8 +41,10 @@ then, and the last write accepted wins. An update or delete of a config already 
 fails as `NotFound`; one accepted before the last operation applied to its resource
 (config or site) fails as `Superseded` and changes nothing; an update with If-Match fails
 as `PreconditionFailed` if anything was applied in between; a create whose page was taken
-meanwhile fails as `Conflict`. Either way it is applied once, and its status says what
-happened.
+meanwhile fails as `Conflict`; a release's publication whose config was deleted
+meanwhile fails as `ReleaseFailed` and changes no page; a revert after one of its pages
+changed fails as `PageChangedSince`. Either way it is applied once, and its status says
+what happened.
 
 Two limits of the fault model keep it to what the service promises:
 
@@ -48,6 +62,7 @@ import itertools
 import json
 import os
 import random
+import re
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Dict, List, Optional, Set, Tuple
@@ -63,12 +78,14 @@ from chalicelib.writes import BatchIncomplete
 from devstack.poller import lambda_sqs_event
 from infra.resources import StageResources, provision
 from tests.conftest import REGION, STAGE, Api
-from tests.helpers import Call, Faults
+from tests.helpers import Call, Faults, assert_error
 
 PAGES = ("home", "about", "blog")
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 MAX_INVOCATIONS = 300
 _sites = itertools.count()
+# An operation's record, as a write names its key.
+OPERATION_KEY = re.compile(r'"OP#([^"]+)"')
 
 
 class Crash(BaseException):
@@ -118,7 +135,10 @@ class WorkerFaults:
     # predicate answers True.
 
     def _doomed(self, call: Call) -> bool:
-        return any(mark in call.text for mark in self.doomed)
+        """A transaction that applies a doomed operation: it writes the operation's record
+        and an audit entry (the record of a failure alone goes through)."""
+        text = call.text
+        return '"AUDIT#' in text and any(mark in text for mark in self.doomed)
 
     def _crash_before(self, call: Call) -> bool:
         return self._crashes(call, "before")
@@ -152,23 +172,42 @@ class ConfigState:
     deleted: bool = False
     # (version, layout or None for the deletion, operationId), oldest first.
     history: List[Tuple[int, Optional[str], str]] = field(default_factory=list)
-    # The version the page serves (the site publishes directly: the latest, until a
-    # publish of another one), and each version's content.
+    # The version the page serves (None: none; a site that publishes directly serves the
+    # latest, until a publish of another one), the operation that made it serve that, and
+    # each version's content.
     published: Optional[int] = 1
+    published_by: Optional[str] = None
     contents: Dict[int, Tuple[str, Dict[str, Any]]] = field(default_factory=dict)
+
+
+@dataclass
+class ReleaseState:
+    id: str
+    # (config id, version, page)
+    items: List[Tuple[str, int, str]]
+    status: str
+    version: int = 1
+    approvals: int = 0
+    # (config id, page, the version the page served) when it went live
+    served_before: List[Tuple[str, str, Optional[int]]] = field(default_factory=list)
+    published_by: Optional[str] = None
+
+
+PENDING = ("open", "approved", "scheduled")
 
 
 @dataclass
 class Accepted:
     operation_id: str
     kind: str
-    target: str  # the config id, or the site slug
+    target: str  # the config id, the release id, or the site slug
     group: str
     page: str = ""
     layout: str = ""
     n: int = 0
     expected: Optional[int] = None
     doomed: bool = False
+    items: List[Tuple[str, int, str]] = field(default_factory=list)
 
     @property
     def accepted_at(self) -> datetime:
@@ -178,82 +217,196 @@ class Accepted:
         return accepted
 
 
+class Failed(Exception):
+    """How the contract says an operation ends when it changes nothing; `audited`: it
+    records its failure on its resource, with an audit entry (a release that failed)."""
+
+    def __init__(self, code: str, audited: bool = False) -> None:
+        super().__init__(code)
+        self.code = code
+        self.audited = audited
+
+
 @dataclass
 class Model:
-    """The contract, applied to accepted operations in the order they are applied."""
+    """The contract, applied to accepted operations in the order the worker applied them.
+
+    A `review` site requires one approval: configs are published through releases only."""
 
     site: str
+    review: bool = False
     site_name: str = ""
     site_version: int = 0
     configs: Dict[str, ConfigState] = field(default_factory=dict)
     pages: Dict[str, str] = field(default_factory=dict)
+    releases: Dict[str, ReleaseState] = field(default_factory=dict)
     # operationId -> (status, error code or None, version or None)
     outcomes: Dict[str, Tuple[str, Optional[str], Optional[int]]] = field(default_factory=dict)
+    # Failed operations that wrote an audit entry with their failure.
+    audited_failures: Set[str] = field(default_factory=set)
     # The site slug or config id -> when the operation last applied to it was accepted.
     last_applied: Dict[str, datetime] = field(default_factory=dict)
     # The config id -> when the operation that last changed what its page serves was accepted.
     last_published: Dict[str, datetime] = field(default_factory=dict)
 
-    def outcome_of(self, op: Accepted) -> Tuple[str, Optional[str]]:
-        """What applying `op` now would end as (for everything but creates)."""
-        if op.kind != "site":
-            config = self.configs.get(op.target)
-            if config is None or config.deleted:
-                return "failed", "NotFound"
-        if op.kind != "publish" and op.accepted_at < self.last_applied.get(op.target, EPOCH):
-            return "failed", "Superseded"
-        if op.kind != "site" and op.accepted_at < self.last_published.get(op.target, EPOCH):
-            return "failed", "Superseded"  # the site publishes directly: writes move the page too
-        if op.kind == "site":
-            return "succeeded", None
-        config = self.configs[op.target]
-        current = config.published if op.kind == "publish" else config.version
-        if op.expected is not None and op.expected != current:
-            return "failed", "PreconditionFailed"
-        return "succeeded", None
+    @property
+    def required_approvals(self) -> int:
+        return 1 if self.review else 0
 
     def apply(self, op: Accepted) -> None:
-        status, code = self.outcome_of(op)
-        if status != "succeeded":
-            self.outcomes[op.operation_id] = (status, code, None)
-            return
-        if op.kind == "site":
-            self.last_applied[op.target] = op.accepted_at
-            self.site_name, self.site_version = op.layout, self.site_version + 1
-            self.outcomes[op.operation_id] = ("succeeded", None, self.site_version)
-            return
-        config = self.configs[op.target]
-        self.last_published[op.target] = op.accepted_at
-        if op.kind == "publish":
-            config.published = op.n
-            self.outcomes[op.operation_id] = ("succeeded", None, op.n)
-            return
+        try:
+            version = getattr(self, f"_apply_{op.kind}")(op)
+        except Failed as failed:
+            self.outcomes[op.operation_id] = ("failed", failed.code, None)
+            if failed.audited:
+                self.audited_failures.add(op.operation_id)
+        else:
+            self.outcomes[op.operation_id] = ("succeeded", None, version)
+
+    # sites and configs
+
+    def _apply_site(self, op: Accepted) -> int:
+        if op.accepted_at < self.last_applied.get(op.target, EPOCH):
+            raise Failed("Superseded")
+        self.last_applied[op.target] = op.accepted_at
+        self.site_name, self.site_version = op.layout, self.site_version + 1
+        return self.site_version
+
+    def _apply_create(self, op: Accepted) -> int:
+        if op.page in self.pages:
+            raise Failed("Conflict")  # another config took the page first
+        self.add_config(op.target, op.page, op.layout, {"n": op.n}, op.operation_id, op.accepted_at)
+        return 1
+
+    def add_config(
+        self, config_id: str, page: str, layout: str, settings: Dict[str, Any], operation_id: str, at: datetime
+    ) -> None:
+        direct = not self.review
+        self.configs[config_id] = ConfigState(
+            config_id,
+            page,
+            layout,
+            settings,
+            1,
+            history=[(1, layout, operation_id)],
+            published=1 if direct else None,
+            published_by=operation_id if direct else None,
+            contents={1: (layout, settings)},
+        )
+        self.pages[page] = config_id
+        self.last_applied[config_id] = at
+        if direct:
+            self.last_published[config_id] = at
+
+    def _live(self, op: Accepted) -> ConfigState:
+        config = self.configs.get(op.target)
+        if config is None or config.deleted:
+            raise Failed("NotFound")
+        return config
+
+    def _latest(self, op: Accepted) -> ConfigState:
+        """The config an update or delete changes, when nothing accepted later was applied
+        to it (or, on a site that publishes directly, to what its page serves) first."""
+        config = self._live(op)
+        if op.accepted_at < self.last_applied.get(op.target, EPOCH):
+            raise Failed("Superseded")
+        if not self.review and op.accepted_at < self.last_published.get(op.target, EPOCH):
+            raise Failed("Superseded")  # the site publishes directly: writes move the page too
+        if op.expected is not None and op.expected != config.version:
+            raise Failed("PreconditionFailed")
+        return config
+
+    def _apply_update(self, op: Accepted) -> int:
+        config = self._latest(op)
         self.last_applied[op.target] = op.accepted_at
         config.version += 1
-        if op.kind == "update":
-            config.layout, config.settings = op.layout, {"n": op.n}
-            config.history.append((config.version, op.layout, op.operation_id))
-            config.contents[config.version] = (op.layout, {"n": op.n})
-            config.published = config.version
-        else:
-            config.deleted = True
-            config.history.append((config.version, None, op.operation_id))
-            del self.pages[config.page]
-        self.outcomes[op.operation_id] = ("succeeded", None, config.version)
+        config.layout, config.settings = op.layout, {"n": op.n}
+        config.history.append((config.version, op.layout, op.operation_id))
+        config.contents[config.version] = (op.layout, {"n": op.n})
+        if not self.review:
+            self._serve(config, config.version, op)
+        return config.version
 
-    def create(self, op: Accepted) -> None:
-        self.configs[op.target] = ConfigState(
-            op.target,
-            op.page,
-            op.layout,
-            {"n": op.n},
-            1,
-            history=[(1, op.layout, op.operation_id)],
-            contents={1: (op.layout, {"n": op.n})},
-        )
-        self.pages[op.page] = op.target
-        self.outcomes[op.operation_id] = ("succeeded", None, 1)
-        self.last_applied[op.target] = self.last_published[op.target] = op.accepted_at
+    def _apply_delete(self, op: Accepted) -> int:
+        config = self._latest(op)
+        if self.review and config.published is not None:
+            raise Failed("StillPublished")
+        self.last_applied[op.target] = op.accepted_at
+        config.version += 1
+        config.deleted = True
+        config.history.append((config.version, None, op.operation_id))
+        del self.pages[config.page]
+        return config.version
+
+    def _apply_publish(self, op: Accepted) -> int:
+        config = self._live(op)
+        if self.required_approvals:
+            raise Failed("ApprovalRequired")
+        if op.accepted_at < self.last_published.get(op.target, EPOCH):
+            raise Failed("Superseded")
+        if op.expected is not None and op.expected != config.published:
+            raise Failed("PreconditionFailed")
+        self._serve(config, op.n, op)
+        return op.n
+
+    def _serve(self, config: ConfigState, version: Optional[int], op: Accepted) -> None:
+        config.published, config.published_by = version, op.operation_id
+        self.last_published[config.id] = op.accepted_at
+
+    # releases: a release's operations are one group, applied in the order accepted;
+    # its pages are other groups', so what a publication finds depends on the interleaving
+
+    def _apply_release(self, op: Accepted) -> int:
+        status = "open" if self.required_approvals else "approved"
+        self.releases[op.target] = ReleaseState(op.target, list(op.items), status)
+        return 1
+
+    def _pending(self, op: Accepted) -> ReleaseState:
+        release = self.releases[op.target]
+        if release.status not in PENDING:
+            raise Failed("ReleaseStateConflict")
+        return release
+
+    def _saved(self, release: ReleaseState, status: str) -> int:
+        release.status = status
+        release.version += 1
+        return release.version
+
+    def _apply_approve(self, op: Accepted) -> int:
+        release = self._pending(op)
+        if release.approvals:
+            raise Failed("AlreadyApproved")  # the tests have one reviewer
+        release.approvals += 1
+        return self._saved(release, "approved")
+
+    def _apply_cancel(self, op: Accepted) -> int:
+        return self._saved(self._pending(op), "cancelled")
+
+    def _apply_rpublish(self, op: Accepted) -> int:
+        release = self._pending(op)
+        if release.approvals < self.required_approvals:
+            raise Failed("ApprovalRequired")
+        if any(self.pages.get(page) != config_id for config_id, _, page in release.items):
+            self._saved(release, "failed")  # a config was deleted: no page changes
+            raise Failed("ReleaseFailed", audited=True)
+        release.served_before = [
+            (config_id, page, self.configs[config_id].published) for config_id, _, page in release.items
+        ]
+        for config_id, version, _ in release.items:
+            self._serve(self.configs[config_id], version, op)
+        release.published_by = op.operation_id
+        return self._saved(release, "published")
+
+    def _apply_revert(self, op: Accepted) -> int:
+        release = self.releases[op.target]
+        if release.status != "published":
+            raise Failed("ReleaseStateConflict")
+        for config_id, page, _ in release.served_before:
+            if self.pages.get(page) != config_id or self.configs[config_id].published_by != release.published_by:
+                raise Failed("PageChangedSince")
+        for config_id, _, version in release.served_before:
+            self._serve(self.configs[config_id], version, op)
+        return self._saved(release, "reverted")
 
 
 # --- delivering the queue as Lambda's event source does ------------------------------------
@@ -271,10 +424,16 @@ class Delivery:
         self.finished: List[Dict[str, Any]] = []
         # What each invocation got and how it ended, shown when a check fails.
         self.trace: List[str] = []
+        # The operations of the last drain, in the order the worker finished them: the
+        # order of the first write that recorded how each ended.
+        self.order: List[str] = []
 
     def drain(self, plan: Optional[DeliveryPlan]) -> None:
         """Delivers until the queue is empty, with the faults of `plan` (None: none)."""
         queue = self.api.queue
+        self.order = []
+        if self.faults is not None:
+            self.faults.aws.answered.clear()
         for _ in range(MAX_INVOCATIONS):
             messages = queue.receive()
             if not messages:
@@ -295,6 +454,7 @@ class Delivery:
             finally:
                 if self.faults is not None:
                     self.faults.disarm()
+                    self._note_finished()
             self.trace.append(f"{line} -> done; crash_at={crash_at}")
             self.sqs.delete_message_batch(
                 QueueUrl=queue.url,
@@ -302,6 +462,15 @@ class Delivery:
             )
             self.finished.extend(messages)
         raise AssertionError(f"the write queue did not drain in {MAX_INVOCATIONS} invocations")
+
+    def _note_finished(self) -> None:
+        assert self.faults is not None
+        for call in self.faults.aws.answered:
+            if call.operation in ("TransactWriteItems", "PutItem", "UpdateItem"):
+                for operation_id in OPERATION_KEY.findall(call.text):
+                    if operation_id not in self.order:
+                        self.order.append(operation_id)
+        self.faults.aws.answered.clear()
 
     def _arrange(self, messages: List[Dict[str, Any]], plan: Optional[DeliveryPlan]) -> List[Dict[str, Any]]:
         """Any interleaving of groups, duplicates within the batch and copies of messages
@@ -355,7 +524,9 @@ class DeliveryPlan:
 
 @dataclass(frozen=True)
 class Step:
-    kind: str  # create, update, delete, site, poison, settle
+    # create, update, delete, publish, site, poison, settle; and the release's: release
+    # (create one), approve, rpublish (publish it), revert, cancel
+    kind: str
     page: str = ""
     target: int = 0
     if_match: Optional[str] = None  # None, "current" or "stale"
@@ -363,21 +534,47 @@ class Step:
 
 
 if_match = st.sampled_from([None, None, "current", "stale"])
+digit = st.sampled_from("0123")
+rarely = st.sampled_from([False, False, False, True])
+release_steps = st.one_of(
+    st.builds(Step, kind=st.just("release"), target=st.integers(0, 3), page=digit, doomed=rarely),
+    st.builds(Step, kind=st.sampled_from(["approve", "revert", "cancel"]), target=st.integers(0, 3)),
+    st.builds(Step, kind=st.just("rpublish"), target=st.integers(0, 3), doomed=rarely),
+)
+settle = st.just(Step(kind="settle"))
+config_steps = st.one_of(
+    st.builds(Step, kind=st.just("create"), page=st.sampled_from(PAGES), doomed=st.booleans()),
+    st.builds(Step, kind=st.just("update"), target=st.integers(0, 3), if_match=if_match, doomed=st.booleans()),
+    st.builds(Step, kind=st.just("delete"), target=st.integers(0, 3), if_match=if_match),
+    st.builds(Step, kind=st.just("publish"), target=st.integers(0, 3), if_match=if_match, page=digit),
+)
 steps = st.lists(
     st.one_of(
-        st.builds(Step, kind=st.just("create"), page=st.sampled_from(PAGES), doomed=st.booleans()),
-        st.builds(Step, kind=st.just("update"), target=st.integers(0, 3), if_match=if_match, doomed=st.booleans()),
-        st.builds(Step, kind=st.just("delete"), target=st.integers(0, 3), if_match=if_match),
-        st.builds(
-            Step, kind=st.just("publish"), target=st.integers(0, 3), if_match=if_match, page=st.sampled_from("0123")
-        ),
+        config_steps,
         st.builds(Step, kind=st.just("site"), doomed=st.booleans()),
-        st.just(Step(kind="settle")),
+        release_steps,
+        settle,
         st.just(Step(kind="poison")),
     ),
     min_size=3,
     max_size=12,
 )
+
+
+@st.composite
+def release_plans(draw: st.DrawFn) -> List[Step]:
+    """Releases taken through their life (created; approved; published; reverted) a
+    settle apart, with writes to their pages in between that race each step."""
+    writes = st.lists(config_steps, max_size=2)
+    plan: List[Step] = draw(writes)
+    for _ in range(draw(st.integers(1, 3))):
+        plan.append(draw(st.builds(Step, kind=st.just("release"), target=st.integers(0, 3), page=digit)))
+        plan += [*draw(writes), Step(kind="settle"), Step(kind="approve", target=-1), Step(kind="settle")]
+        plan += [Step(kind="rpublish", target=-1, doomed=draw(rarely)), *draw(writes), Step(kind="settle")]
+        if draw(st.booleans()):
+            plan += [Step(kind="revert", target=-1), *draw(writes)]
+        plan += draw(st.lists(release_steps, max_size=2))
+    return plan
 
 
 plans = st.builds(
@@ -392,11 +589,11 @@ plans = st.builds(
 class Scenario:
     """One example: a fresh site, the steps, and the checks."""
 
-    def __init__(self, api: Api, faults: WorkerFaults, plan: DeliveryPlan) -> None:
+    def __init__(self, api: Api, faults: WorkerFaults, plan: DeliveryPlan, review: bool) -> None:
         self.api = api
         self.faults = faults
         self.delivery = Delivery(api, faults)
-        self.model = Model(site=f"f{next(_sites)}-{random.randrange(16**6):06x}")
+        self.model = Model(site=f"f{next(_sites)}-{random.randrange(16**6):06x}", review=review)
         self.pending: List[Accepted] = []
         self.accepted: List[Accepted] = []
         self.closed_groups: Set[str] = set()
@@ -410,11 +607,17 @@ class Scenario:
         fresh_queues(api)
         self.plan = plan
 
-    # submitting, with the API's answer predicted from the model
+    @property
+    def site_fields(self) -> Dict[str, Any]:
+        mode = "review" if self.model.review else "direct"
+        return {"allowedOrigins": [], "publishMode": mode, "requiredApprovals": self.model.required_approvals}
+
+    # submitting, with the API's answer predicted from the model (what the worker has
+    # applied so far: the operations accepted since the last settle are still queued)
 
     def submit(self, step: Step) -> None:
         n = next(self.counter)
-        layout = f"doomed-{self.model.site}-{n}" if step.doomed else f"l{n}"
+        layout = f"l{n}"
         if step.kind == "site":
             self._submit_site(layout, step.doomed)
         elif step.kind == "create":
@@ -427,6 +630,10 @@ class Scenario:
                 MessageGroupId=f"poison-{self.model.site}-{n}",
                 MessageDeduplicationId=f"poison-{self.model.site}-{n}",
             )
+        elif step.kind == "release":
+            self._submit_release(step, n)
+        elif step.kind in ("approve", "rpublish", "revert", "cancel"):
+            self._submit_release_action(step)
         else:
             self._submit_change(step, layout, n)
 
@@ -434,7 +641,7 @@ class Scenario:
         group = f"site:{self.model.site}"
         if group in self.closed_groups:
             return
-        body = {"name": name, "allowedOrigins": [], "cacheMaxAge": 60}
+        body = {"name": name, "cacheMaxAge": 60, **self.site_fields}
         response = self.api.request("PUT", f"/sites/{self.model.site}", body)
         assert response.status_code == 202, response.json_body
         self._accepted(Accepted(response.json_body["operationId"], "site", self.model.site, group, layout=name), doomed)
@@ -476,18 +683,70 @@ class Scenario:
         if config.deleted:
             assert response.status_code == 404, response.json_body
             return
+        if step.kind == "publish" and self.model.required_approvals:
+            assert_error(response, 409, "ApprovalRequired")
+            return
         if step.if_match == "stale":
             assert response.status_code == 412, response.json_body
+            return
+        if step.kind == "delete" and self.model.review and config.published is not None:
+            assert_error(response, 409, "StillPublished")
             return
         assert response.status_code == 202, response.json_body
         expected = current if step.if_match else None
         op = Accepted(response.json_body["operationId"], step.kind, config.id, group, config.page, layout, n, expected)
         self._accepted(op, step.doomed and step.kind == "update")
 
+    def _submit_release(self, step: Step, n: int) -> None:
+        """A release of one or two live configs, each at one of its versions."""
+        live = [config for config in self.model.configs.values() if not config.deleted]
+        if not live:
+            return
+        chosen = {live[(step.target + i) % len(live)].id: live[(step.target + i) % len(live)] for i in range(2)}
+        configs = list(chosen.values())[: 1 + int(step.page) % 2]
+        digit = int(step.page)
+        items = [(config.id, (digit + i) % config.version + 1, config.page) for i, config in enumerate(configs)]
+        body = {"title": f"r{n}", "items": [{"configId": c, "version": v} for c, v, _ in items]}
+        response = self.api.request("POST", f"/sites/{self.model.site}/releases", body, scope="write")
+        assert response.status_code == 202, response.json_body
+        release_id = response.json_body["id"]
+        op = Accepted(response.json_body["operationId"], "release", release_id, f"release:{release_id}", items=items)
+        self._accepted(op, step.doomed)
+
+    def _submit_release_action(self, step: Step) -> None:
+        known = list(self.model.releases.values())
+        if not known:
+            return
+        release = known[step.target % len(known)]
+        group = f"release:{release.id}"
+        if group in self.closed_groups:
+            return
+        action = "publish" if step.kind == "rpublish" else step.kind
+        # The reviewer (admin) approves what the editor (write) created.
+        scope = "admin" if step.kind == "approve" else "write"
+        path = f"/sites/{self.model.site}/releases/{release.id}/{action}"
+        response = self.api.request("POST", path, scope=scope)
+        if step.kind == "revert":
+            refusal = None if release.status == "published" else "ReleaseStateConflict"
+        elif release.status not in PENDING:
+            refusal = "ReleaseStateConflict"
+        elif step.kind == "approve" and release.approvals:
+            refusal = "AlreadyApproved"
+        elif step.kind == "rpublish" and release.approvals < self.model.required_approvals:
+            refusal = "ApprovalRequired"
+        else:
+            refusal = None
+        if refusal:
+            assert_error(response, 409, refusal)
+            return
+        assert response.status_code == 202, response.json_body
+        self._accepted(Accepted(response.json_body["operationId"], step.kind, release.id, group), step.doomed)
+
     def _accepted(self, op: Accepted, doomed: bool) -> None:
         if doomed:
             op.doomed = True
-            self.faults.doomed.add(op.layout)
+            # Its operation's record is in each of its transactions, and in no other's.
+            self.faults.doomed.add(f'"OP#{op.operation_id}"')
             # Nothing more for this resource until the queue drains: see the module's doc.
             self.closed_groups.add(op.group)
         self.pending.append(op)
@@ -516,13 +775,11 @@ class Scenario:
         """The faults fixed, the dead letters go back; the poison comes back to them."""
         self.faults.doomed.clear()
         dead_letters = list(self.dead_letters())
-        dead = [op_id for op_id in dead_letters if self.failure_code(op_id) == "DeliveryFailed"]
+        dead = {op_id for op_id in dead_letters if self.failure_code(op_id) == "DeliveryFailed"}
         moved = self.api.request("POST", "/admin/redrive").json_body["moved"]
         assert moved == len(dead_letters) + len(self.poison)
         self.delivery.drain(None)
-        redriven = sorted(
-            (op for op in self.accepted if op.operation_id in dead), key=lambda op: dead.index(op.operation_id)
-        )
+        redriven = [op for op in self.accepted if op.operation_id in dead]
         self.redriven = len(redriven)
         self.apply_to_model(redriven)
         self.check(set())
@@ -536,27 +793,14 @@ class Scenario:
         return {json.loads(body)["meta"]["operationId"]: body for body in bodies if not body.startswith("{not json")}
 
     def apply_to_model(self, ops: List[Accepted]) -> None:
-        """Each group in order; creates for the same page race across groups, and the
-        worker decides who wins: at most one, and the others fail as Conflict."""
-        for op in ops:
-            if op.kind != "create":
-                self.model.apply(op)
-        racing: Dict[str, List[Accepted]] = {}
-        for op in ops:
-            if op.kind == "create":
-                racing.setdefault(op.page, []).append(op)
-        for page, racers in racing.items():
-            statuses = {op.operation_id: self.operation(op.operation_id) for op in racers}
-            winners = [op for op in racers if statuses[op.operation_id]["status"] == "succeeded"]
-            assert len(winners) <= 1, statuses
-            if page in self.model.pages:
-                assert winners == [], statuses
-            else:
-                assert len(winners) == 1, statuses
-                self.model.create(winners[0])
-            for op in racers:
-                if op not in winners:
-                    self.model.outcomes[op.operation_id] = ("failed", "Conflict", None)
+        """In the order the worker finished them: each group's in the order accepted,
+        the groups interleaved as the deliveries had it. Which of two creates for one
+        page wins, and what a release's publication finds of its pages, follow from it."""
+        order = self.delivery.order
+        unfinished = [op for op in ops if op.operation_id not in order]
+        assert not unfinished, (unfinished, "\n".join(self.delivery.trace))
+        for op in sorted(ops, key=lambda op: order.index(op.operation_id)):
+            self.model.apply(op)
 
     def operation(self, operation_id: str) -> Dict[str, Any]:
         response = self.api.request("GET", f"/operations/{operation_id}", scope="write")
@@ -577,18 +821,21 @@ class Scenario:
                 status,
                 code,
                 version,
-            ), (op, found)
+            ), (op, found, "\n".join(self.delivery.trace))
             if code == "DeliveryFailed":
                 assert op.operation_id in dead_letters, (op, found)
         self.check_site()
         for config in self.model.configs.values():
             self.check_config(config)
+        for release in self.model.releases.values():
+            self.check_release(release)
         listed = self.api.request("GET", f"/metadata?site={self.model.site}&limit=100", scope="read").json_body
         assert {item["page"]: item["id"] for item in listed["items"]} == self.model.pages
         self.check_audit()
 
     def check_audit(self) -> None:
-        """Each applied operation has exactly one audit entry; one that changed nothing, none."""
+        """Each applied operation has exactly one audit entry, and so has a failure recorded
+        on its release; one that changed nothing, none."""
         entries: List[str] = []
         cursor = ""
         while True:
@@ -597,8 +844,12 @@ class Scenario:
             if page["nextCursor"] is None:
                 break
             cursor = f"&cursor={page['nextCursor']}"
-        applied = [op.operation_id for op in self.accepted if self.model.outcomes[op.operation_id][0] == "succeeded"]
-        assert sorted(entries) == sorted(applied + self.started), "\n".join(self.delivery.trace)
+        audited = [
+            op.operation_id
+            for op in self.accepted
+            if self.model.outcomes[op.operation_id][0] == "succeeded" or op.operation_id in self.model.audited_failures
+        ]
+        assert sorted(entries) == sorted(audited + self.started), "\n".join(self.delivery.trace)
 
     def check_site(self) -> None:
         response = self.api.request("GET", f"/sites/{self.model.site}", scope="read")
@@ -620,15 +871,29 @@ class Scenario:
                 config.version,
                 config.page,
             )
-            assert stored["publishedVersion"] == config.published
-            assert config.published is not None
-            page = self.api.request("GET", f"/sites/{self.model.site}/pages/{config.page}", scope=None).json_body
-            layout, settings = config.contents[config.published]
-            assert (page["layout"], page["settings"], page["version"]) == (layout, settings, config.published)
+            assert stored.get("publishedVersion") == config.published
+            page = self.api.request("GET", f"/sites/{self.model.site}/pages/{config.page}", scope=None)
+            if config.published is None:
+                assert page.status_code == 404, page.json_body
+            else:
+                layout, settings = config.contents[config.published]
+                served = (page.json_body["layout"], page.json_body["settings"], page.json_body["version"])
+                assert served == (layout, settings, config.published)
         versions = self.api.request("GET", f"/metadata/{config.id}/versions?limit=100", scope="read").json_body
         history = [(item["version"], item.get("layout"), item["operationId"]) for item in reversed(versions["items"])]
         # Every applied operation once, in order: nothing lost, nothing applied twice.
         assert history == config.history
+
+    def check_release(self, release: ReleaseState) -> None:
+        """Its status, and every page of it live or none: what each serves is checked with its config."""
+        response = self.api.request("GET", f"/sites/{self.model.site}/releases/{release.id}", scope="read")
+        assert response.status_code == 200, response.json_body
+        found = response.json_body
+        assert (found["status"], found["version"], len(found["approvals"])) == (
+            release.status,
+            release.version,
+            release.approvals,
+        ), (release, found)
 
 
 def fresh_queues(api: Api) -> None:
@@ -648,43 +913,23 @@ def faults(table_faults: Faults, quiet_service_logs: None) -> WorkerFaults:
 
 def start(api: Api, scenario: Scenario) -> None:
     """The site and a first config, applied without faults."""
-    site = scenario.model.site
-    scenario.model.site_name = "first"
-    scenario.model.site_version = 1
-    site_put = api.create_site(site, name="first", allowedOrigins=[])
-    created = api.write("POST", "/metadata", {"site": site, "page": "home", "layout": "l0", "theme": "t"})
+    model = scenario.model
+    model.site_name = "first"
+    model.site_version = 1
+    site_put = api.create_site(model.site, name="first", **scenario.site_fields)
+    created = api.write("POST", "/metadata", {"site": model.site, "page": "home", "layout": "l0", "theme": "t"})
     assert created["status"] == "succeeded"
-    for operation in (site_put, created):
-        accepted = operation_accepted_at(operation["operationId"])
-        assert accepted is not None
-        scenario.model.last_applied[operation["resourceId"]] = accepted
-        if operation is created:
-            scenario.model.last_published[operation["resourceId"]] = accepted
-    scenario.model.configs[created["resourceId"]] = ConfigState(
-        created["resourceId"],
-        "home",
-        "l0",
-        {},
-        1,
-        history=[(1, "l0", created["operationId"])],
-        contents={1: ("l0", {})},
-    )
-    scenario.model.pages["home"] = created["resourceId"]
+    site_accepted = operation_accepted_at(site_put["operationId"])
+    config_accepted = operation_accepted_at(created["operationId"])
+    assert site_accepted is not None
+    assert config_accepted is not None
+    model.last_applied[model.site] = site_accepted
+    model.add_config(created["resourceId"], "home", "l0", {}, created["operationId"], config_accepted)
     scenario.started = [site_put["operationId"], created["operationId"]]
 
 
-@settings(
-    max_examples=int(os.environ.get("FAULT_EXAMPLES", "30")),
-    # `make test` runs the same examples every time; `make fuzz` draws fresh ones.
-    derandomize=os.environ.get("FAULT_RANDOM") != "1",
-    deadline=None,
-    suppress_health_check=[HealthCheck.function_scoped_fixture],
-)
-@given(plan=steps, delivery=plans)
-def test_every_accepted_operation_is_applied_once_or_dead_lettered_and_failed(
-    api: Api, faults: WorkerFaults, plan: List[Step], delivery: DeliveryPlan
-) -> None:
-    scenario = Scenario(api, faults, delivery)
+def run(api: Api, faults: WorkerFaults, plan: List[Step], delivery: DeliveryPlan, review: bool) -> None:
+    scenario = Scenario(api, faults, delivery, review)
     start(api, scenario)
     for step in plan:
         if step.kind == "settle":
@@ -695,7 +940,39 @@ def test_every_accepted_operation_is_applied_once_or_dead_lettered_and_failed(
     scenario.redrive()
     event(f"accepted: {min(len(scenario.accepted), 8)}{'+' if len(scenario.accepted) >= 8 else ''}")
     event(f"redriven: {scenario.redriven}")
-    superseded = sum(code == "Superseded" for _, code, _ in scenario.model.outcomes.values())
+    outcomes = scenario.model.outcomes
+    superseded = sum(code == "Superseded" for _, code, _ in outcomes.values())
     event(f"superseded: {'some' if superseded else 'none'}")
     event(f"crashes: {'some' if faults.crashed else 'none'}")
     event(f"throttled calls: {'some' if faults.throttled else 'none'}")
+    event(f"mode: {'review' if review else 'direct'}")
+    ended = {(op.kind, outcomes[op.operation_id][1]) for op in scenario.accepted if op.kind in ("rpublish", "revert")}
+    for kind, code in sorted(ended, key=str):
+        event(f"release {kind}: {code or 'succeeded'}")
+
+
+fault_settings = settings(
+    max_examples=int(os.environ.get("FAULT_EXAMPLES", "30")),
+    # `make test` runs the same examples every time; `make fuzz` draws fresh ones.
+    derandomize=os.environ.get("FAULT_RANDOM") != "1",
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture],
+)
+
+
+@fault_settings
+@given(plan=steps, delivery=plans, review=st.booleans())
+def test_every_accepted_operation_is_applied_once_or_dead_lettered_and_failed(
+    api: Api, faults: WorkerFaults, plan: List[Step], delivery: DeliveryPlan, review: bool
+) -> None:
+    run(api, faults, plan, delivery, review)
+
+
+@fault_settings
+@given(plan=release_plans(), delivery=plans, review=st.booleans())
+def test_a_release_is_published_and_reverted_whole_or_not_at_all(
+    api: Api, faults: WorkerFaults, plan: List[Step], delivery: DeliveryPlan, review: bool
+) -> None:
+    """The same checks, on plans made mostly of releases: every page of a release serves
+    its version after the publication, or none does; a revert puts back all of them."""
+    run(api, faults, plan, delivery, review)
