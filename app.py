@@ -524,6 +524,13 @@ def publish_due_releases(event: CloudWatchEvent) -> Dict[str, Any]:
     return {"queued": services().release_desk.publish_due()}
 
 
+@app.schedule(Rate(1, unit=Rate.MINUTES))
+def send_unsent_events(event: CloudWatchEvent) -> Dict[str, Any]:
+    """Sends the change events a worker left in the outbox (EventBridge was down, or the
+    function died between commit and send, and the message did not come back)."""
+    return {"sent": services().events.sweep(services().clock())}
+
+
 # --- audit ---------------------------------------------------------------------------
 
 

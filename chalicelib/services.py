@@ -26,8 +26,10 @@ from chalicelib.store import Store
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
     from mypy_boto3_dynamodb.service_resource import Table
+    from mypy_boto3_events import EventBridgeClient
     from mypy_boto3_sqs import SQSClient
 
+    from chalicelib.events import EventSender
     from chalicelib.upkeep import BackupChecker, Redrive, TimeLeft
     from chalicelib.writes import PreviewDesk, ReleaseDesk, SchemaDesk, Worker, WriteDesk, WriteQueue
 
@@ -116,6 +118,17 @@ class Services:
         targets = upkeep.Targets(settings.table_name, settings.queue_name, settings.dead_letter_queue_name)
         return upkeep.BackupChecker(self.dynamodb, self.sqs, targets, policy, clock=self.clock)
 
+    @cached_property
+    def event_bridge(self) -> EventBridgeClient:
+        return self._session.client("events", config=AWS_CONFIG)
+
+    @cached_property
+    def events(self) -> EventSender:
+        from chalicelib.events import EventBridgeSink, EventSender
+
+        sink = EventBridgeSink(self.event_bridge, self.settings.event_bus_name, self.settings.event_source)
+        return EventSender(self.store.outbox, [sink], self.logger)
+
     def redrive(self, time_left: Optional[TimeLeft]) -> Redrive:
         dead_letter_url = self.sqs.get_queue_url(QueueName=self.settings.dead_letter_queue_name)["QueueUrl"]
         return upkeep.Redrive(self.sqs, dead_letter_url, self.queue.url, time_left)
@@ -124,7 +137,7 @@ class Services:
     def worker(self) -> Worker:
         from chalicelib import writes
 
-        applier = writes.Applier(self.store)
+        applier = writes.Applier(self.store, events=self.events)
         return writes.Worker(
             applier.apply, applier.record_delivery_failure, self.logger, self.settings.max_receive_count
         )

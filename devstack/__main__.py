@@ -11,7 +11,7 @@ from typing import Optional, Sequence
 DESCRIPTION = """\
 Runs Metadata Manager on this machine: the API (Chalice's local server, stage 'local')
 on 127.0.0.1:PORT, the queue worker, and every @app.schedule function at its rate, with
-DynamoDB and SQS emulated by moto (no AWS account, Docker or Java). Restarts the API
+DynamoDB, SQS and EventBridge emulated by moto (no AWS account, Docker or Java). Restarts the API
 and the worker when app.py, chalicelib/ or .chalice/config.json change. Ctrl-C or
 SIGTERM stops all of it."""
 
@@ -22,6 +22,7 @@ environment:
 
 commands on a running stack (choose it with --port):
   python -m devstack fire NAME   run the scheduled function NAME once, now
+  python -m devstack events      print the change events sent to EventBridge, as they come
 
 other tools reach the emulated AWS with the `export AWS_ENDPOINT_URL=...` line printed
 at start, e.g. `python -m mmctl tokens create --name me --scope read`
@@ -57,11 +58,18 @@ def parser() -> argparse.ArgumentParser:
         "(AWS_ENDPOINT_URL, AWS_PROFILE, credentials and region as boto3 finds them)",
     )
     root.add_argument("--no-reload", dest="reload", action="store_false", help="do not restart on code changes")
-    commands = root.add_subparsers(dest="command", title="commands", metavar="{fire}")
+    commands = root.add_subparsers(dest="command", title="commands", metavar="{fire,events}")
     # SUPPRESS: `--port` given before the command is kept, not reset to the default.
     fire = commands.add_parser("fire", help="run a scheduled function once, now, against the running stack")
     fire.add_argument("name", help="the function's name (as in @app.schedule, usually the Python function's)")
     fire.add_argument("--port", type=int, default=argparse.SUPPRESS, help="the running stack's API port")
+    events = commands.add_parser(
+        "events",
+        help="print the change events the running stack sends to EventBridge (one JSON line each)",
+        description="Adds a rule on the running stack's event bus that targets a queue of its own, then "
+        "prints the detail of each change event as it arrives, until Ctrl-C.",
+    )
+    events.add_argument("--port", type=int, default=argparse.SUPPRESS, help="the running stack's API port")
     return root
 
 
@@ -71,6 +79,10 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         from devstack.fire import fire
 
         return fire(args.port, args.name)
+    if args.command == "events":
+        from devstack.events import watch
+
+        return watch(args.port)
     from devstack.supervisor import run
 
     return run(args.port, args.seed, args.aws, args.reload)

@@ -29,6 +29,7 @@ class Target(Enum):
     QUEUE = "the write queue"
     DEAD_LETTER_QUEUE = "the write queue's dead-letter queue"
     LOG_GROUP = "the function's own log group"
+    EVENT_BUS = "the EventBridge bus change events go to"
     # Only for actions IAM cannot limit to a resource (checked against IAM's own list).
     ANY = "any resource ('*')"
 
@@ -38,6 +39,7 @@ INDEXES = Target.INDEXES
 BACKUPS = Target.BACKUPS
 QUEUE = Target.QUEUE
 DEAD_LETTER_QUEUE = Target.DEAD_LETTER_QUEUE
+EVENT_BUS = Target.EVENT_BUS
 ANY = Target.ANY
 
 
@@ -90,6 +92,17 @@ PERMISSIONS: Dict[str, Tuple[Grant, ...]] = {
         # Deletes the messages of a batch it finished when the rest must come back (and,
         # without QUEUE_URL, looks the queue up by name first).
         calls(QUEUE, "sqs:GetQueueUrl", "sqs:DeleteMessage"),
+        # Sends an applied change's events once committed, then deletes them from the
+        # outbox (an operation delivered again reads what a crash left there).
+        calls(EVENT_BUS, "events:PutEvents"),
+        calls(TABLE, "dynamodb:GetItem", "dynamodb:BatchWriteItem", leading_keys=(f"{keys.OUTBOX_PREFIX}*",)),
+    ),
+    # Every minute: sends the change events left unsent for a while (a Query of GSI1 per
+    # shard), then deletes them from the outbox.
+    "send_unsent_events": (
+        calls(INDEXES, "dynamodb:Query"),
+        calls(EVENT_BUS, "events:PutEvents"),
+        calls(TABLE, "dynamodb:GetItem", "dynamodb:BatchWriteItem", leading_keys=(f"{keys.OUTBOX_PREFIX}*",)),
     ),
     # Every minute: finds the scheduled releases that are due (a Query of GSI1) and queues
     # their publication; the worker applies it.

@@ -48,6 +48,7 @@ class StageArns:
             Target.LOG_GROUP: [
                 f"arn:aws:logs:*:*:log-group:{log_group_name(self.app_name, self.resources.stage, function)}:*"
             ],
+            Target.EVENT_BUS: [f"arn:aws:events:*:*:event-bus/{self.resources.event_bus_name}"],
             Target.ANY: ["*"],
         }
         return by_target[target]

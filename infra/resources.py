@@ -37,6 +37,7 @@ class StageResources:
     max_receive_count: int
     queue_retention_seconds: int
     worker_timeout_seconds: int
+    event_bus_name: str = "default"
 
     @property
     def visibility_timeout_seconds(self) -> int:
@@ -59,6 +60,7 @@ class StageResources:
             max_receive_count=int(env.get("MAX_RECEIVE_COUNT", 5)),
             queue_retention_seconds=int(env.get("QUEUE_RETENTION_SECONDS", 345600)),
             worker_timeout_seconds=int(timeout),
+            event_bus_name=env.get("EVENT_BUS_NAME", "default"),
         )
 
     def environment(self) -> Dict[str, str]:

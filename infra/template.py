@@ -57,6 +57,9 @@ def sqs_event_id(function: str) -> str:
     return to_cfn_resource_name(f"{function}-sqs-event-source")
 
 
+EVENT_BUS_ARN_PREFIX = "arn:${AWS::Partition}:events:${AWS::Region}:${AWS::AccountId}:event-bus"
+
+
 def log_group_id(function: str) -> str:
     return f"{function_id(function)}LogGroup"
 
@@ -77,6 +80,7 @@ class TemplateArns:
             Target.DEAD_LETTER_QUEUE: [{"Fn::GetAtt": [DEAD_LETTER_QUEUE, "Arn"]}],
             # A log group's Arn attribute ends in ":*", so it covers the group's streams.
             Target.LOG_GROUP: [{"Fn::GetAtt": [log_group_id(function), "Arn"]}],
+            Target.EVENT_BUS: [{"Fn::Sub": f"{EVENT_BUS_ARN_PREFIX}/{self.resources.event_bus_name}"}],
             Target.ANY: ["*"],
         }
         return by_target[target]

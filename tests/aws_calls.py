@@ -83,7 +83,14 @@ def iam_requests(service: str, operation: str, params: Mapping[str, Any], region
         return _dynamodb_requests(operation, params, region)
     if service == "sqs":
         return [IamRequest(f"sqs:{_SQS_ACTIONS.get(operation, operation)}", _queue_arn(params, region))]
+    if service == "events" and operation == "PutEvents":
+        buses = {entry.get("EventBusName") or "default" for entry in params.get("Entries", [])}
+        return [IamRequest("events:PutEvents", _event_bus_arn(bus, region)) for bus in sorted(buses)]
     return [IamRequest(f"{service}:{operation}", "*")]
+
+
+def _event_bus_arn(bus: str, region: str) -> str:
+    return bus if bus.startswith("arn:") else f"arn:aws:events:{region}:{ACCOUNT}:event-bus/{bus}"
 
 
 def _table_arn(table: str, region: str) -> str:

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, Callable, Dict, Iterator, List, Mapping, Optional, Tuple, Union
 
+import boto3
 import requests
 from botocore.awsrequest import AWSResponse
 from botocore.compat import HTTPHeaders
@@ -434,3 +435,31 @@ class AtomicCalls:
 
     def __exit__(self, *_: Any) -> None:
         self.close()
+
+
+class EventTap:
+    """What reaches an EventBridge bus, as a consumer sees it: a rule on the bus that
+    targets a queue of the test's own, read back as EventBridge's envelopes."""
+
+    def __init__(self, source: str, bus: str = "default", region: str = "us-east-1") -> None:
+        self.sqs = boto3.client("sqs", region_name=region)
+        events = boto3.client("events", region_name=region)
+        self.url = self.sqs.create_queue(QueueName="event-tap")["QueueUrl"]
+        arn = self.sqs.get_queue_attributes(QueueUrl=self.url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+        events.put_rule(Name="event-tap", EventBusName=bus, EventPattern=json.dumps({"source": [source]}))
+        events.put_targets(Rule="event-tap", EventBusName=bus, Targets=[{"Id": "tap", "Arn": arn}])
+        self.seen: List[Dict[str, Any]] = []
+
+    def envelopes(self) -> List[Dict[str, Any]]:
+        """Every envelope received so far (each read once from the queue, kept here)."""
+        while True:
+            messages = self.sqs.receive_message(QueueUrl=self.url, MaxNumberOfMessages=10).get("Messages", [])
+            if not messages:
+                return self.seen
+            for message in messages:
+                self.seen.append(json.loads(message["Body"]))
+                self.sqs.delete_message(QueueUrl=self.url, ReceiptHandle=message["ReceiptHandle"])
+
+    def events(self) -> List[Dict[str, Any]]:
+        """The events' details, in the order they arrived."""
+        return [envelope["detail"] for envelope in self.envelopes()]

@@ -64,7 +64,7 @@ import os
 import random
 import re
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any, Dict, List, Optional, Set, Tuple
 
 import boto3
@@ -832,6 +832,9 @@ class Scenario:
         listed = self.api.request("GET", f"/metadata?site={self.model.site}&limit=100", scope="read").json_body
         assert {item["page"]: item["id"] for item in listed["items"]} == self.model.pages
         self.check_audit()
+        # Every change event of what was applied has left the outbox (sent, after its commit).
+        unsent = get_services().store.outbox.unsent(datetime.now(UTC) + timedelta(days=1))
+        assert [event for event in unsent if event.site == self.model.site] == []
 
     def check_audit(self) -> None:
         """Each applied operation has exactly one audit entry, and so has a failure recorded

@@ -244,6 +244,34 @@ def test_a_poison_message_reaches_the_dead_letter_queue_while_other_writes_apply
     assert left == {"ApproximateNumberOfMessages": "0", "ApproximateNumberOfMessagesNotVisible": "0"}
 
 
+def test_devstack_events_prints_each_change_event_once_the_page_serves_it(stack: LocalStack, http: Http) -> None:
+    """What a consumer of the bus experiences: an event arrives, the page route already
+    answers with the version (and ETag) it names."""
+    watcher = subprocess.Popen(  # noqa: S603
+        [sys.executable, "-m", "devstack", "events", "--port", str(stack.port)],
+        cwd=PROJECT_DIR,
+        env=stack.env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert watcher.stderr is not None
+        assert "change events of metadata-manager.local" in watcher.stderr.readline()
+        http.applied("PUT", "/sites/e2e-events", {"name": "Events"})
+        created = http.applied("POST", "/metadata", config_body("e2e-events", "home"))
+        assert watcher.stdout is not None
+        events = [json.loads(watcher.stdout.readline()) for _ in range(2)]
+    finally:
+        watcher.send_signal(signal.SIGINT)
+        watcher.wait(timeout=10)
+    assert [event["type"] for event in events] == ["site.changed", "page.published"]
+    published = events[1]
+    assert published["configId"] == created["resourceId"]
+    page = http.request("GET", "/sites/e2e-events/pages/home", token=None)
+    assert (page.status_code, page.headers["ETag"]) == (200, published["etag"])
+
+
 def fire(stack: LocalStack, name: str) -> subprocess.CompletedProcess[str]:
     """`python -m devstack fire NAME` against the module's stack."""
     return subprocess.run(  # noqa: S603

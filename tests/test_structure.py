@@ -12,7 +12,7 @@ from chalicelib.store.models import OperationType
 from chalicelib.writes import operation_types
 
 CHALICELIB = Path(__file__).resolve().parent.parent / "chalicelib"
-PACKAGES = {"core", "store", "writes", "web", "access", "delivery", "upkeep", "schemas", "editorial"}
+PACKAGES = {"core", "store", "writes", "web", "access", "delivery", "upkeep", "schemas", "editorial", "events"}
 
 
 def modules() -> list[Path]:

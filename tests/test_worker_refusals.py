@@ -211,8 +211,9 @@ def test_the_refusal_the_worker_reads_again_after_is_dynamodbs_conditional_check
 
     assert invoke(api, api.queue.receive_all()) is None
 
-    # Five items: the config, its page, the version, the audit entry and the operation record.
-    assert calls.refused == ["ConditionalCheckFailed,None,None,None,None"]
+    # Six items: the config, its page, the version, the audit entry, the change events
+    # (the outbox) and the operation record.
+    assert calls.refused == ["ConditionalCheckFailed,None,None,None,None,None"]
     assert len(calls.changes()) == 2
     assert operation(api, accepted["operationId"])["version"] == 2
     assert api.queued() == []

@@ -43,6 +43,13 @@ class StageSettings(BaseModel):
     pitr_remediate: bool = Field(default=False, alias="PITR_REMEDIATE")
     backup_check_keep_days: float = Field(default=30, alias="BACKUP_CHECK_KEEP_DAYS", gt=0)
     metrics_namespace: str = Field(default="MetadataManager", alias="METRICS_NAMESPACE")
+    # Change events go to this EventBridge bus ("default": the account's default bus),
+    # with source metadata-manager.<stage>.
+    event_bus_name: str = Field(default="default", alias="EVENT_BUS_NAME")
+
+    @property
+    def event_source(self) -> str:
+        return f"metadata-manager.{self.stage}"
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str]) -> StageSettings:

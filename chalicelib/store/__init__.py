@@ -31,6 +31,7 @@ from chalicelib.store.models import (
     Site,
     Token,
 )
+from chalicelib.store.outbox import ChangeEvent, OutboxStore, event_id
 from chalicelib.store.previews import PreviewStore
 from chalicelib.store.receipts import Receipt, ReceiptStore
 from chalicelib.store.releases import ReleaseStore
@@ -59,6 +60,7 @@ class Store:
     audit: AuditStore
     previews: PreviewStore
     releases: ReleaseStore
+    outbox: OutboxStore
 
     @classmethod
     def over(
@@ -83,6 +85,7 @@ class Store:
             audit=audit,
             previews=PreviewStore(single),
             releases=ReleaseStore(single),
+            outbox=OutboxStore(single),
         )
 
 
@@ -90,6 +93,7 @@ __all__ = [
     "AuditActor",
     "AuditEntry",
     "AuditStore",
+    "ChangeEvent",
     "CheckResult",
     "ConditionFailed",
     "ConfigState",
@@ -101,6 +105,7 @@ __all__ = [
     "Listing",
     "Operation",
     "OperationError",
+    "OutboxStore",
     "PageRender",
     "PreviewLink",
     "Publication",
@@ -115,5 +120,6 @@ __all__ = [
     "Token",
     "Transaction",
     "WriteRejected",
+    "event_id",
     "version_of",
 ]

@@ -20,6 +20,8 @@ Items and their keys (pk / sk, and gsi1pk / gsi1sk where an item is listed):
 | backup check run (TTL)    | CHECK#backups      | RUN#<time>#<runId>  |          |             |
 | audit entry (TTL)         | AUDIT#SITE#<site>  | <time>#<opId>       |          |             |
 |   (of no site: tokens)    | AUDIT#GLOBAL       | <time>#<opId>       |          |             |
+| change events to send     | OUTBOX#<opId>      | EVENTS              | OUTBOX#<shard>         |
+|   (outbox, TTL)           |                    |                     | <occurredAt>#<opId>    |
 
 A config's CURRENT item holds its latest version. Its page's item holds the latest
 version too (for listings) and what the page serves (`published`): the public route for
@@ -162,3 +164,31 @@ def release_key(site: str, release_id: str) -> Key:
 def release_due_entry(publish_at: str, site: str, release_id: str) -> Key:
     """The GSI1 attributes of a scheduled release: the scheduler queries those due."""
     return {GSI1_PK: RELEASES_DUE, GSI1_SK: f"{publish_at}#{site}#{release_id}"}
+
+
+OUTBOX_SHARDS = 8
+OUTBOX_PREFIX = "OUTBOX#"
+OUTBOX_SK = "EVENTS"
+
+
+def outbox_pk(operation_id: str) -> str:
+    """The events an operation's change emits, written in its transaction."""
+    return f"{OUTBOX_PREFIX}{operation_id}"
+
+
+def outbox_key(operation_id: str) -> Key:
+    return {PK: outbox_pk(operation_id), SK: OUTBOX_SK}
+
+
+def outbox_shard(operation_id: str) -> str:
+    """The GSI1 partition the sweeper finds an unsent event in: spread over a few, so
+    that a burst of writes does not meet on one partition of the index."""
+    return f"OUTBOX#{sum(operation_id.encode()) % OUTBOX_SHARDS}"
+
+
+def outbox_entry(operation_id: str, occurred_at: str) -> Key:
+    return {GSI1_PK: outbox_shard(operation_id), GSI1_SK: f"{occurred_at}#{operation_id}"}
+
+
+def outbox_shards() -> list[str]:
+    return [f"OUTBOX#{shard}" for shard in range(OUTBOX_SHARDS)]

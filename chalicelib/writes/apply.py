@@ -13,7 +13,7 @@ from __future__ import annotations
 from contextlib import suppress
 from dataclasses import replace
 from datetime import datetime
-from typing import Callable, cast
+from typing import TYPE_CHECKING, Callable, Optional, cast
 
 from chalicelib.core.clock import isoformat, utc_now
 from chalicelib.core.errors import DependencyUnavailable
@@ -22,15 +22,21 @@ from chalicelib.store.models import OperationType
 from chalicelib.writes.envelopes import OperationEnvelope
 from chalicelib.writes.registry import Change, OperationFailed, kind_of
 
+if TYPE_CHECKING:
+    from chalicelib.events import EventSender
+
 # Reads and decisions per delivery when the state keeps moving under the operation;
 # after that the message waits for its next receive.
 MAX_ATTEMPTS = 3
 
 
 class Applier:
-    def __init__(self, store: Store, clock: Callable[[], datetime] = utc_now) -> None:
+    def __init__(
+        self, store: Store, clock: Callable[[], datetime] = utc_now, events: Optional[EventSender] = None
+    ) -> None:
         self._store = store
         self._clock = clock
+        self._events = events
 
     def apply(self, envelope: OperationEnvelope) -> Operation:
         """Applies one operation and records how it ended; a second call changes nothing.
@@ -58,7 +64,7 @@ class Applier:
         reads = replace(kind.reads(envelope), operation_id=meta.operationId, idempotency_hash=meta.idempotencyKey)
         snapshot = self._store.snapshots.read(reads)
         if snapshot.operation is not None and snapshot.operation_final:
-            return snapshot.operation  # delivered before: already applied and recorded
+            return self._delivered_again(snapshot.operation)
         more = kind.follow(envelope, snapshot)
         if more is not None:
             found = self._store.snapshots.read(more)
@@ -92,6 +98,7 @@ class Applier:
             if not change.audited:
                 raise RuntimeError(f"{envelope.operation} wrote no audit entry: every applied operation writes one")
             self._store.receipts.add(change.transaction, receipt.with_version(version))
+            self._store.outbox.add(change.transaction, change.events)
             self._store.table.commit(change.transaction)
         except OperationFailed as failure:
             if failure.keep and change.audited:
@@ -99,7 +106,17 @@ class Applier:
             return self._record_failure(receipt, failure)
         except WriteRejected as rejected:
             return self._record_failure(receipt, OperationFailed("Rejected", str(rejected)))
+        # Committed: the change is readable through the public routes, so its events may leave.
+        if self._events is not None:
+            self._events.send(change.events)
         return operation.model_copy(update={"version": version})
+
+    def _delivered_again(self, operation: Operation) -> Operation:
+        """An operation already applied and recorded. A crash may have come between its
+        commit and the sending of its events: those are still in the outbox."""
+        if self._events is not None and operation.status == "succeeded":
+            self._events.send_left_by(operation.operationId)
+        return operation
 
     @staticmethod
     def _operation(envelope: OperationEnvelope, now: datetime) -> Operation:

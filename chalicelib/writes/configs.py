@@ -15,6 +15,7 @@ from chalicelib.core.fields import PageSlug, SettingsObject, SiteSlug, StrictMod
 from chalicelib.store import ConfigState, ConfigVersion, Publication, Reads, RenderConfig, Site, Snapshot, version_of
 from chalicelib.store.configs import ConfigStore
 from chalicelib.writes.envelopes import OperationEnvelope
+from chalicelib.writes.page_events import page_changed
 from chalicelib.writes.registry import (
     Change,
     OperationFailed,
@@ -131,6 +132,7 @@ class CreateConfig(_ConfigKind, OperationKind[ConfigCreate]):
         publication = Publication.of(config, change.stamp) if publishes_directly(snapshot.site) else None
         version = version_of(config, change.operation_id, change.actor)
         ConfigStore.add_create(change.transaction, config, version, publication, applied_by(envelope))
+        page_changed(change, config, None, publication)
         change.audit(f"config/{config.id}", {}, config.content(), site=config.site, page=config.page, to_version=1)
         return 1
 
@@ -156,6 +158,7 @@ class UpdateConfig(_ConfigKind, OperationKind[ConfigUpdate]):
         publication = Publication.of(updated, change.stamp) if direct else state.publication
         version = version_of(updated, change.operation_id, change.actor)
         ConfigStore.add_replace(change.transaction, updated, version, state, publication, applied_by(envelope))
+        page_changed(change, updated, state, publication)
         change.audit(
             f"config/{current.id}",
             current.content(),
@@ -188,6 +191,7 @@ class DeleteConfig(_ConfigKind, OperationKind[ConfigDelete]):
             actor=change.actor,
         )
         ConfigStore.add_delete(change.transaction, current, state, tombstone)
+        page_changed(change, current, state, None, deleted=True)
         change.audit(
             f"config/{current.id}",
             current.content(),
@@ -216,6 +220,7 @@ class PublishConfig(_ConfigKind, OperationKind[ConfigPublish]):
             raise OperationFailed("NotFound", f"config '{envelope.data.id}' has no version {number}")
         ConfigStore.add_publication(change.transaction, state, publication, applied_by(envelope))
         _audit_publication(change, state, publication)
+        page_changed(change, state.draft, state, publication)
         return number
 
 
@@ -229,6 +234,7 @@ class UnpublishConfig(_ConfigKind, OperationKind[ConfigUnpublish]):
             raise OperationFailed("NotPublished", f"config '{envelope.data.id}' is not published")
         ConfigStore.add_publication(change.transaction, state, None, applied_by(envelope))
         _audit_publication(change, state, None)
+        page_changed(change, state.draft, state, None)
         return state.draft.version
 
 

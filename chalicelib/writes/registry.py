@@ -4,7 +4,7 @@ it reads and what it writes. Adding an operation type adds an entry, not a branc
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from functools import lru_cache
 from typing import Annotated, Any, ClassVar, Dict, Generic, List, Optional, Type, TypeVar, Union
@@ -15,7 +15,17 @@ from pydantic.type_adapter import TypeAdapter
 
 from chalicelib.core.clock import isoformat
 from chalicelib.core.errors import DomainError
-from chalicelib.store import AuditActor, AuditEntry, AuditStore, LastApplied, Reads, Snapshot, Transaction
+from chalicelib.store import (
+    AuditActor,
+    AuditEntry,
+    AuditStore,
+    ChangeEvent,
+    LastApplied,
+    Reads,
+    Snapshot,
+    Transaction,
+)
+from chalicelib.store import event_id as outbox_event_id
 from chalicelib.writes.envelopes import OperationEnvelope
 
 E = TypeVar("E", bound=OperationEnvelope)
@@ -71,6 +81,8 @@ class Change:
     request_id: Optional[str] = None
     audit_trail: Optional[AuditStore] = None
     audited: bool = False
+    # The change events it emits: written to the outbox in its transaction, sent once committed.
+    events: List[ChangeEvent] = field(default_factory=list)
 
     @property
     def stamp(self) -> str:
@@ -108,6 +120,20 @@ class Change:
         )
         self.audit_trail.add(self.transaction, entry)
         self.audited = True
+
+    def emit(self, event_type: str, site: str, **fields: Any) -> None:
+        """Adds a change event: it is sent only once this change has committed."""
+        event_id = outbox_event_id(self.operation_id, len(self.events))
+        self.events.append(
+            ChangeEvent(
+                id=event_id,
+                type=event_type,
+                site=site,
+                occurredAt=self.stamp,
+                operationId=self.operation_id,
+                **fields,
+            )
+        )
 
 
 class OperationKind(ABC, Generic[E]):

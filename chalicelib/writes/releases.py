@@ -19,6 +19,7 @@ from chalicelib.store.configs import ConfigStore
 from chalicelib.store.models import Approval, ReleaseActor, ReleaseFailure, ServedBefore
 from chalicelib.store.releases import ReleaseStore
 from chalicelib.writes.envelopes import OperationEnvelope
+from chalicelib.writes.page_events import page_changed
 from chalicelib.writes.registry import Change, OperationFailed, OperationKind, applied_by, register
 
 MAX_RELEASE_ITEMS = 50
@@ -189,15 +190,13 @@ class PublishRelease(_ReleaseKind, OperationKind[ReleasePublish]):
             before.append(
                 ServedBefore(configId=item.configId, page=item.page, version=served.version if served else None)
             )
-            ConfigStore.add_publication(
-                change.transaction,
-                state,
-                Publication.of_version(versions[(item.configId, item.version)], change.stamp),
-                applied_by(envelope),
-            )
+            publication = Publication.of_version(versions[(item.configId, item.version)], change.stamp)
+            ConfigStore.add_publication(change.transaction, state, publication, applied_by(envelope))
+            page_changed(change, state.draft, state, publication, release_id=release.id)
         if change.transaction.size() > MAX_TRANSACTION_BYTES:
             # DynamoDB would refuse it whole: the release fails, and says why.
             change.transaction.items.clear()
+            change.events.clear()
             message = "no page was changed: its pages' items together exceed one transaction's 4 MB; split the release"
             failure = ReleaseFailure(code="ReleaseTooLarge", message=message)
             _save(change, release, release.model_copy(update={"status": "failed", "failure": failure}))
@@ -211,7 +210,9 @@ class PublishRelease(_ReleaseKind, OperationKind[ReleasePublish]):
                 "publishOperationId": change.operation_id,
             }
         )
-        return _save(change, release, published)
+        saved = _save(change, release, published)
+        change.emit("release.published", release.site, releaseId=release.id, version=saved)
+        return saved
 
 
 class RevertRelease(_ReleaseKind, OperationKind[ReleaseRevert]):
@@ -241,13 +242,13 @@ class RevertRelease(_ReleaseKind, OperationKind[ReleaseRevert]):
             raise OperationFailed("PageChangedSince", "nothing was reverted: " + changed[0]["message"], changed)
         for before in release.servedBefore:
             chosen = versions.get((before.configId, before.version)) if before.version is not None else None
-            ConfigStore.add_publication(
-                change.transaction,
-                pages[before.page],
-                Publication.of_version(chosen, change.stamp) if chosen else None,
-                applied_by(envelope),
-            )
-        return _save(change, release, release.model_copy(update={"status": "reverted", "revertedAt": change.stamp}))
+            state = pages[before.page]
+            publication = Publication.of_version(chosen, change.stamp) if chosen else None
+            ConfigStore.add_publication(change.transaction, state, publication, applied_by(envelope))
+            page_changed(change, state.draft, state, publication, release_id=release.id)
+        reverted = _save(change, release, release.model_copy(update={"status": "reverted", "revertedAt": change.stamp}))
+        change.emit("release.reverted", release.site, releaseId=release.id, version=reverted)
+        return reverted
 
 
 Found = Tuple[Dict[str, ConfigState], Dict[Tuple[str, int], Any]]

@@ -112,6 +112,7 @@ class PutSchema(_SchemaKind, OperationKind[SchemaPut]):
             from_version=previous.version if previous else None,
             to_version=schema.version,
         )
+        change.emit("schema.changed", data.site, layout=data.layout, version=schema.version)
         return schema.version
 
 
@@ -133,6 +134,7 @@ class DeleteSchema(_SchemaKind, OperationKind[SchemaDelete]):
             from_version=current.version,
             to_version=current.version + 1,
         )
+        change.emit("schema.deleted", data.site, layout=data.layout, version=current.version + 1)
         return current.version + 1
 
 

@@ -67,7 +67,14 @@ class PutSite(OperationKind[SitePut]):
             from_version=previous.version if previous else None,
             to_version=site.version,
         )
+        if previous is None or _delivery(previous) != _delivery(site):
+            # What the public routes answer with changed: who may fetch, and for how long caches keep it.
+            change.emit("site.changed", site.site, version=site.version)
         return site.version
+
+
+def _delivery(site: Site) -> Dict[str, Any]:
+    return {"allowedOrigins": site.allowedOrigins, "cacheMaxAge": site.cacheMaxAge}
 
 
 def _settings(site: Site) -> Dict[str, Any]:

@@ -1,0 +1,113 @@
+"""Sending an operation's events once its transaction has committed, and deleting them
+from the outbox once every sink has them.
+
+A sink that fails leaves the events in the outbox: they are sent again when the
+operation's message comes back (a crash between commit and send) or by the sweeper
+(`send_unsent_events`), so an event is sent at least once, and never before its change
+is readable. Receivers dedupe by the event's `id`."""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Any, Callable, List, Protocol, Sequence
+
+from botocore.exceptions import BotoCoreError, ClientError
+
+from chalicelib.core.errors import DependencyUnavailable
+from chalicelib.store import ChangeEvent, OutboxStore
+
+if TYPE_CHECKING:
+    from mypy_boto3_events import EventBridgeClient
+
+# PutEvents takes up to 10 entries a call.
+PUT_EVENTS_BATCH = 10
+# Entries EventBridge refused (throttled, an internal failure) are tried again this many times.
+PUT_EVENTS_ATTEMPTS = 3
+# The sweeper takes events older than this: younger ones are the worker's to send.
+SWEEP_AFTER = timedelta(minutes=1)
+
+
+def detail_type(event: ChangeEvent) -> str:
+    """What an EventBridge rule matches on: the event's type (`page.published`, ...)."""
+    return event.type
+
+
+class Sink(Protocol):
+    def put(self, events: Sequence[ChangeEvent]) -> None:
+        """Delivers every event or raises DependencyUnavailable."""
+
+
+class EventBridgeSink:
+    def __init__(
+        self, client: EventBridgeClient, bus_name: str, source: str, sleep: Callable[[float], None] = time.sleep
+    ) -> None:
+        self._client = client
+        self._bus = bus_name
+        self._source = source
+        self._sleep = sleep
+
+    def put(self, events: Sequence[ChangeEvent]) -> None:
+        for start in range(0, len(events), PUT_EVENTS_BATCH):
+            self._put_batch(list(events[start : start + PUT_EVENTS_BATCH]))
+
+    def _put_batch(self, batch: List[ChangeEvent]) -> None:
+        for attempt in range(PUT_EVENTS_ATTEMPTS):
+            entries: List[Any] = [self._entry(event) for event in batch]
+            try:
+                answer = self._client.put_events(Entries=entries)
+            except (ClientError, BotoCoreError) as exc:
+                raise DependencyUnavailable(f"EventBridge refused the events: {exc}") from exc
+            results = answer.get("Entries", [])
+            # The answer lists one result per entry, in order; those with an ErrorCode failed.
+            batch = [event for event, result in zip(batch, results, strict=False) if result.get("ErrorCode")]
+            if not batch:
+                return
+            self._sleep(0.1 * 2**attempt)
+        raise DependencyUnavailable(f"EventBridge refused {len(batch)} event(s) {PUT_EVENTS_ATTEMPTS} times")
+
+    def _entry(self, event: ChangeEvent) -> Any:
+        return {
+            "Source": self._source,
+            "DetailType": detail_type(event),
+            "Detail": json.dumps(event.wire(), separators=(",", ":")),
+            "EventBusName": self._bus,
+            "Time": datetime.fromisoformat(event.occurredAt),
+            "Resources": [],
+        }
+
+
+class EventSender:
+    """Every sink gets the events, then the outbox lets them go."""
+
+    def __init__(self, outbox: OutboxStore, sinks: Sequence[Sink], logger: logging.Logger) -> None:
+        self._outbox = outbox
+        self._sinks = sinks
+        self._log = logger
+
+    def send(self, events: Sequence[ChangeEvent]) -> bool:
+        """True when every event was delivered and let go; False leaves them for later."""
+        if not events:
+            return True
+        try:
+            for sink in self._sinks:
+                sink.put(events)
+            self._outbox.remove(events)
+        except DependencyUnavailable as exc:
+            self._log.warning(
+                "change events left in the outbox for later", extra={"reason": exc.message, "count": len(events)}
+            )
+            return False
+        self._log.info("change events sent", extra={"events": [event.id for event in events]})
+        return True
+
+    def send_left_by(self, operation_id: str) -> bool:
+        """What an operation applied before left unsent (its message came back)."""
+        return self.send(self._outbox.of_operation(operation_id))
+
+    def sweep(self, now: datetime) -> int:
+        """Sends the events left unsent for a while; answers how many went."""
+        events = self._outbox.unsent(now - SWEEP_AFTER)
+        return len(events) if self.send(events) else 0
