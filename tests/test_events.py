@@ -14,7 +14,7 @@ from chalicelib.services import get_services
 from devstack.poller import lambda_sqs_event
 from tests.conftest import REGION, Api
 from tests.helpers import Call, EventTap, Faults
-from tests.test_faults import Crash
+from tests.test_faults import Crash, scheduled_event
 
 SOURCE = "metadata-manager.local"
 
@@ -231,17 +231,3 @@ def deliver(api: Api) -> None:
         raise
     for message in messages:  # what Lambda's event source does after a success
         api.queue.sqs.delete_message(QueueUrl=api.queue.url, ReceiptHandle=message["ReceiptHandle"])
-
-
-def scheduled_event() -> Dict[str, Any]:
-    return {
-        "version": "0",
-        "id": "1",
-        "detail-type": "Scheduled Event",
-        "source": "aws.events",
-        "account": "123456789012",
-        "time": "2026-01-01T00:00:00Z",
-        "region": REGION,
-        "resources": ["arn:aws:events:rule/send_unsent_events"],
-        "detail": {},
-    }

@@ -832,9 +832,21 @@ class Scenario:
         listed = self.api.request("GET", f"/metadata?site={self.model.site}&limit=100", scope="read").json_body
         assert {item["page"]: item["id"] for item in listed["items"]} == self.model.pages
         self.check_audit()
-        # Every change event of what was applied has left the outbox (sent, after its commit).
+        # Every change event of what was applied leaves the outbox (sent after its commit):
+        # what a fault left there, the sweeper sends a minute later.
+        self.sweep()
         unsent = get_services().store.outbox.unsent(datetime.now(UTC) + timedelta(days=1))
         assert [event for event in unsent if event.site == self.model.site] == []
+
+    def sweep(self) -> None:
+        """`send_unsent_events` as its schedule runs it, a couple of minutes on."""
+        services = get_services()
+        later = datetime.now(UTC) + timedelta(minutes=2)
+        clock, services.clock = services.clock, lambda: later
+        try:
+            self.api.client.lambda_.invoke("send_unsent_events", scheduled_event())
+        finally:
+            services.clock = clock
 
     def check_audit(self) -> None:
         """Each applied operation has exactly one audit entry, and so has a failure recorded
@@ -897,6 +909,20 @@ class Scenario:
             release.version,
             release.approvals,
         ), (release, found)
+
+
+def scheduled_event() -> Dict[str, Any]:
+    return {
+        "version": "0",
+        "id": "1",
+        "detail-type": "Scheduled Event",
+        "source": "aws.events",
+        "account": "123456789012",
+        "time": "2026-01-01T00:00:00Z",
+        "region": REGION,
+        "resources": ["arn:aws:events:rule/send_unsent_events"],
+        "detail": {},
+    }
 
 
 def fresh_queues(api: Api) -> None:
