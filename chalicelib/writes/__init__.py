@@ -18,7 +18,7 @@ from chalicelib.writes.desk import WriteDesk
 from chalicelib.writes.envelopes import OperationEnvelope, OperationMeta
 from chalicelib.writes.preview_desk import PreviewDesk
 from chalicelib.writes.queue import WriteQueue
-from chalicelib.writes.registry import OperationFailed, kind_of, operation_types, parse_envelope
+from chalicelib.writes.registry import OperationFailed, RetryLater, kind_of, operation_types, parse_envelope
 from chalicelib.writes.release_desk import ReleaseDesk
 from chalicelib.writes.schema_desk import SchemaDesk
 
@@ -40,6 +40,7 @@ __all__ = [
     "PreviewDesk",
     "QueueRecord",
     "ReleaseDesk",
+    "RetryLater",
     "SchemaDesk",
     "Submission",
     "Worker",

@@ -20,7 +20,7 @@ from chalicelib.core.errors import DependencyUnavailable
 from chalicelib.store import ConditionFailed, Operation, OperationError, Receipt, Store, WriteRejected
 from chalicelib.store.models import OperationType
 from chalicelib.writes.envelopes import OperationEnvelope
-from chalicelib.writes.registry import Change, OperationFailed, kind_of
+from chalicelib.writes.registry import Change, OperationFailed, RetryLater, kind_of
 
 # Reads and decisions per delivery when the state keeps moving under the operation;
 # after that the message waits for its next receive.
@@ -35,14 +35,18 @@ class Applier:
     def apply(self, envelope: OperationEnvelope) -> Operation:
         """Applies one operation and records how it ended; a second call changes nothing.
 
-        Raises DependencyUnavailable when the table refuses for now: the message stays queued.
+        Raises RetryLater when the table refuses for now or what it read keeps changing:
+        the message stays queued.
         """
-        for _ in range(MAX_ATTEMPTS):
-            try:
-                return self._attempt(envelope)
-            except ConditionFailed:
-                continue  # what was read has changed: read again and decide
-        raise DependencyUnavailable("the resource kept changing while the operation was applied; it is tried again")
+        try:
+            for _ in range(MAX_ATTEMPTS):
+                try:
+                    return self._attempt(envelope)
+                except ConditionFailed:
+                    continue  # what was read has changed: read again and decide
+        except DependencyUnavailable as exc:
+            raise RetryLater(exc.message) from exc
+        raise RetryLater("the resource kept changing while the operation was applied; it is tried again")
 
     def record_delivery_failure(self, envelope: OperationEnvelope, reason: str) -> None:
         """Marks an operation whose message is about to go to the dead-letter queue, so a

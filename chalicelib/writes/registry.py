@@ -34,6 +34,16 @@ class OperationFailed(DomainError):
         self.keep = keep
 
 
+class RetryLater(Exception):
+    """The operation cannot be applied now (the table refused for now, or what it read
+    kept changing): its message stays on the queue and is tried again. The worker's
+    signal alone: at the HTTP edge "not now" is `DependencyUnavailable`'s 503."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
 def applied_by(envelope: OperationEnvelope) -> LastApplied:
     """The marker an operation leaves on the resource it changes."""
     return LastApplied(operation_id=envelope.meta.operationId, accepted_at=envelope.meta.submittedAt)
