@@ -1,5 +1,6 @@
-"""The single table: key formats (`keys`), one gateway that calls DynamoDB and turns its
-errors into domain errors (`table`), and one store per entity with its item codec."""
+"""The single table: key formats (`keys`), one gateway that calls DynamoDB (`table`, its
+errors turned into domain errors by `chalicelib.core.aws_errors`), and one store per
+entity with its item codec."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Callable
 
+from chalicelib.core.aws_errors import ConditionFailed, WriteRejected
 from chalicelib.core.clock import utc_now
 from chalicelib.store.audit import DEFAULT_RETENTION, AuditStore
 from chalicelib.store.checks import CheckResult, CheckStore, Finding
@@ -37,7 +39,7 @@ from chalicelib.store.releases import ReleaseStore
 from chalicelib.store.schemas import SchemaStore
 from chalicelib.store.sites import SiteStore
 from chalicelib.store.snapshot import Reads, Snapshot, SnapshotReader
-from chalicelib.store.table import ConditionFailed, SingleTable, Transaction, WriteRejected
+from chalicelib.store.table import SingleTable, Transaction
 from chalicelib.store.tokens import TokenStore
 
 if TYPE_CHECKING:

@@ -7,11 +7,12 @@ from typing import List, Optional
 from boto3.dynamodb.conditions import Attr, Key
 
 from chalicelib.core import ids
+from chalicelib.core.aws_errors import ConditionFailed
 from chalicelib.core.clock import isoformat
 from chalicelib.store import keys
 from chalicelib.store.audit import AuditStore
 from chalicelib.store.models import AuditActor, AuditEntry, Token
-from chalicelib.store.table import ConditionFailed, Item, SingleTable, Transaction
+from chalicelib.store.table import Item, SingleTable, Transaction
 
 # Who changes tokens when no name is given: tokens are made with operators' credentials.
 OPERATOR = "operator"
