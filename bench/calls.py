@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from typing import Any, Dict, Iterator, List, Optional, Tuple
 
 import boto3
+from botocore import handlers
 
 READS = frozenset({"GetItem", "BatchGetItem", "Query"})
 TRANSACTIONS = frozenset({"TransactWriteItems"})
@@ -84,11 +85,16 @@ class CallCounter:
     def __init__(self) -> None:
         self.seen: List[Tuple[Optional[str], str]] = []
 
-    def session(self) -> Any:
-        """A new session whose calls are counted."""
-        session = boto3.session.Session()
-        session.events.register("before-call", self._count)
-        return session
+    @contextlib.contextmanager
+    def counting(self) -> Iterator[None]:
+        """Counts the calls of every botocore session made meanwhile (botocore's own
+        handler registry, as moto uses it: the app needs no hook)."""
+        handler = ("before-call", self._count)
+        handlers.BUILTIN_HANDLERS.append(handler)
+        try:
+            yield
+        finally:
+            handlers.BUILTIN_HANDLERS.remove(handler)
 
     def _count(self, model: Any, **_: Any) -> None:
         from tests.aws_calls import _running
@@ -109,15 +115,15 @@ def measure() -> List[Calls]:
     os.environ.update(AWS_ACCESS_KEY_ID="testing", AWS_SECRET_ACCESS_KEY="testing", AWS_DEFAULT_REGION="us-east-1")  # noqa: S106 (moto)
     for name in ("AWS_PROFILE", "AWS_ENDPOINT_URL", "AWS_SESSION_TOKEN"):
         os.environ.pop(name, None)
-    with mock_aws():
-        return _measure()
+    counter = CallCounter()
+    with mock_aws(), counter.counting():
+        return _measure(counter)
 
 
-def _measure() -> List[Calls]:
+def _measure(counter: CallCounter) -> List[Calls]:
     from chalice.test import Client
 
     from chalicelib import access as auth
-    from chalicelib import services
     from chalicelib.services import get_services, reset_services
     from devstack.poller import lambda_sqs_event
     from infra.resources import PROJECT_DIR, StageResources, provision
@@ -128,9 +134,7 @@ def _measure() -> List[Calls]:
     os.environ.update(resources.environment())
     # As deployed: the template gives the functions the queue's URL (no GetQueueUrl).
     os.environ["QUEUE_URL"] = provisioned.queue_url
-    counter = CallCounter()
-    services.use_sessions(counter.session)
-    reset_services()
+    reset_services()  # services built from now on have their calls counted
     from app import app
 
     attribute_calls(app)
@@ -208,7 +212,6 @@ def _measure() -> List[Calls]:
         request("POST /metadata (layout with a schema)", "write", "POST", "/metadata", body)
         worker("worker: config.create (layout with a schema)")
         _editorial(request, worker)
-    services.use_sessions(boto3.session.Session)
     reset_services()
     return results
 

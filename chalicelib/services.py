@@ -2,9 +2,10 @@
 stage's settings and one boto3 session.
 
 Nothing here runs at import: Lambda's cold start stays short, and tests (with moto) set
-up the environment before the first AWS client exists. Whoever needs other sessions (the
-test suite records every AWS call a function makes) passes a session factory to
-`use_sessions`; Lambda uses boto3's default.
+up the environment before the first AWS client exists. `get_services()` is what the
+functions use: built from the stage's settings and a new boto3 session. Whoever needs
+another session passes it to `Services`. There is no test hook here: the test suite and
+`bench` watch every AWS call through botocore's own handler registry, as moto does.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from __future__ import annotations
 import logging
 from datetime import datetime, timedelta
 from functools import cached_property, lru_cache
-from typing import TYPE_CHECKING, Any, Callable, Optional
+from typing import TYPE_CHECKING, Callable, Optional
 
 import boto3
 from botocore.config import Config
@@ -35,12 +36,16 @@ if TYPE_CHECKING:
 # before the API answers 503 or the worker leaves the message for later.
 AWS_CONFIG = Config(connect_timeout=2, read_timeout=5, retries={"mode": "standard", "max_attempts": 3})
 
-SessionFactory = Callable[[], Any]
-
 
 class Services:
-    def __init__(self, settings: StageSettings, session: Any = None, clock: Callable[[], datetime] = utc_now) -> None:
+    def __init__(
+        self,
+        settings: StageSettings,
+        session: Optional[boto3.session.Session] = None,
+        clock: Callable[[], datetime] = utc_now,
+    ) -> None:
         self.settings = settings
+        # A session makes no AWS client until asked: the clients below are built on first use.
         self._session = session or boto3.session.Session()
         self.clock = clock
 
@@ -130,20 +135,10 @@ class Services:
         )
 
 
-_sessions: SessionFactory = boto3.session.Session
-
-
-def use_sessions(factory: SessionFactory) -> None:
-    """Builds the services of later calls with sessions from `factory` (and forgets the
-    current ones)."""
-    global _sessions
-    _sessions = factory
-    reset_services()
-
-
 @lru_cache(maxsize=1)
 def get_services() -> Services:
-    return Services(get_settings(), session=_sessions())
+    """The functions' services: the stage's settings and a new boto3 session."""
+    return Services(get_settings())
 
 
 def reset_services() -> None:
