@@ -36,7 +36,7 @@ from chalicelib.store.models import (
 from chalicelib.store.previews import PreviewStore
 from chalicelib.store.receipts import Receipt, ReceiptStore
 from chalicelib.store.releases import ReleaseStore
-from chalicelib.store.schemas import SchemaStore
+from chalicelib.store.schemas import SchemaStore, schema_text
 from chalicelib.store.sites import SiteStore
 from chalicelib.store.snapshot import Reads, Snapshot, SnapshotReader
 from chalicelib.store.table import SingleTable, Transaction
@@ -117,5 +117,6 @@ __all__ = [
     "Token",
     "Transaction",
     "WriteRejected",
+    "schema_text",
     "version_of",
 ]

@@ -1,7 +1,14 @@
-"""How writes are accepted and applied: the API's desk validates and enqueues an operation
-envelope; the worker's batch loop applies each one exactly once through the registered
-operation types (`sites`, `configs`, `schemas`, `previews`, `releases`). The worker's batch loop loads on first
-use (PEP 562): the API's functions never run it."""
+"""How writes are accepted and applied.
+
+Accepted by the API: a desk (`desk`, `schema_desk`, `preview_desk`, `release_desk`)
+checks a request against what is stored and puts one operation envelope on the write
+queue (`accept`, `queue`).
+
+Applied by the worker, in three steps: the batch loop (`worker.Worker`) hands each
+message to the applier (`apply.Applier`), which reads, then applies the operation
+exactly once through its registered operation type (`registry`; the types are in `sites`,
+`configs`, `schemas`, `previews` and `releases`). The batch loop loads on first use
+(PEP 562): the API's functions never run it."""
 
 from __future__ import annotations
 

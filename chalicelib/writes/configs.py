@@ -12,6 +12,7 @@ from typing import Any, Dict, Literal, Optional, Tuple, Union
 from pydantic.fields import Field
 
 from chalicelib.core.fields import PageSlug, SettingsObject, SiteSlug, StrictModel, TemplateName
+from chalicelib.schemas import settings_problems
 from chalicelib.store import ConfigState, ConfigVersion, Publication, Reads, RenderConfig, Site, Snapshot, version_of
 from chalicelib.store.configs import ConfigStore
 from chalicelib.writes.envelopes import OperationEnvelope
@@ -23,7 +24,6 @@ from chalicelib.writes.registry import (
     refuse_if_superseded,
     register,
 )
-from chalicelib.writes.schemas import settings_problems
 
 
 class ConfigContentData(StrictModel):

@@ -17,6 +17,7 @@ from chalicelib.core.errors import (
     ValidationFailed,
 )
 from chalicelib.core.etags import etag, if_match_holds
+from chalicelib.schemas import settings_problems
 from chalicelib.store import LayoutSchema, Reads, RenderConfig, Site, Snapshot
 from chalicelib.writes.accept import Answer, Desk, KeyUse, Submission
 from chalicelib.writes.configs import (
@@ -27,7 +28,6 @@ from chalicelib.writes.configs import (
     ConfigUnpublish,
     ConfigUpdate,
 )
-from chalicelib.writes.schemas import settings_problems
 from chalicelib.writes.sites import SitePut, SitePutData
 
 

@@ -11,9 +11,9 @@ from pydantic.fields import Field
 from chalicelib.core.fields import MAX_PAGE_SIZE, MAX_SCHEMA_DESCRIPTION, SiteSlug, StrictModel, TemplateName
 from chalicelib.core.outcomes import ImpactedConfig, ImpactReport
 from chalicelib.schemas import settings_errors
-from chalicelib.store import LayoutSchema, Reads, Site, Snapshot
+from chalicelib.store import LayoutSchema, Reads, Snapshot
 from chalicelib.store.configs import ConfigStore
-from chalicelib.store.schemas import SchemaStore, schema_text
+from chalicelib.store.schemas import SchemaStore
 from chalicelib.writes.envelopes import OperationEnvelope
 from chalicelib.writes.registry import (
     Change,
@@ -140,19 +140,6 @@ def _content(schema: Optional[LayoutSchema]) -> Dict[str, Any]:
     if schema is None:
         return {}
     return schema.model_dump(mode="json", include={"schema_", "description"}, exclude_none=True)
-
-
-def settings_problems(
-    site: Optional[Site], layout: str, schema: Optional[LayoutSchema], settings: Dict[str, Any]
-) -> List[Dict[str, Any]]:
-    """Why a config's `settings` may not be stored with `layout`: the schema's errors, or
-    the site's `requireSchemas` when the layout has none. Empty when they may."""
-    if schema is None:
-        if site is not None and site.requireSchemas:
-            message = f"site '{site.site}' requires a schema for every layout, and layout '{layout}' has none"
-            return [{"field": "layout", "message": message, "type": "schema_required"}]
-        return []
-    return settings_errors(schema_text(schema), settings)
 
 
 def impact(configs: ConfigStore, site: str, layout: str, schema: Dict[str, Any]) -> ImpactReport:
