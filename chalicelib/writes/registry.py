@@ -7,7 +7,7 @@ from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from datetime import datetime
 from functools import lru_cache
-from typing import Annotated, Any, ClassVar, Dict, Generic, List, Optional, Type, TypeVar, Union
+from typing import Annotated, Any, Callable, ClassVar, Dict, Generic, List, Optional, Protocol, Type, TypeVar, Union
 
 from pydantic.config import ConfigDict
 from pydantic.fields import Field
@@ -19,6 +19,21 @@ from chalicelib.store import AuditActor, AuditEntry, AuditStore, LastApplied, Re
 from chalicelib.writes.envelopes import OperationEnvelope
 
 E = TypeVar("E", bound=OperationEnvelope)
+
+
+class Versioned(Protocol):
+    """A stored thing with a version number: a site, a config, a schema, a release."""
+
+    @property
+    def version(self) -> int: ...
+
+
+class Created(Versioned, Protocol):
+    @property
+    def createdAt(self) -> str: ...
+
+
+V = TypeVar("V", bound=Versioned)
 
 
 class OperationFailed(DomainError):
@@ -118,6 +133,36 @@ class Change:
         )
         self.audit_trail.add(self.transaction, entry)
         self.audited = True
+
+    def audit_versions(
+        self,
+        resource: str,
+        before: Optional[V],
+        after: Optional[V],
+        content: Callable[[V], Dict[str, Any]],
+        *,
+        site: Optional[str] = None,
+        page: Optional[str] = None,
+        to_version: Optional[int] = None,
+    ) -> None:
+        """The audit entry of `resource` going from `before` to `after` (None: there was
+        none, or there is none now), each shown as `content` shows it, with their versions;
+        `to_version` is the version a deletion leaves (`after` is None)."""
+        self.audit(
+            resource,
+            content(before) if before is not None else {},
+            content(after) if after is not None else {},
+            site=site,
+            page=page,
+            from_version=before.version if before is not None else None,
+            to_version=after.version if after is not None else to_version,
+        )
+
+    def next_version(self, previous: Optional[Created]) -> Dict[str, Any]:
+        """The version and times of what replaces `previous` (or is first, for None)."""
+        if previous is None:
+            return {"version": 1, "createdAt": self.stamp, "updatedAt": self.stamp}
+        return {"version": previous.version + 1, "createdAt": previous.createdAt, "updatedAt": self.stamp}
 
 
 class OperationKind(ABC, Generic[E]):

@@ -311,14 +311,7 @@ def _save(change: Change, before: Release, after: Release) -> int:
 
 def _audit(change: Change, before: Optional[Release], after: Release) -> None:
     """The release's status and approvals, and which version each page serves."""
-    change.audit(
-        f"release/{after.id}",
-        _summary(before) if before else {},
-        _summary(after),
-        site=after.site,
-        from_version=before.version if before else None,
-        to_version=after.version,
-    )
+    change.audit_versions(f"release/{after.id}", before, after, _summary, site=after.site)
 
 
 def _summary(release: Release) -> Dict[str, Any]:

@@ -52,9 +52,10 @@ class SchemaDelete(OperationEnvelope):
 SchemaEnvelope = Union[SchemaPut, SchemaDelete]
 
 
-def schema_resource(site: str, layout: str) -> str:
-    """The id of a layout's schema in operations: `<site>/<layout>`."""
-    return f"{site}/{layout}"
+def schema_resource(site: str, layout: str, prefix: str = "") -> str:
+    """The id of a layout's schema in operations: `<site>/<layout>` (after `prefix`:
+    `schema/` in audit entries)."""
+    return f"{prefix}{site}/{layout}"
 
 
 class _SchemaKind:
@@ -99,18 +100,11 @@ class PutSchema(_SchemaKind, OperationKind[SchemaPut]):
             layout=data.layout,
             schema=data.schema_,
             description=data.description,
-            version=previous.version + 1 if previous else 1,
-            createdAt=previous.createdAt if previous else change.stamp,
-            updatedAt=change.stamp,
+            **change.next_version(previous),
         )
         SchemaStore.add_put(change.transaction, schema, previous.version if previous else None, applied_by(envelope))
-        change.audit(
-            f"schema/{data.site}/{data.layout}",
-            _content(previous),
-            _content(schema),
-            site=data.site,
-            from_version=previous.version if previous else None,
-            to_version=schema.version,
+        change.audit_versions(
+            schema_resource(data.site, data.layout, "schema/"), previous, schema, _content, site=data.site
         )
         return schema.version
 
@@ -125,20 +119,12 @@ class DeleteSchema(_SchemaKind, OperationKind[SchemaDelete]):
             raise OperationFailed("NotFound", f"layout '{envelope.data.layout}' has no schema (deleted meanwhile?)")
         SchemaStore.add_delete(change.transaction, current)
         data = envelope.data
-        change.audit(
-            f"schema/{data.site}/{data.layout}",
-            _content(current),
-            {},
-            site=data.site,
-            from_version=current.version,
-            to_version=current.version + 1,
-        )
+        resource = schema_resource(data.site, data.layout, "schema/")
+        change.audit_versions(resource, current, None, _content, site=data.site, to_version=current.version + 1)
         return current.version + 1
 
 
-def _content(schema: Optional[LayoutSchema]) -> Dict[str, Any]:
-    if schema is None:
-        return {}
+def _content(schema: LayoutSchema) -> Dict[str, Any]:
     return schema.model_dump(mode="json", include={"schema_", "description"}, exclude_none=True)
 
 
