@@ -13,7 +13,7 @@ from __future__ import annotations
 import logging
 from datetime import datetime, timedelta
 from functools import cached_property, lru_cache
-from typing import TYPE_CHECKING, Callable, Optional
+from typing import TYPE_CHECKING, Callable, Optional, Type, TypeVar
 
 import boto3
 from botocore.config import Config
@@ -31,6 +31,9 @@ if TYPE_CHECKING:
 
     from chalicelib.upkeep import BackupChecker, Redrive, TimeLeft
     from chalicelib.writes import PreviewDesk, ReleaseDesk, SchemaDesk, Worker, WriteDesk, WriteQueue
+    from chalicelib.writes.accept import Desk
+
+D = TypeVar("D", bound="Desk")
 
 # Short timeouts and SDK retries with backoff: a throttled call is retried a few times
 # before the API answers 503 or the worker leaves the message for later.
@@ -85,29 +88,29 @@ class Services:
     def desk(self) -> WriteDesk:
         from chalicelib.writes import WriteDesk
 
-        retention = timedelta(seconds=self.settings.queue_retention_seconds)
-        return WriteDesk(self.store, self.queue, queue_retention=retention)
+        return self._desk(WriteDesk)
 
     @cached_property
     def schema_desk(self) -> SchemaDesk:
         from chalicelib.writes import SchemaDesk
 
-        retention = timedelta(seconds=self.settings.queue_retention_seconds)
-        return SchemaDesk(self.store, self.queue, queue_retention=retention)
+        return self._desk(SchemaDesk)
 
     @cached_property
     def preview_desk(self) -> PreviewDesk:
         from chalicelib.writes import PreviewDesk
 
-        retention = timedelta(seconds=self.settings.queue_retention_seconds)
-        return PreviewDesk(self.store, self.queue, queue_retention=retention)
+        return self._desk(PreviewDesk)
 
     @cached_property
     def release_desk(self) -> ReleaseDesk:
         from chalicelib.writes import ReleaseDesk
 
-        retention = timedelta(seconds=self.settings.queue_retention_seconds)
-        return ReleaseDesk(self.store, self.queue, queue_retention=retention)
+        return self._desk(ReleaseDesk)
+
+    def _desk(self, desk: Type[D]) -> D:
+        """A desk of the write machinery (which loads with the first write)."""
+        return desk(self.store, self.queue, queue_retention=timedelta(seconds=self.settings.queue_retention_seconds))
 
     @cached_property
     def backup_checker(self) -> BackupChecker:
