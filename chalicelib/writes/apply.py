@@ -13,12 +13,11 @@ from __future__ import annotations
 from contextlib import suppress
 from dataclasses import replace
 from datetime import datetime
-from typing import Callable, cast
+from typing import Callable
 
 from chalicelib.core.clock import isoformat, utc_now
 from chalicelib.core.errors import DependencyUnavailable
 from chalicelib.store import ConditionFailed, Operation, OperationError, Receipt, Store, WriteRejected
-from chalicelib.store.models import OperationType
 from chalicelib.writes.envelopes import OperationEnvelope
 from chalicelib.writes.registry import Change, OperationFailed, RetryLater, kind_of
 
@@ -110,7 +109,7 @@ class Applier:
         return Operation(
             operationId=envelope.meta.operationId,
             status="pending",
-            type=cast(OperationType, envelope.operation),
+            type=kind_of(envelope).name,  # a registered type, by construction
             resourceId=kind_of(envelope).resource(envelope),
             submittedAt=envelope.meta.submittedAt,
             completedAt=isoformat(now),

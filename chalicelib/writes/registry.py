@@ -200,6 +200,8 @@ _KINDS: Dict[str, OperationKind[Any]] = {}
 def register(kind: OperationKind[Any]) -> OperationKind[Any]:
     if kind.name in _KINDS:
         raise ValueError(f"operation type {kind.name!r} is registered twice")
+    if kind.envelope.model_fields["operation"].default != kind.name:
+        raise ValueError(f"operation type {kind.name!r} declares an envelope of another type")
     _KINDS[kind.name] = kind
     _envelope_adapter.cache_clear()
     return kind
