@@ -19,9 +19,7 @@ import boto3
 from botocore.config import Config
 
 from chalicelib import upkeep
-from chalicelib.core.clock import utc_now
-from chalicelib.core.logs import get_logger
-from chalicelib.core.stage import StageSettings, get_settings
+from chalicelib.core import StageSettings, get_logger, get_settings, utc_now
 from chalicelib.store import Store
 
 if TYPE_CHECKING:
@@ -30,8 +28,7 @@ if TYPE_CHECKING:
     from mypy_boto3_sqs import SQSClient
 
     from chalicelib.upkeep import BackupChecker, Redrive, TimeLeft
-    from chalicelib.writes import PreviewDesk, ReleaseDesk, SchemaDesk, Worker, WriteDesk, WriteQueue
-    from chalicelib.writes.accept import Desk
+    from chalicelib.writes import Desk, PreviewDesk, ReleaseDesk, SchemaDesk, Worker, WriteDesk, WriteQueue
 
 D = TypeVar("D", bound="Desk")
 

@@ -9,13 +9,14 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Callable
 
-from chalicelib.core.aws_errors import ConditionFailed, WriteRejected
-from chalicelib.core.clock import utc_now
+from chalicelib.core import ConditionFailed, WriteRejected, utc_now
+from chalicelib.store import keys
 from chalicelib.store.audit import DEFAULT_RETENTION, AuditStore
-from chalicelib.store.checks import CheckResult, CheckStore, Finding
+from chalicelib.store.checks import CheckResult, CheckStatus, CheckStore, Finding
 from chalicelib.store.configs import ConfigState, ConfigStore, version_of
 from chalicelib.store.cursors import Listing
 from chalicelib.store.models import (
+    Approval,
     AuditActor,
     AuditEntry,
     ConfigVersion,
@@ -28,8 +29,11 @@ from chalicelib.store.models import (
     PreviewLink,
     Publication,
     Release,
+    ReleaseActor,
+    ReleaseFailure,
     ReleaseItem,
     RenderConfig,
+    ServedBefore,
     Site,
     Token,
 )
@@ -89,12 +93,16 @@ class Store:
 
 
 __all__ = [
+    "Approval",
     "AuditActor",
     "AuditEntry",
     "AuditStore",
     "CheckResult",
+    "CheckStatus",
+    "CheckStore",
     "ConditionFailed",
     "ConfigState",
+    "ConfigStore",
     "ConfigVersion",
     "Finding",
     "IdempotencyRecord",
@@ -105,18 +113,29 @@ __all__ = [
     "OperationError",
     "PageRender",
     "PreviewLink",
+    "PreviewStore",
     "Publication",
     "Reads",
     "Receipt",
+    "ReceiptStore",
     "Release",
+    "ReleaseActor",
+    "ReleaseFailure",
     "ReleaseItem",
+    "ReleaseStore",
     "RenderConfig",
+    "SchemaStore",
+    "ServedBefore",
     "Site",
+    "SiteStore",
     "Snapshot",
+    "SnapshotReader",
     "Store",
     "Token",
+    "TokenStore",
     "Transaction",
     "WriteRejected",
+    "keys",
     "schema_text",
     "version_of",
 ]

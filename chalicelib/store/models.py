@@ -10,8 +10,7 @@ from typing import Any, Dict, List, Literal, Mapping, Optional
 from pydantic.config import ConfigDict
 from pydantic.fields import Field
 
-from chalicelib.core.fields import Model
-from chalicelib.core.outcomes import OperationStatus
+from chalicelib.core import Model, OperationStatus
 
 
 class Site(Model):

@@ -16,9 +16,15 @@ from typing import TYPE_CHECKING, Any, Callable, Dict, List, Mapping, Optional, 
 
 from boto3.dynamodb.conditions import ConditionBase, ConditionExpressionBuilder
 
-from chalicelib.core.aws_errors import AWS_ERRORS, ConditionFailed, table_error, transaction_error
-from chalicelib.core.clock import epoch_seconds, utc_now
-from chalicelib.core.errors import DependencyUnavailable
+from chalicelib.core import (
+    AWS_ERRORS,
+    ConditionFailed,
+    DependencyUnavailable,
+    epoch_seconds,
+    table_error,
+    transaction_error,
+    utc_now,
+)
 from chalicelib.store import keys
 
 if TYPE_CHECKING:

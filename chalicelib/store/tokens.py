@@ -6,9 +6,7 @@ from typing import List, Optional
 
 from boto3.dynamodb.conditions import Attr, Key
 
-from chalicelib.core import ids
-from chalicelib.core.aws_errors import ConditionFailed
-from chalicelib.core.clock import isoformat
+from chalicelib.core import ConditionFailed, ids, isoformat
 from chalicelib.store import keys
 from chalicelib.store.audit import AuditStore
 from chalicelib.store.models import AuditActor, AuditEntry, Token
@@ -70,7 +68,7 @@ class TokenStore:
     def _audited(
         self, transaction: Transaction, kind: str, token: Token, before: Item, after: Item, actor: str
     ) -> None:
-        from chalicelib.core.patches import make_patch
+        from chalicelib.core import make_patch
 
         now = self._table.now()
         entry = AuditEntry(

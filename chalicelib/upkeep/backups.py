@@ -14,10 +14,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any, Callable, Dict, List
 
-from chalicelib.core.aws_errors import AWS_ERRORS, describe
-from chalicelib.core.clock import isoformat, utc_now
-from chalicelib.core.logs import metric_fields
-from chalicelib.store.checks import CheckResult, Finding, Status
+from chalicelib.core import AWS_ERRORS, describe, isoformat, metric_fields, utc_now
+from chalicelib.store import CheckResult, CheckStatus, Finding
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
@@ -123,7 +121,7 @@ class BackupChecker:
             age = now - _aware(newest["BackupCreationDateTime"])
             metrics["NewestBackupAgeHours"] = round(age.total_seconds() / 3600, 2)
             reason = f"newest backup {newest['BackupName']} is {_age(age)} old"
-        status: Status = "ok"
+        status: CheckStatus = "ok"
         if newest is None or now - _aware(newest["BackupCreationDateTime"]) > self._policy.max_backup_age:
             if self._policy.create_backups:
                 name = self._create_backup(now)

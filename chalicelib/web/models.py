@@ -8,7 +8,7 @@ from typing import Any, Dict, List, Literal, Optional
 from pydantic.config import ConfigDict
 from pydantic.fields import Field
 
-from chalicelib.core.fields import (
+from chalicelib.core import (
     MAX_PREVIEW_SECONDS,
     MAX_SCHEMA_DESCRIPTION,
     ConfigContent,
@@ -18,15 +18,7 @@ from chalicelib.core.fields import (
     SiteSlug,
     StrictModel,
 )
-from chalicelib.store.models import (
-    AuditEntry,
-    ConfigVersion,
-    LayoutSchema,
-    PreviewLink,
-    Release,
-    RenderConfig,
-    Site,
-)
+from chalicelib.store import AuditEntry, ConfigVersion, LayoutSchema, PreviewLink, Release, RenderConfig, Site
 
 
 class SiteInput(SiteFields):

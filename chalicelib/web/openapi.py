@@ -21,7 +21,8 @@ from chalice.app import Chalice, RouteEntry
 from pydantic.main import BaseModel
 
 from chalicelib.access import SCOPES
-from chalicelib.core.fields import (
+from chalicelib.core import (
+    ID_PATTERN,
     MAX_BODY_BYTES,
     MAX_SETTINGS_BYTES,
     MAX_SETTINGS_DEPTH,
@@ -29,7 +30,6 @@ from chalicelib.core.fields import (
     SITE_PATTERN,
     TEMPLATE_PATTERN,
 )
-from chalicelib.core.ids import ID_PATTERN
 from chalicelib.web.endpoint import EndpointSpec, Param
 from chalicelib.web.responses import REQUEST_ID_HEADER
 from chalicelib.web.status import ANSWERS

@@ -14,12 +14,11 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from chalicelib.core.lazy import lazy_names
-from chalicelib.core.outcomes import Accepted, Checked
+from chalicelib.core import Accepted, Checked, lazy_names
 
 # Importing an operation type's module registers it.
 from chalicelib.writes import configs, previews, releases, schemas, sites
-from chalicelib.writes.accept import Answer, Submission
+from chalicelib.writes.accept import Answer, Desk, Submission
 from chalicelib.writes.apply import Applier
 from chalicelib.writes.desk import WriteDesk
 from chalicelib.writes.envelopes import OperationEnvelope, OperationMeta
@@ -41,6 +40,7 @@ __all__ = [
     "Applier",
     "BatchIncomplete",
     "Checked",
+    "Desk",
     "OperationEnvelope",
     "OperationFailed",
     "OperationMeta",

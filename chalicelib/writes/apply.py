@@ -15,8 +15,7 @@ from dataclasses import replace
 from datetime import datetime
 from typing import Callable
 
-from chalicelib.core.clock import isoformat, utc_now
-from chalicelib.core.errors import DependencyUnavailable
+from chalicelib.core import DependencyUnavailable, isoformat, utc_now
 from chalicelib.store import ConditionFailed, Operation, OperationError, Receipt, Store, WriteRejected
 from chalicelib.writes.envelopes import OperationEnvelope
 from chalicelib.writes.registry import Change, OperationFailed, RetryLater, kind_of

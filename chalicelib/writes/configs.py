@@ -11,10 +11,19 @@ from typing import Any, Dict, Literal, Optional, Tuple, Union
 
 from pydantic.fields import Field
 
-from chalicelib.core.fields import ConfigContent, PageSlug, SiteSlug, StrictModel
+from chalicelib.core import ConfigContent, PageSlug, SiteSlug, StrictModel
 from chalicelib.schemas import settings_problems
-from chalicelib.store import ConfigState, ConfigVersion, Publication, Reads, RenderConfig, Site, Snapshot, version_of
-from chalicelib.store.configs import ConfigStore
+from chalicelib.store import (
+    ConfigState,
+    ConfigStore,
+    ConfigVersion,
+    Publication,
+    Reads,
+    RenderConfig,
+    Site,
+    Snapshot,
+    version_of,
+)
 from chalicelib.writes.envelopes import OperationEnvelope
 from chalicelib.writes.registry import (
     Change,

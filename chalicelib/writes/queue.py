@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from typing import TYPE_CHECKING, List
 
-from chalicelib.core.aws_errors import AWS_ERRORS, queue_error
+from chalicelib.core import AWS_ERRORS, queue_error
 from chalicelib.writes.envelopes import OperationEnvelope
 from chalicelib.writes.registry import kind_of
 

@@ -13,8 +13,7 @@ from pydantic.config import ConfigDict
 from pydantic.fields import Field
 from pydantic.type_adapter import TypeAdapter
 
-from chalicelib.core.clock import isoformat
-from chalicelib.core.errors import DomainError
+from chalicelib.core import DomainError, isoformat
 from chalicelib.store import AuditActor, AuditEntry, AuditStore, LastApplied, Reads, Snapshot, Transaction
 from chalicelib.writes.envelopes import OperationEnvelope
 
@@ -113,7 +112,7 @@ class Change:
         to_version: Optional[int] = None,
     ) -> None:
         """Adds the audit entry of this change: what `resource` was and became, as a patch."""
-        from chalicelib.core.patches import make_patch
+        from chalicelib.core import make_patch
 
         if self.audit_trail is None:
             raise RuntimeError("this change has no audit trail to write to")

@@ -13,11 +13,22 @@ from typing import Any, Dict, List, Literal, Optional, Tuple, Union
 
 from pydantic.fields import Field
 
-from chalicelib.core.fields import PageSlug, SiteSlug, StrictModel
-from chalicelib.store import ConfigState, Publication, Reads, Release, ReleaseItem, Site, Snapshot
-from chalicelib.store.configs import ConfigStore
-from chalicelib.store.models import Approval, ReleaseActor, ReleaseFailure, ServedBefore
-from chalicelib.store.releases import ReleaseStore
+from chalicelib.core import PageSlug, SiteSlug, StrictModel
+from chalicelib.store import (
+    Approval,
+    ConfigState,
+    ConfigStore,
+    Publication,
+    Reads,
+    Release,
+    ReleaseActor,
+    ReleaseFailure,
+    ReleaseItem,
+    ReleaseStore,
+    ServedBefore,
+    Site,
+    Snapshot,
+)
 from chalicelib.writes.envelopes import OperationEnvelope
 from chalicelib.writes.registry import Change, OperationFailed, OperationKind, applied_by, register
 

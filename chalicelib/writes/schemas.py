@@ -8,12 +8,17 @@ from typing import Any, Dict, List, Literal, Optional, Union
 
 from pydantic.fields import Field
 
-from chalicelib.core.fields import MAX_PAGE_SIZE, MAX_SCHEMA_DESCRIPTION, SiteSlug, StrictModel, TemplateName
-from chalicelib.core.outcomes import ImpactedConfig, ImpactReport
+from chalicelib.core import (
+    MAX_PAGE_SIZE,
+    MAX_SCHEMA_DESCRIPTION,
+    ImpactedConfig,
+    ImpactReport,
+    SiteSlug,
+    StrictModel,
+    TemplateName,
+)
 from chalicelib.schemas import settings_errors
-from chalicelib.store import LayoutSchema, Reads, Snapshot
-from chalicelib.store.configs import ConfigStore
-from chalicelib.store.schemas import SchemaStore
+from chalicelib.store import ConfigStore, LayoutSchema, Reads, SchemaStore, Snapshot
 from chalicelib.writes.envelopes import OperationEnvelope
 from chalicelib.writes.registry import (
     Change,

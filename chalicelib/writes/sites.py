@@ -4,13 +4,8 @@ from __future__ import annotations
 
 from typing import Any, Dict, Literal
 
-from chalicelib.core.fields import (
-    SiteFields,
-    SiteSlug,
-    StrictModel,
-)
-from chalicelib.store import Reads, Site, Snapshot
-from chalicelib.store.sites import SiteStore
+from chalicelib.core import SiteFields, SiteSlug, StrictModel
+from chalicelib.store import Reads, Site, SiteStore, Snapshot
 from chalicelib.writes.envelopes import OperationEnvelope
 from chalicelib.writes.registry import Change, OperationKind, applied_by, refuse_if_superseded, register
 

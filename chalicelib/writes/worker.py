@@ -19,7 +19,7 @@ from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence
 
 from pydantic_core import ValidationError
 
-from chalicelib.core.logs import log_context
+from chalicelib.core import log_context
 from chalicelib.store import Operation
 from chalicelib.writes.envelopes import OperationEnvelope
 from chalicelib.writes.queue import WriteQueue
