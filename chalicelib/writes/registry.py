@@ -28,6 +28,8 @@ class Versioned(Protocol):
 
 
 class Created(Versioned, Protocol):
+    """A versioned thing that keeps when its first version was written."""
+
     @property
     def createdAt(self) -> str: ...
 
