@@ -18,6 +18,7 @@ from chalicelib.core.fields import (
     MAX_PAGE_SIZE,
     PAGE_PATTERN,
     SITE_PATTERN,
+    ConfigContent,
     is_page_slug,
     is_site_slug,
     is_template_name,
@@ -34,7 +35,6 @@ from chalicelib.web import Call, Param, empty_response, endpoint, http_middlewar
 from chalicelib.web.endpoint import CURSOR, DRY_RUN, FORCE, IDEMPOTENCY_KEY, IF_MATCH, IF_NONE_MATCH, LIMIT, ORIGIN
 from chalicelib.web.models import (
     AuditPage,
-    ConfigContent,
     ConfigCreateInput,
     ConfigPage,
     Health,

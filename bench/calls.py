@@ -7,8 +7,9 @@ write request one `SendMessage` and at most one read (a `BatchGetItem` counts as
 where the config must be read before its page or site is known, and for a release); a
 worker operation at most one read and one transaction (two reads for a release's
 publication or revert), and when it changes what a site serves, one `PutEvents` for its
-change events and one `BatchWriteItem` that lets them go from the outbox. The authorizer's `GetItem` of the token is its own function's, and API
-Gateway caches its answer for 60 seconds.
+change events and one `BatchWriteItem` that lets them go from the outbox. The
+authorizer's `GetItem` of the token is its own function's, and API Gateway caches its
+answer for 60 seconds.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from dataclasses import dataclass
 from typing import Any, Dict, Iterator, List, Optional, Tuple
 
 import boto3
+from botocore import handlers
 
 READS = frozenset({"GetItem", "BatchGetItem", "Query"})
 TRANSACTIONS = frozenset({"TransactWriteItems"})
@@ -88,11 +90,16 @@ class CallCounter:
     def __init__(self) -> None:
         self.seen: List[Tuple[Optional[str], str]] = []
 
-    def session(self) -> Any:
-        """A new session whose calls are counted."""
-        session = boto3.session.Session()
-        session.events.register("before-call", self._count)
-        return session
+    @contextlib.contextmanager
+    def counting(self) -> Iterator[None]:
+        """Counts the calls of every botocore session made meanwhile (botocore's own
+        handler registry, as moto uses it: the app needs no hook)."""
+        handler = ("before-call", self._count)
+        handlers.BUILTIN_HANDLERS.append(handler)
+        try:
+            yield
+        finally:
+            handlers.BUILTIN_HANDLERS.remove(handler)
 
     def _count(self, model: Any, **_: Any) -> None:
         from tests.aws_calls import _running
@@ -113,15 +120,15 @@ def measure() -> List[Calls]:
     os.environ.update(AWS_ACCESS_KEY_ID="testing", AWS_SECRET_ACCESS_KEY="testing", AWS_DEFAULT_REGION="us-east-1")  # noqa: S106 (moto)
     for name in ("AWS_PROFILE", "AWS_ENDPOINT_URL", "AWS_SESSION_TOKEN"):
         os.environ.pop(name, None)
-    with mock_aws():
-        return _measure()
+    counter = CallCounter()
+    with mock_aws(), counter.counting():
+        return _measure(counter)
 
 
-def _measure() -> List[Calls]:
+def _measure(counter: CallCounter) -> List[Calls]:
     from chalice.test import Client
 
     from chalicelib import access as auth
-    from chalicelib import services
     from chalicelib.services import get_services, reset_services
     from devstack.poller import lambda_sqs_event
     from infra.resources import PROJECT_DIR, StageResources, provision
@@ -132,9 +139,7 @@ def _measure() -> List[Calls]:
     os.environ.update(resources.environment())
     # As deployed: the template gives the functions the queue's URL (no GetQueueUrl).
     os.environ["QUEUE_URL"] = provisioned.queue_url
-    counter = CallCounter()
-    services.use_sessions(counter.session)
-    reset_services()
+    reset_services()  # services built from now on have their calls counted
     from app import app
 
     attribute_calls(app)
@@ -212,7 +217,6 @@ def _measure() -> List[Calls]:
         request("POST /metadata (layout with a schema)", "write", "POST", "/metadata", body)
         worker("worker: config.create (layout with a schema)")
         _editorial(request, worker)
-    services.use_sessions(boto3.session.Session)
     reset_services()
     return results
 

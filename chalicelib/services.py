@@ -2,9 +2,10 @@
 stage's settings and one boto3 session.
 
 Nothing here runs at import: Lambda's cold start stays short, and tests (with moto) set
-up the environment before the first AWS client exists. Whoever needs other sessions (the
-test suite records every AWS call a function makes) passes a session factory to
-`use_sessions`; Lambda uses boto3's default.
+up the environment before the first AWS client exists. `get_services()` is what the
+functions use: built from the stage's settings and a new boto3 session. Whoever needs
+another session passes it to `Services`. There is no test hook here: the test suite and
+`bench` watch every AWS call through botocore's own handler registry, as moto does.
 """
 
 from __future__ import annotations
@@ -12,15 +13,13 @@ from __future__ import annotations
 import logging
 from datetime import datetime, timedelta
 from functools import cached_property, lru_cache
-from typing import TYPE_CHECKING, Any, Callable, Optional
+from typing import TYPE_CHECKING, Callable, Optional, Type, TypeVar
 
 import boto3
 from botocore.config import Config
 
 from chalicelib import upkeep
-from chalicelib.core.clock import utc_now
-from chalicelib.core.logs import get_logger
-from chalicelib.core.stage import StageSettings, get_settings
+from chalicelib.core import StageSettings, get_logger, get_settings, utc_now
 from chalicelib.store import Store
 
 if TYPE_CHECKING:
@@ -31,18 +30,24 @@ if TYPE_CHECKING:
 
     from chalicelib.events import EventSender
     from chalicelib.upkeep import BackupChecker, Redrive, TimeLeft
-    from chalicelib.writes import PreviewDesk, ReleaseDesk, SchemaDesk, Worker, WriteDesk, WriteQueue
+    from chalicelib.writes import Desk, PreviewDesk, ReleaseDesk, SchemaDesk, Worker, WriteDesk, WriteQueue
+
+D = TypeVar("D", bound="Desk")
 
 # Short timeouts and SDK retries with backoff: a throttled call is retried a few times
 # before the API answers 503 or the worker leaves the message for later.
 AWS_CONFIG = Config(connect_timeout=2, read_timeout=5, retries={"mode": "standard", "max_attempts": 3})
 
-SessionFactory = Callable[[], Any]
-
 
 class Services:
-    def __init__(self, settings: StageSettings, session: Any = None, clock: Callable[[], datetime] = utc_now) -> None:
+    def __init__(
+        self,
+        settings: StageSettings,
+        session: Optional[boto3.session.Session] = None,
+        clock: Callable[[], datetime] = utc_now,
+    ) -> None:
         self.settings = settings
+        # A session makes no AWS client until asked: the clients below are built on first use.
         self._session = session or boto3.session.Session()
         self.clock = clock
 
@@ -82,29 +87,29 @@ class Services:
     def desk(self) -> WriteDesk:
         from chalicelib.writes import WriteDesk
 
-        retention = timedelta(seconds=self.settings.queue_retention_seconds)
-        return WriteDesk(self.store, self.queue, queue_retention=retention)
+        return self._desk(WriteDesk)
 
     @cached_property
     def schema_desk(self) -> SchemaDesk:
         from chalicelib.writes import SchemaDesk
 
-        retention = timedelta(seconds=self.settings.queue_retention_seconds)
-        return SchemaDesk(self.store, self.queue, queue_retention=retention)
+        return self._desk(SchemaDesk)
 
     @cached_property
     def preview_desk(self) -> PreviewDesk:
         from chalicelib.writes import PreviewDesk
 
-        retention = timedelta(seconds=self.settings.queue_retention_seconds)
-        return PreviewDesk(self.store, self.queue, queue_retention=retention)
+        return self._desk(PreviewDesk)
 
     @cached_property
     def release_desk(self) -> ReleaseDesk:
         from chalicelib.writes import ReleaseDesk
 
-        retention = timedelta(seconds=self.settings.queue_retention_seconds)
-        return ReleaseDesk(self.store, self.queue, queue_retention=retention)
+        return self._desk(ReleaseDesk)
+
+    def _desk(self, desk: Type[D]) -> D:
+        """A desk of the write machinery (which loads with the first write)."""
+        return desk(self.store, self.queue, queue_retention=timedelta(seconds=self.settings.queue_retention_seconds))
 
     @cached_property
     def backup_checker(self) -> BackupChecker:
@@ -143,20 +148,10 @@ class Services:
         )
 
 
-_sessions: SessionFactory = boto3.session.Session
-
-
-def use_sessions(factory: SessionFactory) -> None:
-    """Builds the services of later calls with sessions from `factory` (and forgets the
-    current ones)."""
-    global _sessions
-    _sessions = factory
-    reset_services()
-
-
 @lru_cache(maxsize=1)
 def get_services() -> Services:
-    return Services(get_settings(), session=_sessions())
+    """The functions' services: the stage's settings and a new boto3 session."""
+    return Services(get_settings())
 
 
 def reset_services() -> None:

@@ -1,7 +1,8 @@
 """A pytest plugin that holds every AWS call a Lambda function makes to its IAM policy.
 
-While the suite runs, each call a function of app.py makes (through the sessions of
-`chalicelib.services`) is turned into what IAM would authorize: an action, a resource
+While the suite runs, each call a function of app.py makes (through any botocore session:
+the suite registers its check in botocore's handler registry, as moto does, so the app
+needs no hook) is turned into what IAM would authorize: an action, a resource
 ARN and the request's condition keys. It is checked against the policy generated for
 that function from `infra/permissions.py`, for the stage the tests run in:
 
@@ -28,12 +29,11 @@ from functools import cache
 from typing import Any, Callable, Dict, Iterable, List, Mapping, Optional, Sequence, Set, Tuple
 from urllib.parse import urlparse
 
-import boto3
 import pytest
+from botocore import handlers
 from botocore.exceptions import ClientError
 from chalice.app import ChaliceAuthorizer, Request
 
-from chalicelib import services
 from chalicelib.store import keys
 from infra.functions import API_HANDLER, lambda_functions, load_app
 from infra.permissions import PERMISSIONS
@@ -301,8 +301,8 @@ def check_call(params: Mapping[str, Any], model: Any, context: Mapping[str, Any]
         RECORDER.check(function, model.service_model.signing_name, model.name, params, region)
 
 
-def hook_session(session: Any) -> None:
-    session.events.register("before-parameter-build", check_call)
+# Every botocore session made after it is registered runs it, like its own handlers.
+CHECK_HANDLER = ("before-parameter-build", check_call)
 
 
 # --- knowing which function runs ------------------------------------------------------
@@ -338,12 +338,6 @@ def attribute_calls(app: Any) -> None:
             handler.func = _as_function(name, handler.func)
 
 
-def _recorded_session() -> Any:
-    session = boto3.session.Session()
-    hook_session(session)
-    return session
-
-
 # --- pytest hooks ----------------------------------------------------------------------
 
 
@@ -352,12 +346,12 @@ _problems = pytest.StashKey[List[str]]()
 
 def pytest_configure(config: pytest.Config) -> None:
     attribute_calls(load_app())
-    services.use_sessions(_recorded_session)
+    handlers.BUILTIN_HANDLERS.append(CHECK_HANDLER)
     config.stash[_problems] = []
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
-    services.use_sessions(boto3.session.Session)
+    handlers.BUILTIN_HANDLERS.remove(CHECK_HANDLER)
 
 
 def _is_worker(config: pytest.Config) -> bool:

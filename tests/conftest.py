@@ -16,7 +16,7 @@ from moto import mock_aws
 from chalicelib import access as auth
 from chalicelib.services import get_services, reset_services
 from devstack.gateway import ContractGateway
-from devstack.poller import QueuePoller
+from devstack.poller import QueuePoller, lambda_sqs_event
 from infra.resources import PROJECT_DIR, Provisioned, StageResources, provision
 from tests.helpers import Faults, Queue
 
@@ -151,6 +151,31 @@ def shop(api: Api) -> Api:
     """The API with the site `shop` in place."""
     api.create_site()
     return api
+
+
+@pytest.fixture
+def config(api: Api) -> Dict[str, Any]:
+    """The site `shop` with one config, applied."""
+    api.create_site()
+    return api.create_config()
+
+
+def invoke(api: Api, messages: List[Dict[str, Any]]) -> Any:
+    """Delivers `messages` (as received from the queue) to the worker, as Lambda would."""
+    return api.client.lambda_.invoke("apply_writes", lambda_sqs_event(messages, api.stack.queue_arn, REGION)).payload
+
+
+def operation(api: Api, operation_id: str) -> Dict[str, Any]:
+    result: Dict[str, Any] = api.request("GET", f"/operations/{operation_id}", scope="write").json_body
+    return result
+
+
+def submit(api: Api, method: str, path: str, body: Any = None, **kwargs: Any) -> Dict[str, Any]:
+    """A write that must be accepted (not applied yet); answers its 202 body."""
+    response = api.request(method, path, body, scope="write", **kwargs)
+    assert response.status_code == 202, response.json_body
+    accepted: Dict[str, Any] = response.json_body
+    return accepted
 
 
 @pytest.fixture

@@ -48,6 +48,11 @@ def wait_for(condition: Callable[[], Any], timeout: float, what: str, interval: 
     raise AssertionError(f"timed out after {timeout:.0f}s waiting for {what}")
 
 
+def sleep_until(moment: datetime) -> None:
+    """Sleeps until just past `moment` (real time: for what the service compares with its own clock)."""
+    time.sleep(max(0.0, (moment - datetime.now(UTC)).total_seconds()) + 0.05)
+
+
 # --- the contract's error body ---------------------------------------------------------
 
 
@@ -285,6 +290,16 @@ class Faults:
                 headers["Content-Type"] = "application/x-amz-json-1.0"
                 return AWSResponse(request.url, status, headers, _RawBody(body.encode()))
         return None
+
+
+def throttle(faults: Faults, picks: Picks) -> None:
+    """The table throttles the worker's transactions that `picks` picks."""
+    faults.fail("ProvisionedThroughputExceededException", "TransactWriteItems", when=picks)
+
+
+def touching(text: str) -> Picks:
+    """Picks the transactions whose items mention `text`."""
+    return lambda call: text in json.dumps(call.params.get("TransactItems", []), default=str)
 
 
 class _RawBody:

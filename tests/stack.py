@@ -20,6 +20,7 @@ import requests
 
 from devstack import state
 from infra.resources import PROJECT_DIR
+from tests.helpers import assert_error
 from tests.helpers import wait_for as wait_for  # bench/burst.py imports it from here
 
 START_TIMEOUT = 60.0
@@ -175,13 +176,8 @@ class Answer:
         return body
 
     def contract_error(self, status: int, code: str) -> Dict[str, Any]:
-        """The contract's error body, checked, as the only answer on the connection."""
-        assert self.status == status, self
-        assert self.headers["content-type"] == "application/json"
-        body = self.json()
-        assert body["error"] == code, body
-        assert body["message"]
-        assert body["requestId"] == self.headers["x-request-id"]
+        """The contract's error body (`assert_error`), as the only answer on the connection."""
+        body = assert_error({"statusCode": self.status, "headers": self.headers, "body": self.body}, status, code)
         assert self.rest == b"", f"a second answer followed: {self.rest!r}"
         return body
 

@@ -6,14 +6,13 @@ from __future__ import annotations
 from typing import Any, Dict, List, Optional, Tuple
 
 import pytest
-from botocore.exceptions import EndpointConnectionError
 
 from chalicelib import access as auth
 from chalicelib.core.errors import DependencyUnavailable
 from chalicelib.core.ids import token_hash
 from chalicelib.services import get_services
 from tests.conftest import Api
-from tests.helpers import assert_error
+from tests.helpers import Faults, assert_error
 
 CONFIG_ID = "a" * 26
 OPERATION_ID = "b" * 26
@@ -250,15 +249,8 @@ def test_the_authorizer_denies_a_revoked_token(api: Api) -> None:
 def test_when_the_token_table_cannot_be_read_the_authorizer_fails_instead_of_answering(api: Api) -> None:
     """No policy at all, so API Gateway has nothing to cache: it answers a 503 (its
     AUTHORIZER_CONFIGURATION_ERROR gateway response) for this request only."""
-    events = get_services().table.meta.client.meta.events
-
-    def unreachable(**_: Any) -> None:
-        raise EndpointConnectionError(endpoint_url="https://dynamodb.us-east-1.amazonaws.com")
-
-    events.register("before-call.dynamodb.GetItem", unreachable)
-    try:
+    with Faults(get_services().table.meta.client) as faults:
+        faults.unreachable("GetItem")
         with pytest.raises(DependencyUnavailable):
             authorize(api, f"Bearer {api.tokens['read']}")
-    finally:
-        events.unregister("before-call.dynamodb.GetItem", unreachable)
     assert allowed_resources(authorize(api, f"Bearer {api.tokens['read']}"))

@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import json
-from typing import Any, Dict
+from typing import Dict
 
 import pytest
-from botocore.exceptions import EndpointConnectionError
 from chalice.cli.factory import CLIFactory
 from chalice.local import ForbiddenError, InvalidAuthorizerError
 
@@ -14,7 +13,7 @@ from chalicelib.access import issue_token
 from chalicelib.services import get_services
 from devstack.gateway import ContractGateway, gateway_error
 from infra.resources import PROJECT_DIR, Provisioned
-from tests.helpers import assert_error
+from tests.helpers import Faults, assert_error
 
 
 @pytest.fixture
@@ -62,16 +61,9 @@ def test_when_the_authorizer_cannot_read_the_tokens_it_is_a_contract_503_until_i
 ) -> None:
     token, _ = issue_token(get_services().store.tokens, "gateway test", "read")
     headers = {"authorization": f"Bearer {token}"}
-    events = get_services().table.meta.client.meta.events
-
-    def unreachable(**_: Any) -> None:
-        raise EndpointConnectionError(endpoint_url="https://dynamodb.us-east-1.amazonaws.com")
-
-    events.register("before-call.dynamodb", unreachable)
-    try:
+    with Faults(get_services().table.meta.client) as faults:
+        faults.unreachable()
         response = gateway.handle_request("GET", "/sites", headers, None)
-    finally:
-        events.unregister("before-call.dynamodb", unreachable)
     assert "try again" in assert_error(response, 503, "ServiceUnavailable")["message"]
     assert "the authorizer raised DependencyUnavailable" in caplog.text
 

@@ -22,12 +22,6 @@ CONFIG = {"site": "shop", "page": "home", "layout": "grid", "theme": "light"}
 DEPTHS = (17, 330, 500, 999, 1000, 5000, 100_000)
 
 
-@pytest.fixture
-def shop(api: Api) -> Api:
-    api.create_site()
-    return api
-
-
 def nested(depth: int, shape: str) -> bytes:
     """`depth` containers, each inside the one before: `[[[]]]` or `{"a":{"a":{}}}`."""
     if shape == "array":

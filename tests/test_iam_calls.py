@@ -4,7 +4,6 @@ and which function a call belongs to."""
 
 from __future__ import annotations
 
-import time
 from datetime import UTC
 from typing import Any, Dict, List
 
@@ -20,6 +19,7 @@ from devstack.poller import lambda_sqs_event
 from infra.permissions import PERMISSIONS
 from tests.aws_calls import IamRequest, Recorder, iam_requests
 from tests.conftest import REGION, Api
+from tests.helpers import sleep_until
 
 TABLE = "metadata-manager-local"
 TABLE_ARN = f"arn:aws:dynamodb:{REGION}:{aws_calls.ACCOUNT}:table/{TABLE}"
@@ -183,7 +183,7 @@ def test_a_cold_release_scheduler_looks_its_queue_up_by_name(api: Api) -> None:
         "publishAt": publish_at.isoformat(),
     }
     assert api.write("POST", "/sites/shop/releases", body, scope="write")["status"] == "succeeded"
-    time.sleep(max(0.0, (publish_at - datetime.now(UTC)).total_seconds()) + 0.05)
+    sleep_until(publish_at)
     lookup = ("publish_due_releases", "sqs:GetQueueUrl", QUEUE_ARN, True)
     before = aws_calls.RECORDER.calls[lookup]
 

@@ -5,11 +5,9 @@ from __future__ import annotations
 
 from typing import Any, Callable, Dict, List
 
-from botocore.exceptions import ClientError
-
 from chalicelib.services import get_services
 from tests.conftest import Api
-from tests.helpers import assert_error
+from tests.helpers import Faults, assert_error
 
 BODY = {"site": "shop", "page": "home", "layout": "grid", "theme": "light"}
 
@@ -128,16 +126,9 @@ def test_parallel_repeats_of_a_keyed_update_apply_once(api: Api) -> None:
 
 def test_a_repeat_enqueues_the_operation_its_first_request_could_not(api: Api) -> None:
     api.create_site()
-    events = get_services().sqs.meta.events
-
-    def refuse(**_: Any) -> None:
-        raise ClientError({"Error": {"Code": "ServiceUnavailable", "Message": "not now"}}, "SendMessage")
-
-    events.register("before-call.sqs.SendMessage", refuse)
-    try:
+    with Faults(get_services().sqs) as faults:
+        faults.fail("ServiceUnavailable", "SendMessage")
         assert_error(post(api, BODY, "unlucky"), 503, "ServiceUnavailable")
-    finally:
-        events.unregister("before-call.sqs.SendMessage", refuse)
     assert api.queued() == []
     again = post(api, BODY, "unlucky")
     assert again.status_code == 202

@@ -3,7 +3,6 @@ schedule, in one transaction or not at all, and reverted in one transaction."""
 
 from __future__ import annotations
 
-import time
 from datetime import UTC, datetime, timedelta
 from typing import Any, Dict, List
 
@@ -11,7 +10,7 @@ import pytest
 
 from devstack.poller import lambda_sqs_event
 from tests.conftest import REGION, Api
-from tests.helpers import Faults, assert_error
+from tests.helpers import Faults, assert_error, sleep_until
 
 
 def page_with_draft(api: Api, page: str, published: bool = True) -> str:
@@ -137,7 +136,7 @@ def test_a_scheduled_release_is_published_by_the_scheduler_once(api: Api, pages:
     release_id = create(api, pages, publishAt=publish_at.isoformat())
     assert release(api, release_id)["status"] == "scheduled"
     assert run_scheduler(api) == 0  # not due yet
-    wait_until(publish_at)
+    sleep_until(publish_at)
 
     assert run_scheduler(api) == 1
     assert run_scheduler(api) == 1  # queued again before it is applied: the same operation
@@ -151,10 +150,6 @@ def test_a_scheduled_release_is_published_by_the_scheduler_once(api: Api, pages:
     entries = api.request("GET", "/sites/shop/audit?limit=2").json_body["items"]
     assert [entry["type"] for entry in entries] == ["release.publish", "release.create"]
     assert entries[0]["actor"] == {"name": "the release scheduler"}
-
-
-def wait_until(moment: datetime) -> None:
-    time.sleep(max(0.0, (moment - datetime.now(UTC)).total_seconds()) + 0.05)
 
 
 def run_scheduler(api: Api) -> int:
@@ -282,7 +277,7 @@ def test_a_scheduled_release_the_site_wants_more_approvals_for_waits_then_goes_l
     publish_at = datetime.now(UTC) + timedelta(seconds=3)
     release_id = create(api, pages, publishAt=publish_at.isoformat())
     require_approvals(api, 1)
-    wait_until(publish_at)
+    sleep_until(publish_at)
 
     assert run_scheduler(api) == 1
     api.apply()

@@ -45,12 +45,6 @@ def applied(api: Api, response: Any) -> Dict[str, Any]:
 
 
 @pytest.fixture
-def shop(api: Api) -> Api:
-    api.create_site()
-    return api
-
-
-@pytest.fixture
 def hero(shop: Api) -> Api:
     assert applied(shop, put_schema(shop, HERO))["status"] == "succeeded"
     return shop

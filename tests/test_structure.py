@@ -6,13 +6,16 @@ from __future__ import annotations
 
 import ast
 from pathlib import Path
-from typing import get_args
 
-from chalicelib.store.models import OperationType
+from chalicelib.web import openapi
 from chalicelib.writes import operation_types
+from infra.functions import load_app
 
 CHALICELIB = Path(__file__).resolve().parent.parent / "chalicelib"
 PACKAGES = {"core", "store", "writes", "web", "access", "delivery", "upkeep", "schemas", "editorial", "events"}
+# (importing module, module behind another package's face) pairs allowed past the face,
+# each with its reason: say why the face cannot serve (a heavier cold start, say).
+IMPORTS_PAST_A_FACE: dict[tuple[str, str], str] = {}
 
 
 def modules() -> list[Path]:
@@ -46,4 +49,41 @@ def test_every_module_opens_with_its_job() -> None:
 
 
 def test_the_operation_types_recorded_are_the_registered_ones() -> None:
-    assert set(operation_types()) == set(get_args(OperationType))
+    # The worker records the registered name of what it applies; the document lists them.
+    operation = openapi.document(load_app())["components"]["schemas"]["Operation"]
+    assert set(operation["properties"]["type"]["anyOf"][0]["enum"]) == set(operation_types())
+
+
+def public_names(package: str) -> set[str]:
+    face = ast.parse((CHALICELIB / package / "__init__.py").read_text())
+    for node in face.body:
+        if isinstance(node, ast.Assign) and any(getattr(target, "id", "") == "__all__" for target in node.targets):
+            return set(ast.literal_eval(node.value))
+    return set()
+
+
+def test_packages_use_each_other_through_their_faces() -> None:
+    """A module imports another package's names from its `__init__`, and only those its
+    `__all__` names; never from the modules behind it (at the top, for type checking, or
+    inside a function alike)."""
+    faces = {package: public_names(package) for package in PACKAGES}
+    for path in modules():
+        module = path.relative_to(CHALICELIB)
+        own = module.parts[0] if len(module.parts) > 1 else None
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.Import):
+                imported = [alias.name for alias in node.names]
+            elif isinstance(node, ast.ImportFrom) and node.module:
+                imported = [node.module]
+            else:
+                continue
+            for name in imported:
+                parts = name.split(".")
+                if parts[0] != "chalicelib" or len(parts) < 2 or parts[1] == own:
+                    continue
+                if len(parts) > 2:
+                    reason = IMPORTS_PAST_A_FACE.get((str(module), name))
+                    assert reason, f"{module} imports {name}: import it from chalicelib.{parts[1]}"
+                elif isinstance(node, ast.ImportFrom):
+                    missing = {alias.name for alias in node.names} - faces[parts[1]]
+                    assert not missing, f"{module} imports {sorted(missing)}, not in chalicelib.{parts[1]}.__all__"

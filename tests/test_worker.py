@@ -4,7 +4,7 @@ queue: duplicates, reordering, a batch with one failure, poison messages, confli
 from __future__ import annotations
 
 import json
-from typing import Any, Callable, Dict, List
+from typing import Any, Dict
 
 import boto3
 import pytest
@@ -12,39 +12,8 @@ import pytest
 from chalicelib.services import get_services
 from chalicelib.writes import BatchIncomplete
 from devstack.poller import lambda_sqs_event
-from tests.conftest import REGION, Api
-from tests.helpers import Call, Faults
-
-
-def invoke(api: Api, messages: List[Dict[str, Any]]) -> Any:
-    return api.client.lambda_.invoke("apply_writes", lambda_sqs_event(messages, api.stack.queue_arn, REGION)).payload
-
-
-def operation(api: Api, operation_id: str) -> Dict[str, Any]:
-    result: Dict[str, Any] = api.request("GET", f"/operations/{operation_id}", scope="write").json_body
-    return result
-
-
-def submit(api: Api, method: str, path: str, body: Any = None, **kwargs: Any) -> Dict[str, Any]:
-    response = api.request(method, path, body, scope="write", **kwargs)
-    assert response.status_code == 202, response.json_body
-    accepted: Dict[str, Any] = response.json_body
-    return accepted
-
-
-@pytest.fixture
-def config(api: Api) -> Dict[str, Any]:
-    api.create_site()
-    return api.create_config()
-
-
-def throttle(faults: Faults, picks: Callable[[Call], bool]) -> None:
-    """The table throttles the worker's transactions that `picks` picks."""
-    faults.fail("ProvisionedThroughputExceededException", "TransactWriteItems", when=picks)
-
-
-def touching(text: str) -> Callable[[Call], bool]:
-    return lambda call: text in json.dumps(call.params.get("TransactItems", []), default=str)
+from tests.conftest import REGION, Api, invoke, operation, submit
+from tests.helpers import Faults, throttle, touching
 
 
 def test_a_duplicate_delivery_applies_once(api: Api, config: Dict[str, Any]) -> None:

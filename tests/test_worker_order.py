@@ -20,15 +20,8 @@ from chalicelib.core import ids
 from chalicelib.services import get_services
 from chalicelib.writes import BatchIncomplete
 from chalicelib.writes.desk import WriteDesk
-from tests.conftest import Api
-from tests.helpers import Faults
-from tests.test_worker import invoke, operation, submit, throttle, touching
-
-
-@pytest.fixture
-def config(api: Api) -> Dict[str, Any]:
-    api.create_site()
-    return api.create_config()
+from tests.conftest import Api, invoke, operation, submit
+from tests.helpers import Faults, throttle, touching
 
 
 def by_layout(messages: List[Any]) -> Dict[str, Any]:

@@ -32,9 +32,8 @@ from chalicelib.services import get_services
 from chalicelib.writes import BatchIncomplete
 from chalicelib.writes.apply import MAX_ATTEMPTS
 from devstack.poller import lambda_sqs_event
-from tests.conftest import REGION, Api
+from tests.conftest import REGION, Api, invoke, operation, submit
 from tests.helpers import Faults
-from tests.test_worker import invoke, operation, submit
 
 
 class Calls:
@@ -123,12 +122,6 @@ def calls(api: Api) -> Iterator[Calls]:
     watched = Calls()
     yield watched
     watched.close()
-
-
-@pytest.fixture
-def config(api: Api) -> Dict[str, Any]:
-    api.create_site()
-    return api.create_config()
 
 
 def reporting_batch_failures(monkeypatch: pytest.MonkeyPatch) -> None:

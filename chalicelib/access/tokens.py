@@ -13,11 +13,8 @@ import secrets
 from dataclasses import dataclass
 from typing import Dict, Literal, Mapping, Optional
 
-from chalicelib.core import ids
-from chalicelib.core.clock import isoformat, utc_now
-from chalicelib.core.errors import Forbidden, Unauthorized
-from chalicelib.store import Token
-from chalicelib.store.tokens import TokenStore
+from chalicelib.core import Forbidden, Unauthorized, ids, isoformat, utc_now
+from chalicelib.store import Token, TokenStore
 
 Scope = Literal["read", "write", "admin"]
 SCOPES: tuple[Scope, ...] = ("read", "write", "admin")

@@ -1,16 +1,157 @@
-"""The vocabulary every other part shares: domain errors, identifiers, time, entity tags,
-validated field types, structured logs, and the stage's settings."""
+"""The vocabulary every other part shares: domain errors and the one place AWS errors
+become them (`aws_errors`), identifiers, time, entity tags, validated field types and
+the fields request bodies and operations share, what writes answer (`outcomes`), RFC
+6902 patches, structured logs, and the stage's settings.
 
+Every module here is loaded by the first request anyway, so this face imports them all;
+the strict JSON parser (`jsontext`) alone loads on first use (`from chalicelib.core
+import jsontext`)."""
+
+from __future__ import annotations
+
+from chalicelib.core.aws_errors import (
+    AWS_ERRORS,
+    ConditionFailed,
+    WriteRejected,
+    describe,
+    queue_error,
+    table_error,
+    transaction_error,
+)
 from chalicelib.core.clock import epoch_seconds, isoformat, utc_now
-from chalicelib.core.errors import DependencyUnavailable, DomainError
+from chalicelib.core.errors import (
+    AlreadyApproved,
+    ApprovalRequired,
+    BadRequest,
+    Conflict,
+    DependencyUnavailable,
+    DomainError,
+    Forbidden,
+    IdempotencyKeyReused,
+    NotFound,
+    NotPublished,
+    PayloadTooLarge,
+    PreconditionFailed,
+    ReleaseStateConflict,
+    SchemaBreaksPublished,
+    SelfApproval,
+    StillPublished,
+    Unauthorized,
+    UnsupportedMediaType,
+    ValidationFailed,
+)
+from chalicelib.core.etags import etag, if_match_holds, if_none_match_holds, schema_etag
+from chalicelib.core.fields import (
+    MAX_BODY_BYTES,
+    MAX_PAGE_SIZE,
+    MAX_PREVIEW_SECONDS,
+    MAX_SCHEMA_DESCRIPTION,
+    MAX_SETTINGS_BYTES,
+    MAX_SETTINGS_DEPTH,
+    PAGE_PATTERN,
+    SITE_PATTERN,
+    TEMPLATE_PATTERN,
+    ConfigContent,
+    Model,
+    PageSlug,
+    SiteFields,
+    SiteSlug,
+    StrictModel,
+    TemplateName,
+    is_page_slug,
+    is_site_slug,
+    is_template_name,
+    json_depth,
+    settings_size,
+)
+from chalicelib.core.ids import ID_PATTERN, is_config_id, is_release_id
+from chalicelib.core.lazy import lazy_names
+from chalicelib.core.logs import get_logger, log_context, metric_fields
+from chalicelib.core.outcomes import (
+    Accepted,
+    Checked,
+    ImpactedConfig,
+    ImpactReport,
+    OperationStatus,
+    PreviewLinkAccepted,
+)
+from chalicelib.core.patches import FieldChange, make_patch, summarize
 from chalicelib.core.stage import StageSettings, get_settings
 
 __all__ = [
+    "AWS_ERRORS",
+    "ID_PATTERN",
+    "MAX_BODY_BYTES",
+    "MAX_PAGE_SIZE",
+    "MAX_PREVIEW_SECONDS",
+    "MAX_SCHEMA_DESCRIPTION",
+    "MAX_SETTINGS_BYTES",
+    "MAX_SETTINGS_DEPTH",
+    "PAGE_PATTERN",
+    "SITE_PATTERN",
+    "TEMPLATE_PATTERN",
+    "Accepted",
+    "AlreadyApproved",
+    "ApprovalRequired",
+    "BadRequest",
+    "Checked",
+    "ConditionFailed",
+    "ConfigContent",
+    "Conflict",
     "DependencyUnavailable",
     "DomainError",
+    "FieldChange",
+    "Forbidden",
+    "IdempotencyKeyReused",
+    "ImpactReport",
+    "ImpactedConfig",
+    "Model",
+    "NotFound",
+    "NotPublished",
+    "OperationStatus",
+    "PageSlug",
+    "PayloadTooLarge",
+    "PreconditionFailed",
+    "PreviewLinkAccepted",
+    "ReleaseStateConflict",
+    "SchemaBreaksPublished",
+    "SelfApproval",
+    "SiteFields",
+    "SiteSlug",
     "StageSettings",
+    "StillPublished",
+    "StrictModel",
+    "TemplateName",
+    "Unauthorized",
+    "UnsupportedMediaType",
+    "ValidationFailed",
+    "WriteRejected",
+    "describe",
     "epoch_seconds",
+    "errors",
+    "etag",
+    "get_logger",
     "get_settings",
+    "ids",
+    "if_match_holds",
+    "if_none_match_holds",
+    "is_config_id",
+    "is_page_slug",
+    "is_release_id",
+    "is_site_slug",
+    "is_template_name",
     "isoformat",
+    "json_depth",
+    "jsontext",
+    "lazy_names",
+    "log_context",
+    "make_patch",
+    "metric_fields",
+    "queue_error",
+    "schema_etag",
+    "settings_size",
+    "summarize",
+    "table_error",
+    "transaction_error",
     "utc_now",
 ]

@@ -1,6 +1,6 @@
 """Domain errors: each says what happened. Which HTTP answer it becomes is decided in one
-table at the web edge (`chalicelib.web.status`); the worker decides from the type alone
-whether an operation failed for good or is tried again later."""
+table at the web edge (`chalicelib.web.status`). The worker has its own two signals
+(`chalicelib.writes`): `OperationFailed` (failed for good) and `RetryLater`."""
 
 from __future__ import annotations
 
@@ -87,5 +87,5 @@ class ValidationFailed(DomainError):
 class DependencyUnavailable(DomainError):
     """The table or the queue refused for now (throttling, no connection).
 
-    The API answers that it cannot serve right now; the worker leaves the message to be
-    tried again."""
+    The API answers that it cannot serve right now (503); in the worker the applier turns
+    it into `RetryLater`, and the message is tried again."""

@@ -203,3 +203,23 @@ class StrictModel(Model):
     """What a client sends: unknown fields are errors, so typos do not pass silently."""
 
     model_config = ConfigDict(extra="forbid", defer_build=True)
+
+
+# The fields the HTTP edge and the queue envelopes share, declared once: the web's request
+# bodies and the `site.put` and `config.*` operations' data extend them. (No docstrings:
+# the OpenAPI document describes the request bodies that extend them.)
+
+
+class SiteFields(StrictModel):
+    name: SiteName
+    allowedOrigins: AllowedOrigins = []
+    cacheMaxAge: CacheMaxAge = DEFAULT_CACHE_MAX_AGE
+    requireSchemas: StrictBool = False
+    publishMode: PublishMode = "direct"
+    requiredApprovals: RequiredApprovals = 0
+
+
+class ConfigContent(StrictModel):
+    layout: TemplateName
+    theme: TemplateName
+    settings: SettingsObject = {}

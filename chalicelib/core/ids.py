@@ -12,28 +12,41 @@ import hashlib
 import json
 import os
 import re
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Callable, Optional
 
 ID_PATTERN = r"^[a-z2-7]{26}$"
-_ID = re.compile(ID_PATTERN)
+RELEASE_ID_PATTERN = r"^[0-9a-v]{26}$"
 
 
-def _encode(raw: bytes) -> str:
-    return base64.b32encode(raw).decode("ascii").rstrip("=").lower()
+@dataclass(frozen=True)
+class _Base32:
+    """16 bytes spelled as 26 lower-case characters of one base32 alphabet."""
+
+    pattern: re.Pattern[str]
+    encoder: Callable[[bytes], bytes]
+    decoder: Callable[[str], bytes]
+
+    def encode(self, raw: bytes) -> str:
+        return self.encoder(raw).decode("ascii").rstrip("=").lower()
+
+    def decode(self, text: str) -> Optional[bytes]:
+        """The 16 bytes `text` spells, or None. 26 characters carry 130 bits, so the last one
+        has two spare bits: only the spelling the service writes (spare bits zero) is an id,
+        the three others decode to the same bytes but name nothing."""
+        if not self.pattern.fullmatch(text):
+            return None
+        try:
+            raw = self.decoder(text.upper() + "======")
+        except ValueError:
+            return None
+        return raw if self.encode(raw) == text else None
 
 
-def _decode(text: str) -> Optional[bytes]:
-    """The 16 bytes an id spells, or None. 26 characters carry 130 bits, so the last one has
-    two spare bits: only the spelling the service writes (spare bits zero) is an id, the
-    three others decode to the same bytes but name nothing."""
-    if not _ID.fullmatch(text):
-        return None
-    try:
-        raw = base64.b32decode(text.upper() + "======")
-    except ValueError:
-        return None
-    return raw if _encode(raw) == text else None
+_BASE32 = _Base32(re.compile(ID_PATTERN), base64.b32encode, base64.b32decode)
+# base32hex (0-9, a-v): its alphabet sorts as ASCII does.
+_BASE32HEX = _Base32(re.compile(RELEASE_ID_PATTERN), base64.b32hexencode, base64.b32hexdecode)
 
 
 def _millis(now: datetime) -> bytes:
@@ -43,11 +56,11 @@ def _millis(now: datetime) -> bytes:
 def new_config_id(now: datetime, random_bytes: Callable[[int], bytes] = os.urandom) -> str:
     """26 characters that begin with the creation time. (Base32's alphabet puts its digits
     after its letters, so as strings these ids do not sort by time: see `new_release_id`.)"""
-    return _encode(_millis(now) + random_bytes(10))
+    return _BASE32.encode(_millis(now) + random_bytes(10))
 
 
 def is_config_id(text: str) -> bool:
-    return _decode(text) is not None
+    return _BASE32.decode(text) is not None
 
 
 def _check(body: bytes) -> bytes:
@@ -56,12 +69,12 @@ def _check(body: bytes) -> bytes:
 
 def new_operation_id(now: datetime, random_bytes: Callable[[int], bytes] = os.urandom) -> str:
     body = _millis(now) + random_bytes(8)
-    return _encode(body + _check(body))
+    return _BASE32.encode(body + _check(body))
 
 
 def operation_accepted_at(operation_id: str) -> Optional[datetime]:
     """When the API accepted this operation, or None when the id is not one it made."""
-    raw = _decode(operation_id)
+    raw = _BASE32.decode(operation_id)
     if raw is None or _check(raw[:14]) != raw[14:]:
         return None
     return datetime.fromtimestamp(int.from_bytes(raw[:6], "big") / 1000, tz=UTC)
@@ -81,23 +94,11 @@ def request_fingerprint(method: str, path: str, body: Any) -> str:
     return hashlib.sha256(f"{method} {path}\n{canonical}".encode()).hexdigest()
 
 
-RELEASE_ID_PATTERN = r"^[0-9a-v]{26}$"
-_RELEASE_ID = re.compile(RELEASE_ID_PATTERN)
-
-
 def new_release_id(now: datetime, random_bytes: Callable[[int], bytes] = os.urandom) -> str:
-    """26 characters of base32hex (0-9, a-v), whose alphabet sorts as ASCII: as strings,
-    release ids sort by creation time, so a site's releases are listed newest first."""
-    raw = _millis(now) + random_bytes(10)
-    return base64.b32hexencode(raw).decode("ascii").rstrip("=").lower()
+    """26 characters of base32hex, whose alphabet sorts as ASCII: as strings, release ids
+    sort by creation time, so a site's releases are listed newest first."""
+    return _BASE32HEX.encode(_millis(now) + random_bytes(10))
 
 
 def is_release_id(text: str) -> bool:
-    """Only the spelling the service writes (the last character's two spare bits zero)."""
-    if not _RELEASE_ID.fullmatch(text):
-        return False
-    try:
-        raw = base64.b32hexdecode(text.upper() + "======")
-    except ValueError:
-        return False
-    return base64.b32hexencode(raw).decode("ascii").rstrip("=").lower() == text
+    return _BASE32HEX.decode(text) is not None

@@ -6,12 +6,9 @@ from typing import Dict, Optional
 
 from chalice.app import Response
 
-from chalicelib.core.errors import NotFound
-from chalicelib.core.etags import etag, if_none_match_holds
-from chalicelib.core.fields import is_page_slug, is_site_slug
-from chalicelib.store import ConfigState, PageRender, Reads, Site
-from chalicelib.store.snapshot import SnapshotReader
-from chalicelib.web.responses import empty_response, error_response, json_response
+from chalicelib.core import NotFound, etag, if_none_match_holds, is_page_slug, is_site_slug
+from chalicelib.store import ConfigState, PageRender, Reads, Site, SnapshotReader
+from chalicelib.web import empty_response, error_response, json_response
 
 # How long a CDN may serve a page's answer stale while it fetches a fresh one, or while
 # the API is failing: a page keeps rendering through a short outage.

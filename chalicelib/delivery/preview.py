@@ -8,12 +8,10 @@ from typing import Dict, Optional
 from chalice.app import Response
 
 from chalicelib.access import authenticate, scope_covers
-from chalicelib.core import ids
-from chalicelib.core.errors import DomainError, Forbidden, NotFound, Unauthorized
-from chalicelib.core.fields import is_page_slug, is_site_slug
+from chalicelib.core import DomainError, Forbidden, NotFound, Unauthorized, ids, is_page_slug, is_site_slug
 from chalicelib.delivery.pages import cors_headers
 from chalicelib.store import ConfigState, PageRender, PreviewLink, Reads, Store
-from chalicelib.web.responses import error_response, json_response
+from chalicelib.web import error_response, json_response
 
 PRIVATE = {"Cache-Control": "private, no-store", "X-Robots-Tag": "noindex", "Referrer-Policy": "no-referrer"}
 

@@ -9,12 +9,8 @@ from typing import Any, Dict, List, Optional, Union
 from pydantic.config import ConfigDict
 from pydantic.fields import Field
 
-from chalicelib.core.errors import BadRequest, NotFound
-from chalicelib.core.fields import Model
-from chalicelib.core.patches import FieldChange, make_patch, summarize
-from chalicelib.store import ConfigState
-from chalicelib.store.configs import ConfigStore
-from chalicelib.store.keys import is_version_position
+from chalicelib.core import BadRequest, FieldChange, Model, NotFound, make_patch, summarize
+from chalicelib.store import ConfigState, ConfigStore, keys
 
 VersionRef = Union[int, str]  # a version number, "published" or "draft"
 NAMED = ("published", "draft")
@@ -38,7 +34,7 @@ def parse_version_ref(name: str, raw: Optional[str], default: str) -> VersionRef
         return default
     if raw in NAMED:
         return raw
-    if is_version_position(raw) and int(raw) >= 1:
+    if keys.is_version_position(raw) and int(raw) >= 1:
         return int(raw)
     raise BadRequest(f"query parameter '{name}' must be a version number, 'published' or 'draft'")
 

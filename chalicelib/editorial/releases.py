@@ -5,10 +5,8 @@ from __future__ import annotations
 
 from typing import Any, Dict, List, Optional
 
-from chalicelib.core.patches import FieldChange, make_patch, summarize
-from chalicelib.store import Reads, Release
-from chalicelib.store.models import ReleaseItem
-from chalicelib.store.snapshot import SnapshotReader
+from chalicelib.core import FieldChange, make_patch, summarize
+from chalicelib.store import Reads, Release, ReleaseItem, SnapshotReader
 
 
 class ReleaseItemView(ReleaseItem):

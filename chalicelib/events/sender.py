@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any, Callable, List, Protocol, Sequence
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from chalicelib.core.errors import DependencyUnavailable
+from chalicelib.core import DependencyUnavailable
 from chalicelib.store import ChangeEvent, OutboxStore
 
 if TYPE_CHECKING:

@@ -1,5 +1,6 @@
-"""Layout schemas in JSON Schema 2020-12: checking an uploaded schema, and validating a
-config's `settings` against one.
+"""Layout schemas in JSON Schema 2020-12: checking an uploaded schema, and deciding
+whether a config's `settings` may be stored with a layout (validated against its schema,
+or refused when the site requires one and the layout has none).
 
 The validator is `jsonschema-rs`, imported on first use so that routes which never
 validate (the public reads) do not pay for it. What it guarantees here:
@@ -19,7 +20,9 @@ from __future__ import annotations
 
 import json
 from functools import lru_cache
-from typing import TYPE_CHECKING, Any, Dict, List, Sequence
+from typing import TYPE_CHECKING, Any, Dict, List, Optional, Sequence
+
+from chalicelib.store import LayoutSchema, Site, schema_text
 
 if TYPE_CHECKING:
     import jsonschema_rs
@@ -77,6 +80,19 @@ def settings_errors(schema_text: str, settings: Any) -> List[Detail]:
         if len(errors) >= MAX_ERRORS:
             break
     return errors
+
+
+def settings_problems(
+    site: Optional[Site], layout: str, schema: Optional[LayoutSchema], settings: Dict[str, Any]
+) -> List[Detail]:
+    """Why a config's `settings` may not be stored with `layout`: the schema's errors, or
+    the site's `requireSchemas` when the layout has none. Empty when they may."""
+    if schema is None:
+        if site is not None and site.requireSchemas:
+            message = f"site '{site.site}' requires a schema for every layout, and layout '{layout}' has none"
+            return [{"field": "layout", "message": message, "type": "schema_required"}]
+        return []
+    return settings_errors(schema_text(schema), settings)
 
 
 # The library's messages quote the failing value, which may be the whole document.

@@ -1,5 +1,6 @@
-"""The single table: key formats (`keys`), one gateway that calls DynamoDB and turns its
-errors into domain errors (`table`), and one store per entity with its item codec."""
+"""The single table: key formats (`keys`), one gateway that calls DynamoDB (`table`, its
+errors turned into domain errors by `chalicelib.core.aws_errors`), and one store per
+entity with its item codec."""
 
 from __future__ import annotations
 
@@ -8,12 +9,14 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Callable
 
-from chalicelib.core.clock import utc_now
+from chalicelib.core import ConditionFailed, WriteRejected, utc_now
+from chalicelib.store import keys
 from chalicelib.store.audit import DEFAULT_RETENTION, AuditStore
-from chalicelib.store.checks import CheckResult, CheckStore, Finding
+from chalicelib.store.checks import CheckResult, CheckStatus, CheckStore, Finding
 from chalicelib.store.configs import ConfigState, ConfigStore, version_of
 from chalicelib.store.cursors import Listing
 from chalicelib.store.models import (
+    Approval,
     AuditActor,
     AuditEntry,
     ConfigVersion,
@@ -26,8 +29,11 @@ from chalicelib.store.models import (
     PreviewLink,
     Publication,
     Release,
+    ReleaseActor,
+    ReleaseFailure,
     ReleaseItem,
     RenderConfig,
+    ServedBefore,
     Site,
     Token,
 )
@@ -35,10 +41,10 @@ from chalicelib.store.outbox import ChangeEvent, OutboxStore, event_id
 from chalicelib.store.previews import PreviewStore
 from chalicelib.store.receipts import Receipt, ReceiptStore
 from chalicelib.store.releases import ReleaseStore
-from chalicelib.store.schemas import SchemaStore
+from chalicelib.store.schemas import SchemaStore, schema_text
 from chalicelib.store.sites import SiteStore
 from chalicelib.store.snapshot import Reads, Snapshot, SnapshotReader
-from chalicelib.store.table import ConditionFailed, SingleTable, Transaction, WriteRejected
+from chalicelib.store.table import SingleTable, Transaction
 from chalicelib.store.tokens import TokenStore
 
 if TYPE_CHECKING:
@@ -90,13 +96,17 @@ class Store:
 
 
 __all__ = [
+    "Approval",
     "AuditActor",
     "AuditEntry",
     "AuditStore",
     "ChangeEvent",
     "CheckResult",
+    "CheckStatus",
+    "CheckStore",
     "ConditionFailed",
     "ConfigState",
+    "ConfigStore",
     "ConfigVersion",
     "Finding",
     "IdempotencyRecord",
@@ -108,18 +118,30 @@ __all__ = [
     "OutboxStore",
     "PageRender",
     "PreviewLink",
+    "PreviewStore",
     "Publication",
     "Reads",
     "Receipt",
+    "ReceiptStore",
     "Release",
+    "ReleaseActor",
+    "ReleaseFailure",
     "ReleaseItem",
+    "ReleaseStore",
     "RenderConfig",
+    "SchemaStore",
+    "ServedBefore",
     "Site",
+    "SiteStore",
     "Snapshot",
+    "SnapshotReader",
     "Store",
     "Token",
+    "TokenStore",
     "Transaction",
     "WriteRejected",
     "event_id",
+    "keys",
+    "schema_text",
     "version_of",
 ]

@@ -10,8 +10,7 @@ from typing import Optional
 
 from boto3.dynamodb.conditions import Attr, Key
 
-from chalicelib.core.clock import epoch_seconds
-from chalicelib.core.errors import BadRequest
+from chalicelib.core import BadRequest, epoch_seconds
 from chalicelib.store import keys
 from chalicelib.store.cursors import Listing, decode_cursor, encode_cursor
 from chalicelib.store.models import AuditEntry

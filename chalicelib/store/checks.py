@@ -9,24 +9,23 @@ from typing import Any, Dict, List, Literal
 
 from boto3.dynamodb.conditions import Key
 
-from chalicelib.core.clock import epoch_seconds
-from chalicelib.core.fields import Model
+from chalicelib.core import Model, epoch_seconds
 from chalicelib.store import keys
 from chalicelib.store.table import SingleTable
 
-Status = Literal["ok", "warning", "failing"]
+CheckStatus = Literal["ok", "warning", "failing"]
 
 
 class Finding(Model):
     check: str
-    status: Status
+    status: CheckStatus
     reason: str
 
 
 class CheckResult(Model):
     runId: str
     checkedAt: str
-    status: Status
+    status: CheckStatus
     findings: List[Finding]
     # What the run changed: backups created or deleted, PITR switched on.
     actions: List[str] = []

@@ -13,7 +13,7 @@ from typing import Any, Dict, Optional, Sequence, Tuple
 
 from boto3.dynamodb.conditions import Attr, ConditionBase, Key
 
-from chalicelib.core.fields import is_page_slug
+from chalicelib.core import is_page_slug
 from chalicelib.store import keys
 from chalicelib.store.cursors import Listing, decode_cursor, encode_cursor
 from chalicelib.store.models import LAST_APPLIED_ATTRIBUTE, ConfigVersion, LastApplied, Publication, RenderConfig

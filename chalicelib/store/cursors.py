@@ -16,7 +16,7 @@ import re
 from dataclasses import dataclass
 from typing import Any, Callable, List, Optional
 
-from chalicelib.core.errors import BadRequest
+from chalicelib.core import BadRequest
 
 # Longer than any cursor the service writes (a listing of a site's page, and a page).
 MAX_CURSOR_CHARS = 1024

@@ -10,8 +10,7 @@ from typing import Any, Dict, List, Literal, Mapping, Optional
 from pydantic.config import ConfigDict
 from pydantic.fields import Field
 
-from chalicelib.core.fields import Model
-from chalicelib.core.outcomes import OperationStatus
+from chalicelib.core import Model, OperationStatus
 
 
 class Site(Model):
@@ -112,25 +111,6 @@ class ConfigVersion(Model):
         return {"layout": self.layout, "theme": self.theme, "settings": self.settings or {}}
 
 
-OperationType = Literal[
-    "site.put",
-    "config.create",
-    "config.update",
-    "config.delete",
-    "config.publish",
-    "config.unpublish",
-    "preview.create",
-    "preview.revoke",
-    "release.create",
-    "release.approve",
-    "release.publish",
-    "release.cancel",
-    "release.revert",
-    "schema.put",
-    "schema.delete",
-]
-
-
 class LayoutSchema(Model):
     """The settings schema of one layout of a site (JSON Schema 2020-12)."""
 
@@ -155,7 +135,9 @@ class OperationError(Model):
 class Operation(Model):
     operationId: str
     status: OperationStatus
-    type: Optional[OperationType] = None
+    # One of the registered operation types (`chalicelib.writes.operation_types()`): the
+    # worker records the type it applied, and the OpenAPI document lists them.
+    type: Optional[str] = None
     resourceId: Optional[str] = None
     version: Optional[int] = None
     error: Optional[OperationError] = None

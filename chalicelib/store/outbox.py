@@ -12,8 +12,7 @@ from typing import List, Optional, Sequence
 
 from boto3.dynamodb.conditions import Attr, Key
 
-from chalicelib.core.clock import epoch_seconds, isoformat
-from chalicelib.core.fields import Model
+from chalicelib.core import Model, epoch_seconds, isoformat
 from chalicelib.store import keys
 from chalicelib.store.table import Item, SingleTable, Transaction
 

@@ -8,7 +8,7 @@ from typing import List, Optional
 
 from boto3.dynamodb.conditions import Attr, Key
 
-from chalicelib.core.clock import epoch_seconds
+from chalicelib.core import epoch_seconds
 from chalicelib.store import keys
 from chalicelib.store.models import PreviewLink
 from chalicelib.store.table import Item, SingleTable, Transaction

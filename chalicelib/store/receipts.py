@@ -9,7 +9,7 @@ from typing import Optional
 
 from boto3.dynamodb.conditions import Attr
 
-from chalicelib.core.clock import epoch_seconds
+from chalicelib.core import epoch_seconds
 from chalicelib.store import keys
 from chalicelib.store.models import IdempotencyRecord, Operation
 from chalicelib.store.table import Item, SingleTable, Transaction

@@ -7,7 +7,7 @@ from typing import List, Optional
 
 from boto3.dynamodb.conditions import Attr, Key
 
-from chalicelib.core.ids import is_release_id
+from chalicelib.core import is_release_id
 from chalicelib.store import keys
 from chalicelib.store.cursors import Listing, decode_cursor, encode_cursor
 from chalicelib.store.models import Release

@@ -9,7 +9,7 @@ from typing import List, Optional
 
 from boto3.dynamodb.conditions import Attr, Key
 
-from chalicelib.core.fields import is_template_name
+from chalicelib.core import is_template_name
 from chalicelib.store import keys
 from chalicelib.store.cursors import Listing, decode_cursor, encode_cursor
 from chalicelib.store.models import LastApplied, LayoutSchema

@@ -1,5 +1,5 @@
-"""The single table's gateway: the only code that calls DynamoDB, and the one place where
-AWS errors become domain errors.
+"""The single table's gateway: the only code that calls DynamoDB. Its errors become domain
+errors in one place, `chalicelib.core.aws_errors`.
 
 It gets its table passed in and creates no AWS client. Reads are `GetItem`,
 `BatchGetItem` or `Query`; every state change is one `TransactWriteItems`, built with
@@ -15,11 +15,16 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any, Callable, Dict, List, Mapping, Optional, Sequence, Tuple
 
 from boto3.dynamodb.conditions import ConditionBase, ConditionExpressionBuilder
-from boto3.dynamodb.types import TypeDeserializer
-from botocore.exceptions import BotoCoreError, ClientError
 
-from chalicelib.core.clock import epoch_seconds, utc_now
-from chalicelib.core.errors import DependencyUnavailable
+from chalicelib.core import (
+    AWS_ERRORS,
+    ConditionFailed,
+    DependencyUnavailable,
+    epoch_seconds,
+    table_error,
+    transaction_error,
+    utc_now,
+)
 from chalicelib.store import keys
 
 if TYPE_CHECKING:
@@ -28,40 +33,9 @@ if TYPE_CHECKING:
 Item = Dict[str, Any]
 ItemKey = Tuple[str, str]
 
-# Errors that say "not now" rather than "never": the caller may try again.
-TRANSIENT_ERROR_CODES = frozenset(
-    {
-        "ProvisionedThroughputExceededException",
-        "ThrottlingException",
-        "RequestLimitExceeded",
-        "InternalServerError",
-        "ServiceUnavailable",
-        "TransactionInProgressException",
-        "TransactionConflictException",
-    }
-)
-# The same, as the reasons a cancelled transaction gives for one of its items.
-TRANSIENT_REASONS = frozenset(
-    {"ThrottlingError", "ProvisionedThroughputExceeded", "TransactionConflict", "RequestLimitExceeded"}
-)
 BATCH_GET_ATTEMPTS = 5
 BATCH_WRITE_SIZE = 25
 BATCH_GET_KEYS = 100
-_DESERIALIZER = TypeDeserializer()
-
-
-class ConditionFailed(Exception):
-    """A write's condition no longer holds: what was read has changed since. Reading again
-    decides what to do; nothing was written."""
-
-    def __init__(self, failed_items: Sequence[int]) -> None:
-        super().__init__(f"the condition of item(s) {list(failed_items)} no longer holds")
-        self.failed_items = list(failed_items)
-
-
-class WriteRejected(Exception):
-    """DynamoDB refused the write as invalid (an item over 400 KB, a value it cannot hold):
-    the same write can never succeed. Nothing was written."""
 
 
 class Transaction:
@@ -138,8 +112,8 @@ class SingleTable:
                 # BatchGetItem takes at most 100 keys, each once.
                 for start in range(0, len(unique), BATCH_GET_KEYS):
                     found.update(self._batch_get(unique[start : start + BATCH_GET_KEYS], consistent))
-        except (ClientError, BotoCoreError) as exc:
-            raise translate(exc) from exc
+        except AWS_ERRORS as exc:
+            raise table_error(exc) from exc
         return {key: item for key, item in found.items() if self.live(item) is not None}
 
     def get(self, key: keys.Key, consistent: bool = False) -> Optional[Item]:
@@ -169,8 +143,8 @@ class SingleTable:
                 if not last:
                     break
                 params["ExclusiveStartKey"] = last
-        except (ClientError, BotoCoreError) as exc:
-            raise translate(exc) from exc
+        except AWS_ERRORS as exc:
+            raise table_error(exc) from exc
         return items[:limit], len(items) > limit
 
     def live(self, item: Optional[Item]) -> Optional[Item]:
@@ -191,12 +165,11 @@ class SingleTable:
                 self._table.put_item(Item=item)
             else:
                 self._table.put_item(Item=item, ConditionExpression=condition)
-        except ClientError as exc:
-            if error_code(exc) == "ConditionalCheckFailedException":
+        except AWS_ERRORS as exc:
+            error = table_error(exc)
+            if isinstance(error, ConditionFailed):
                 return False
-            raise translate(exc) from exc
-        except BotoCoreError as exc:
-            raise translate(exc) from exc
+            raise error from exc
         return True
 
     def put_unless(self, item: Item, condition: ConditionBase) -> Optional[Item]:
@@ -206,23 +179,21 @@ class SingleTable:
             self._table.put_item(
                 Item=item, ConditionExpression=condition, ReturnValuesOnConditionCheckFailure="ALL_OLD"
             )
-        except ClientError as exc:
-            if error_code(exc) != "ConditionalCheckFailedException":
-                raise translate(exc) from exc
-            old: Mapping[str, Any] = exc.response.get("Item") or {}  # type: ignore[assignment]
-            if old:
-                return {name: _DESERIALIZER.deserialize(value) for name, value in old.items()}
+        except AWS_ERRORS as exc:
+            error = table_error(exc)
+            if not isinstance(error, ConditionFailed):
+                raise error from exc
+            if error.item:
+                return error.item
             # Not returned (an older API or emulator): read what is there.
             return self.get({keys.PK: item[keys.PK], keys.SK: item[keys.SK]}, consistent=True) or {}
-        except BotoCoreError as exc:
-            raise translate(exc) from exc
         return None
 
     def delete(self, key: keys.Key) -> None:
         try:
             self._table.delete_item(Key=key)
-        except (ClientError, BotoCoreError) as exc:
-            raise translate(exc) from exc
+        except AWS_ERRORS as exc:
+            raise table_error(exc) from exc
 
     def commit(self, transaction: Transaction) -> None:
         # The token makes the SDK's own retry of this very call a no-op. It is derived
@@ -235,14 +206,8 @@ class SingleTable:
                 TransactItems=transaction.items,  # type: ignore[arg-type]
                 ClientRequestToken=token,
             )
-        except ClientError as exc:
-            if error_code(exc) == "ValidationException":
-                # Too large (an item over 400 KB, the whole over 4 MB) or otherwise invalid:
-                # the same transaction can never succeed.
-                raise WriteRejected(f"the table refused the change as invalid ({exc})") from exc
-            raise translate(exc) from exc
-        except BotoCoreError as exc:
-            raise translate(exc) from exc
+        except AWS_ERRORS as exc:
+            raise transaction_error(exc) from exc
 
     def delete_many(self, doomed: Sequence[keys.Key]) -> None:
         """Deletes the items (25 a call); deleting one already gone changes nothing."""
@@ -253,8 +218,8 @@ class SingleTable:
             for attempt in range(BATCH_GET_ATTEMPTS):
                 try:
                     response = self._client.batch_write_item(RequestItems=request)
-                except (ClientError, BotoCoreError) as exc:
-                    raise translate(exc) from exc
+                except AWS_ERRORS as exc:
+                    raise table_error(exc) from exc
                 request = response.get("UnprocessedItems") or {}
                 if not request:
                     break
@@ -279,39 +244,3 @@ class SingleTable:
 
 def item_key(item: Mapping[str, Any]) -> ItemKey:
     return str(item[keys.PK]), str(item[keys.SK])
-
-
-def error_code(exc: ClientError) -> str:
-    return str(exc.response.get("Error", {}).get("Code", ""))
-
-
-def translate(exc: Exception) -> Exception:
-    """An AWS error as the domain sees it. "Not now" (throttling, no connection) is
-    DependencyUnavailable; a condition that no longer holds is ConditionFailed; a
-    transaction cancelled for an invalid item is WriteRejected, decided from its
-    `CancellationReasons`. Anything else is a bug (a malformed request, a missing
-    permission) and is raised as it is."""
-    if not isinstance(exc, ClientError):
-        return DependencyUnavailable(f"the table could not be reached ({type(exc).__name__}); try again shortly")
-    code = error_code(exc)
-    if code == "ConditionalCheckFailedException":
-        return ConditionFailed([0])
-    if code == "TransactionCanceledException":
-        return _cancelled(exc)
-    if code in TRANSIENT_ERROR_CODES:
-        return DependencyUnavailable(f"the table refused for now ({code}); try again shortly")
-    return exc
-
-
-def _cancelled(exc: ClientError) -> Exception:
-    reasons = [str(reason.get("Code") or "None") for reason in exc.response.get("CancellationReasons", [])]
-    failed = [index for index, reason in enumerate(reasons) if reason == "ConditionalCheckFailed"]
-    if any(reason in TRANSIENT_REASONS for reason in reasons):
-        return DependencyUnavailable("the table refused the transaction for now; try again shortly")
-    invalid = [reason for reason in reasons if reason not in ("None", "ConditionalCheckFailed")]
-    if invalid:
-        return WriteRejected(f"the table refused the change as invalid ({', '.join(sorted(set(invalid)))})")
-    if failed:
-        return ConditionFailed(failed)
-    # No reasons at all (an older SDK or an emulator): treat it as a race and read again.
-    return ConditionFailed([])

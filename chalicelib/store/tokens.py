@@ -6,12 +6,11 @@ from typing import List, Optional
 
 from boto3.dynamodb.conditions import Attr, Key
 
-from chalicelib.core import ids
-from chalicelib.core.clock import isoformat
+from chalicelib.core import ConditionFailed, ids, isoformat
 from chalicelib.store import keys
 from chalicelib.store.audit import AuditStore
 from chalicelib.store.models import AuditActor, AuditEntry, Token
-from chalicelib.store.table import ConditionFailed, Item, SingleTable, Transaction
+from chalicelib.store.table import Item, SingleTable, Transaction
 
 # Who changes tokens when no name is given: tokens are made with operators' credentials.
 OPERATOR = "operator"
@@ -69,7 +68,7 @@ class TokenStore:
     def _audited(
         self, transaction: Transaction, kind: str, token: Token, before: Item, after: Item, actor: str
     ) -> None:
-        from chalicelib.core.patches import make_patch
+        from chalicelib.core import make_patch
 
         now = self._table.now()
         entry = AuditEntry(

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from chalicelib.core.lazy import lazy_names
+from chalicelib.core import lazy_names
 from chalicelib.upkeep.reports import BackupReport, RedriveResult
 
 if TYPE_CHECKING:

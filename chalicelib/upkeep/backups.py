@@ -14,11 +14,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any, Callable, Dict, List
 
-from botocore.exceptions import BotoCoreError, ClientError
-
-from chalicelib.core.clock import isoformat, utc_now
-from chalicelib.core.logs import metric_fields
-from chalicelib.store.checks import CheckResult, Finding, Status
+from chalicelib.core import AWS_ERRORS, describe, isoformat, metric_fields, utc_now
+from chalicelib.store import CheckResult, CheckStatus, Finding
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
@@ -75,8 +72,8 @@ class BackupChecker:
         for name, check in checks:
             try:
                 findings.append(check(now, actions, metrics))
-            except (ClientError, BotoCoreError) as exc:
-                findings.append(Finding(check=name, status="failing", reason=f"could not check: {_describe(exc)}"))
+            except AWS_ERRORS as exc:
+                findings.append(Finding(check=name, status="failing", reason=f"could not check: {describe(exc)}"))
         status = max((finding.status for finding in findings), key=_SEVERITY.__getitem__)
         metrics["BackupCheckFailing"] = 1.0 if status == "failing" else 0.0
         return CheckResult(
@@ -124,7 +121,7 @@ class BackupChecker:
             age = now - _aware(newest["BackupCreationDateTime"])
             metrics["NewestBackupAgeHours"] = round(age.total_seconds() / 3600, 2)
             reason = f"newest backup {newest['BackupName']} is {_age(age)} old"
-        status: Status = "ok"
+        status: CheckStatus = "ok"
         if newest is None or now - _aware(newest["BackupCreationDateTime"]) > self._policy.max_backup_age:
             if self._policy.create_backups:
                 name = self._create_backup(now)
@@ -225,13 +222,6 @@ def _aware(moment: datetime) -> datetime:
 def _age(delta: timedelta) -> str:
     hours = delta.total_seconds() / 3600
     return f"{hours:.1f} h" if hours >= 1 else f"{delta.total_seconds() / 60:.0f} min"
-
-
-def _describe(exc: Exception) -> str:
-    if isinstance(exc, ClientError):
-        error = exc.response.get("Error", {})
-        return f"{error.get('Code', 'error')}: {error.get('Message', '')}".strip()
-    return type(exc).__name__
 
 
 def run_backup_check(

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from typing import List, Optional
 
-from chalicelib.core.fields import Model
-from chalicelib.store.checks import CheckResult
+from chalicelib.core import Model
+from chalicelib.store import CheckResult
 
 
 class BackupReport(Model):

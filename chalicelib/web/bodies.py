@@ -7,11 +7,14 @@ from typing import TYPE_CHECKING, Any, Dict, List, Optional, Type, TypeVar
 from pydantic.main import BaseModel
 from pydantic_core import ValidationError
 
-from chalicelib.core.errors import BadRequest, PayloadTooLarge, UnsupportedMediaType, ValidationFailed
-from chalicelib.core.fields import (
+from chalicelib.core import (
     MAX_BODY_BYTES,
     MAX_SETTINGS_BYTES,
     MAX_SETTINGS_DEPTH,
+    BadRequest,
+    PayloadTooLarge,
+    UnsupportedMediaType,
+    ValidationFailed,
     json_depth,
     settings_size,
 )

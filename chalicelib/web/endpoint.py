@@ -17,8 +17,7 @@ from chalice.app import Chalice, Request, Response
 from pydantic.main import BaseModel
 
 from chalicelib.access import Principal, Scope
-from chalicelib.core.clock import isoformat
-from chalicelib.core.errors import BadRequest, DependencyUnavailable, DomainError
+from chalicelib.core import BadRequest, DependencyUnavailable, DomainError, isoformat
 from chalicelib.web.bodies import parse_body
 from chalicelib.web.responses import error_response, internal_error_response, request_id_of
 

@@ -9,7 +9,7 @@ from typing import Callable
 
 from chalice.app import Chalice, Request, Response
 
-from chalicelib.core.logs import log_context
+from chalicelib.core import log_context
 from chalicelib.web.responses import REQUEST_ID_HEADER, error_body, request_id_of
 
 _CHALICE_ERROR_CODES = {400: "BadRequest", 404: "NotFound", 405: "MethodNotAllowed", 415: "UnsupportedMediaType"}

@@ -8,47 +8,21 @@ from typing import Any, Dict, List, Literal, Optional
 from pydantic.config import ConfigDict
 from pydantic.fields import Field
 
-from chalicelib.core.fields import (
-    DEFAULT_CACHE_MAX_AGE,
+from chalicelib.core import (
     MAX_PREVIEW_SECONDS,
     MAX_SCHEMA_DESCRIPTION,
-    AllowedOrigins,
-    CacheMaxAge,
+    ConfigContent,
     Model,
     PageSlug,
-    PublishMode,
-    RequiredApprovals,
-    SettingsObject,
-    SiteName,
+    SiteFields,
     SiteSlug,
-    StrictBool,
     StrictModel,
-    TemplateName,
 )
-from chalicelib.store.models import (
-    AuditEntry,
-    ConfigVersion,
-    LayoutSchema,
-    PreviewLink,
-    Release,
-    RenderConfig,
-    Site,
-)
+from chalicelib.store import AuditEntry, ConfigVersion, LayoutSchema, PreviewLink, Release, RenderConfig, Site
 
 
-class SiteInput(StrictModel):
-    name: SiteName
-    allowedOrigins: AllowedOrigins = []
-    cacheMaxAge: CacheMaxAge = DEFAULT_CACHE_MAX_AGE
-    requireSchemas: StrictBool = False
-    publishMode: PublishMode = "direct"
-    requiredApprovals: RequiredApprovals = 0
-
-
-class ConfigContent(StrictModel):
-    layout: TemplateName
-    theme: TemplateName
-    settings: SettingsObject = {}
+class SiteInput(SiteFields):
+    pass  # its own name in the OpenAPI document
 
 
 class ConfigCreateInput(ConfigContent):

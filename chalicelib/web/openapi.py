@@ -21,7 +21,8 @@ from chalice.app import Chalice, RouteEntry
 from pydantic.main import BaseModel
 
 from chalicelib.access import SCOPES
-from chalicelib.core.fields import (
+from chalicelib.core import (
+    ID_PATTERN,
     MAX_BODY_BYTES,
     MAX_SETTINGS_BYTES,
     MAX_SETTINGS_DEPTH,
@@ -29,7 +30,6 @@ from chalicelib.core.fields import (
     SITE_PATTERN,
     TEMPLATE_PATTERN,
 )
-from chalicelib.core.ids import ID_PATTERN
 from chalicelib.web.endpoint import EndpointSpec, Param
 from chalicelib.web.responses import REQUEST_ID_HEADER
 from chalicelib.web.status import ANSWERS
@@ -185,6 +185,20 @@ def _schemas(definitions: Mapping[str, Any]) -> Dict[str, Any]:
         if name in schemas:
             raise ValueError(f"a model is named {name}, which the document keeps for the error body")
         schemas[name] = schema
+    return _with_operation_types(schemas)
+
+
+def _with_operation_types(schemas: Dict[str, Any]) -> Dict[str, Any]:
+    """An operation's `type` is stored as a string; the document names the types there
+    are, from the registry of operation types (which loads with this route only)."""
+    from chalicelib.writes import operation_types
+
+    operation = schemas.get("Operation")
+    if operation is None:
+        return schemas
+    named = {"enum": list(operation_types()), "type": "string"}
+    types = {**operation["properties"]["type"], "anyOf": [named, {"type": "null"}]}
+    schemas["Operation"] = {**operation, "properties": {**operation["properties"], "type": types}}
     return schemas
 
 

@@ -8,7 +8,7 @@ from typing import Any, Dict, List, Mapping, Optional
 from chalice.app import Request, Response
 from pydantic.main import BaseModel
 
-from chalicelib.core.errors import DomainError
+from chalicelib.core import DomainError
 from chalicelib.web.status import answer_for
 
 REQUEST_ID_HEADER = "X-Request-Id"

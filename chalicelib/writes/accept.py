@@ -12,10 +12,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Callable, Optional, Union
 
-from chalicelib.core import ids
-from chalicelib.core.clock import isoformat, utc_now
-from chalicelib.core.errors import IdempotencyKeyReused, NotFound
-from chalicelib.core.outcomes import Accepted, Checked, OperationStatus
+from chalicelib.core import Accepted, Checked, IdempotencyKeyReused, NotFound, OperationStatus, ids, isoformat, utc_now
 from chalicelib.store import IdempotencyRecord, Operation, Reads, Snapshot, Store
 from chalicelib.writes.envelopes import OperationEnvelope, OperationMeta
 from chalicelib.writes.queue import WriteQueue

@@ -13,14 +13,12 @@ from __future__ import annotations
 from contextlib import suppress
 from dataclasses import replace
 from datetime import datetime
-from typing import TYPE_CHECKING, Callable, Optional, cast
+from typing import TYPE_CHECKING, Callable, Optional
 
-from chalicelib.core.clock import isoformat, utc_now
-from chalicelib.core.errors import DependencyUnavailable
+from chalicelib.core import DependencyUnavailable, isoformat, utc_now
 from chalicelib.store import ConditionFailed, Operation, OperationError, Receipt, Store, WriteRejected
-from chalicelib.store.models import OperationType
 from chalicelib.writes.envelopes import OperationEnvelope
-from chalicelib.writes.registry import Change, OperationFailed, kind_of
+from chalicelib.writes.registry import Change, OperationFailed, RetryLater, kind_of
 
 if TYPE_CHECKING:
     from chalicelib.events import EventSender
@@ -41,14 +39,18 @@ class Applier:
     def apply(self, envelope: OperationEnvelope) -> Operation:
         """Applies one operation and records how it ended; a second call changes nothing.
 
-        Raises DependencyUnavailable when the table refuses for now: the message stays queued.
+        Raises RetryLater when the table refuses for now or what it read keeps changing:
+        the message stays queued.
         """
-        for _ in range(MAX_ATTEMPTS):
-            try:
-                return self._attempt(envelope)
-            except ConditionFailed:
-                continue  # what was read has changed: read again and decide
-        raise DependencyUnavailable("the resource kept changing while the operation was applied; it is tried again")
+        try:
+            for _ in range(MAX_ATTEMPTS):
+                try:
+                    return self._attempt(envelope)
+                except ConditionFailed:
+                    continue  # what was read has changed: read again and decide
+        except DependencyUnavailable as exc:
+            raise RetryLater(exc.message) from exc
+        raise RetryLater("the resource kept changing while the operation was applied; it is tried again")
 
     def record_delivery_failure(self, envelope: OperationEnvelope, reason: str) -> None:
         """Marks an operation whose message is about to go to the dead-letter queue, so a
@@ -123,7 +125,7 @@ class Applier:
         return Operation(
             operationId=envelope.meta.operationId,
             status="pending",
-            type=cast(OperationType, envelope.operation),
+            type=kind_of(envelope).name,  # a registered type, by construction
             resourceId=kind_of(envelope).resource(envelope),
             submittedAt=envelope.meta.submittedAt,
             completedAt=isoformat(now),

@@ -11,9 +11,19 @@ from typing import Any, Dict, Literal, Optional, Tuple, Union
 
 from pydantic.fields import Field
 
-from chalicelib.core.fields import PageSlug, SettingsObject, SiteSlug, StrictModel, TemplateName
-from chalicelib.store import ConfigState, ConfigVersion, Publication, Reads, RenderConfig, Site, Snapshot, version_of
-from chalicelib.store.configs import ConfigStore
+from chalicelib.core import ConfigContent, PageSlug, SiteSlug, StrictModel
+from chalicelib.schemas import settings_problems
+from chalicelib.store import (
+    ConfigState,
+    ConfigStore,
+    ConfigVersion,
+    Publication,
+    Reads,
+    RenderConfig,
+    Site,
+    Snapshot,
+    version_of,
+)
 from chalicelib.writes.envelopes import OperationEnvelope
 from chalicelib.writes.page_events import page_changed
 from chalicelib.writes.registry import (
@@ -24,16 +34,9 @@ from chalicelib.writes.registry import (
     refuse_if_superseded,
     register,
 )
-from chalicelib.writes.schemas import settings_problems
 
 
-class ConfigContentData(StrictModel):
-    layout: TemplateName
-    theme: TemplateName
-    settings: SettingsObject = {}
-
-
-class ConfigCreateData(ConfigContentData):
+class ConfigCreateData(ConfigContent):
     id: str
     site: SiteSlug
     page: PageSlug
@@ -49,7 +52,7 @@ class ConfigTarget(StrictModel):
     page: Optional[PageSlug] = None
 
 
-class ConfigUpdateData(ConfigContentData, ConfigTarget):
+class ConfigUpdateData(ConfigContent, ConfigTarget):
     pass
 
 
@@ -133,7 +136,7 @@ class CreateConfig(_ConfigKind, OperationKind[ConfigCreate]):
         version = version_of(config, change.operation_id, change.actor)
         ConfigStore.add_create(change.transaction, config, version, publication, applied_by(envelope))
         page_changed(change, config, None, publication)
-        change.audit(f"config/{config.id}", {}, config.content(), site=config.site, page=config.page, to_version=1)
+        _audit(change, config, None, config)
         return 1
 
 
@@ -159,15 +162,7 @@ class UpdateConfig(_ConfigKind, OperationKind[ConfigUpdate]):
         version = version_of(updated, change.operation_id, change.actor)
         ConfigStore.add_replace(change.transaction, updated, version, state, publication, applied_by(envelope))
         page_changed(change, updated, state, publication)
-        change.audit(
-            f"config/{current.id}",
-            current.content(),
-            updated.content(),
-            site=current.site,
-            page=current.page,
-            from_version=current.version,
-            to_version=updated.version,
-        )
+        _audit(change, current, current, updated)
         return updated.version
 
 
@@ -192,15 +187,7 @@ class DeleteConfig(_ConfigKind, OperationKind[ConfigDelete]):
         )
         ConfigStore.add_delete(change.transaction, current, state, tombstone)
         page_changed(change, current, state, None, deleted=True)
-        change.audit(
-            f"config/{current.id}",
-            current.content(),
-            {},
-            site=current.site,
-            page=current.page,
-            from_version=current.version,
-            to_version=tombstone.version,
-        )
+        _audit(change, current, current, None, deleted=tombstone.version)
         return tombstone.version
 
 
@@ -295,17 +282,24 @@ def expected_publication(envelope: Union[ConfigPublish, ConfigUnpublish], snapsh
     return state
 
 
+def _audit(
+    change: Change,
+    config: RenderConfig,
+    before: Optional[RenderConfig],
+    after: Optional[RenderConfig],
+    deleted: Optional[int] = None,
+) -> None:
+    """The audit entry of a config's content going from `before` to `after` (a deletion
+    leaves version `deleted`)."""
+    resource, content = f"config/{config.id}", RenderConfig.content
+    change.audit_versions(resource, before, after, content, site=config.site, page=config.page, to_version=deleted)
+
+
 def _audit_publication(change: Change, state: ConfigState, publication: Optional[Publication]) -> None:
-    before = state.publication
+    """What the page serves, as a change of the config: from one publication to another."""
     config = state.draft
-    change.audit(
-        f"config/{config.id}",
-        before.content() if before else {},
-        publication.content() if publication else {},
-        site=config.site,
-        page=config.page,
-        from_version=before.version if before else None,
-        to_version=publication.version if publication else None,
+    change.audit_versions(
+        f"config/{config.id}", state.publication, publication, Publication.content, site=config.site, page=config.page
     )
 
 

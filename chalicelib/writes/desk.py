@@ -7,7 +7,7 @@ from typing import Any, Optional
 
 from pydantic.main import BaseModel
 
-from chalicelib.core.errors import (
+from chalicelib.core import (
     ApprovalRequired,
     Conflict,
     NotFound,
@@ -15,8 +15,10 @@ from chalicelib.core.errors import (
     PreconditionFailed,
     StillPublished,
     ValidationFailed,
+    etag,
+    if_match_holds,
 )
-from chalicelib.core.etags import etag, if_match_holds
+from chalicelib.schemas import settings_problems
 from chalicelib.store import LayoutSchema, Reads, RenderConfig, Site, Snapshot
 from chalicelib.writes.accept import Answer, Desk, KeyUse, Submission
 from chalicelib.writes.configs import (
@@ -27,7 +29,6 @@ from chalicelib.writes.configs import (
     ConfigUnpublish,
     ConfigUpdate,
 )
-from chalicelib.writes.schemas import settings_problems
 from chalicelib.writes.sites import SitePut, SitePutData
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any, Literal, Optional
 
-from chalicelib.core.fields import Model
+from chalicelib.core import Model
 
 
 class OperationMeta(Model):

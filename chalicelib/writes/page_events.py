@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Optional
 
-from chalicelib.core.etags import etag
+from chalicelib.core import etag
 from chalicelib.store import ConfigState, Publication, RenderConfig
 from chalicelib.writes.registry import Change
 

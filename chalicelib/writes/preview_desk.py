@@ -7,10 +7,7 @@ import secrets
 from datetime import timedelta
 from typing import Optional
 
-from chalicelib.core import ids
-from chalicelib.core.clock import isoformat
-from chalicelib.core.errors import NotFound, ValidationFailed
-from chalicelib.core.outcomes import Accepted, PreviewLinkAccepted
+from chalicelib.core import Accepted, NotFound, PreviewLinkAccepted, ValidationFailed, ids, isoformat
 from chalicelib.store import Reads
 from chalicelib.writes.accept import Answer, Desk, KeyUse, Submission
 from chalicelib.writes.previews import PreviewCreate, PreviewRevoke

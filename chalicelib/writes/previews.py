@@ -7,9 +7,8 @@ from typing import Any, Dict, Literal, Optional, Union
 
 from pydantic.fields import Field
 
-from chalicelib.core.fields import PageSlug, SiteSlug, StrictModel
-from chalicelib.store import PreviewLink, Reads, Snapshot
-from chalicelib.store.previews import PreviewStore
+from chalicelib.core import PageSlug, SiteSlug, StrictModel
+from chalicelib.store import PreviewLink, PreviewStore, Reads, Snapshot
 from chalicelib.writes.envelopes import OperationEnvelope
 from chalicelib.writes.registry import Change, OperationFailed, OperationKind, register
 

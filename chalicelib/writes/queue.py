@@ -5,9 +5,7 @@ from __future__ import annotations
 import json
 from typing import TYPE_CHECKING, List
 
-from botocore.exceptions import BotoCoreError, ClientError
-
-from chalicelib.core.errors import DependencyUnavailable
+from chalicelib.core import AWS_ERRORS, queue_error
 from chalicelib.writes.envelopes import OperationEnvelope
 from chalicelib.writes.registry import kind_of
 
@@ -41,8 +39,8 @@ class WriteQueue:
                 # SQS drops a second send of the same operation within five minutes.
                 MessageDeduplicationId=envelope.meta.operationId,
             )
-        except (ClientError, BotoCoreError) as exc:
-            raise DependencyUnavailable("the write queue cannot be reached; nothing was accepted, try again") from exc
+        except AWS_ERRORS as exc:
+            raise queue_error(exc) from exc
 
     def delete(self, receipt_handles: List[str]) -> List[str]:
         """Deletes received messages; answers the receipt handles that were not deleted."""
@@ -57,7 +55,7 @@ class WriteQueue:
                     QueueUrl=self._queue_url,
                     Entries=[{"Id": str(index), "ReceiptHandle": handle} for index, handle in enumerate(chunk)],
                 )
-            except (ClientError, BotoCoreError):
+            except AWS_ERRORS:
                 failed.extend(chunk)
                 continue
             failed.extend(chunk[int(entry["Id"])] for entry in response.get("Failed", []))

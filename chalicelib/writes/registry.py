@@ -7,14 +7,13 @@ from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import lru_cache
-from typing import Annotated, Any, ClassVar, Dict, Generic, List, Optional, Type, TypeVar, Union
+from typing import Annotated, Any, Callable, ClassVar, Dict, Generic, List, Optional, Protocol, Type, TypeVar, Union
 
 from pydantic.config import ConfigDict
 from pydantic.fields import Field
 from pydantic.type_adapter import TypeAdapter
 
-from chalicelib.core.clock import isoformat
-from chalicelib.core.errors import DomainError
+from chalicelib.core import DomainError, isoformat
 from chalicelib.store import (
     AuditActor,
     AuditEntry,
@@ -31,6 +30,23 @@ from chalicelib.writes.envelopes import OperationEnvelope
 E = TypeVar("E", bound=OperationEnvelope)
 
 
+class Versioned(Protocol):
+    """A stored thing with a version number: a site, a config, a schema, a release."""
+
+    @property
+    def version(self) -> int: ...
+
+
+class Created(Versioned, Protocol):
+    """A versioned thing that keeps when its first version was written."""
+
+    @property
+    def createdAt(self) -> str: ...
+
+
+V = TypeVar("V", bound=Versioned)
+
+
 class OperationFailed(DomainError):
     """A permanent failure: the operation ends `failed` with this code, and its message is
     done. With `keep`, what the operation added to its transaction is written with its
@@ -42,6 +58,16 @@ class OperationFailed(DomainError):
         super().__init__(message, details)
         self.code = code
         self.keep = keep
+
+
+class RetryLater(Exception):
+    """The operation cannot be applied now (the table refused for now, or what it read
+    kept changing): its message stays on the queue and is tried again. The worker's
+    signal alone: at the HTTP edge "not now" is `DependencyUnavailable`'s 503."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
 
 
 def applied_by(envelope: OperationEnvelope) -> LastApplied:
@@ -100,7 +126,7 @@ class Change:
         to_version: Optional[int] = None,
     ) -> None:
         """Adds the audit entry of this change: what `resource` was and became, as a patch."""
-        from chalicelib.core.patches import make_patch
+        from chalicelib.core import make_patch
 
         if self.audit_trail is None:
             raise RuntimeError("this change has no audit trail to write to")
@@ -134,6 +160,36 @@ class Change:
                 **fields,
             )
         )
+
+    def audit_versions(
+        self,
+        resource: str,
+        before: Optional[V],
+        after: Optional[V],
+        content: Callable[[V], Dict[str, Any]],
+        *,
+        site: Optional[str] = None,
+        page: Optional[str] = None,
+        to_version: Optional[int] = None,
+    ) -> None:
+        """The audit entry of `resource` going from `before` to `after` (None: there was
+        none, or there is none now), each shown as `content` shows it, with their versions;
+        `to_version` is the version a deletion leaves (`after` is None)."""
+        self.audit(
+            resource,
+            content(before) if before is not None else {},
+            content(after) if after is not None else {},
+            site=site,
+            page=page,
+            from_version=before.version if before is not None else None,
+            to_version=after.version if after is not None else to_version,
+        )
+
+    def next_version(self, previous: Optional[Created]) -> Dict[str, Any]:
+        """The version and times of what replaces `previous` (or is first, for None)."""
+        if previous is None:
+            return {"version": 1, "createdAt": self.stamp, "updatedAt": self.stamp}
+        return {"version": previous.version + 1, "createdAt": previous.createdAt, "updatedAt": self.stamp}
 
 
 class OperationKind(ABC, Generic[E]):
@@ -171,6 +227,8 @@ _KINDS: Dict[str, OperationKind[Any]] = {}
 def register(kind: OperationKind[Any]) -> OperationKind[Any]:
     if kind.name in _KINDS:
         raise ValueError(f"operation type {kind.name!r} is registered twice")
+    if kind.envelope.model_fields["operation"].default != kind.name:
+        raise ValueError(f"operation type {kind.name!r} declares an envelope of another type")
     _KINDS[kind.name] = kind
     _envelope_adapter.cache_clear()
     return kind

@@ -9,17 +9,17 @@ from typing import Any, Callable, Dict, List, Optional
 
 from pydantic.main import BaseModel
 
-from chalicelib.core import ids
-from chalicelib.core.clock import isoformat
-from chalicelib.core.errors import (
+from chalicelib.core import (
     AlreadyApproved,
     ApprovalRequired,
     NotFound,
     ReleaseStateConflict,
     SelfApproval,
     ValidationFailed,
+    ids,
+    is_config_id,
+    isoformat,
 )
-from chalicelib.core.ids import is_config_id
 from chalicelib.store import Reads, Release, Snapshot
 from chalicelib.writes.accept import Answer, Desk, KeyUse, Submission
 from chalicelib.writes.envelopes import OperationMeta

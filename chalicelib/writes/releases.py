@@ -13,11 +13,22 @@ from typing import Any, Dict, List, Literal, Optional, Tuple, Union
 
 from pydantic.fields import Field
 
-from chalicelib.core.fields import PageSlug, SiteSlug, StrictModel
-from chalicelib.store import ConfigState, Publication, Reads, Release, ReleaseItem, Site, Snapshot
-from chalicelib.store.configs import ConfigStore
-from chalicelib.store.models import Approval, ReleaseActor, ReleaseFailure, ServedBefore
-from chalicelib.store.releases import ReleaseStore
+from chalicelib.core import PageSlug, SiteSlug, StrictModel
+from chalicelib.store import (
+    Approval,
+    ConfigState,
+    ConfigStore,
+    Publication,
+    Reads,
+    Release,
+    ReleaseActor,
+    ReleaseFailure,
+    ReleaseItem,
+    ReleaseStore,
+    ServedBefore,
+    Site,
+    Snapshot,
+)
 from chalicelib.writes.envelopes import OperationEnvelope
 from chalicelib.writes.page_events import page_changed
 from chalicelib.writes.registry import Change, OperationFailed, OperationKind, applied_by, register
@@ -312,14 +323,7 @@ def _save(change: Change, before: Release, after: Release) -> int:
 
 def _audit(change: Change, before: Optional[Release], after: Release) -> None:
     """The release's status and approvals, and which version each page serves."""
-    change.audit(
-        f"release/{after.id}",
-        _summary(before) if before else {},
-        _summary(after),
-        site=after.site,
-        from_version=before.version if before else None,
-        to_version=after.version,
-    )
+    change.audit_versions(f"release/{after.id}", before, after, _summary, site=after.site)
 
 
 def _summary(release: Release) -> Dict[str, Any]:

@@ -8,9 +8,15 @@ from typing import Optional, Union
 
 from pydantic.main import BaseModel
 
-from chalicelib.core.errors import NotFound, PreconditionFailed, SchemaBreaksPublished, ValidationFailed
-from chalicelib.core.etags import if_match_holds, schema_etag
-from chalicelib.core.outcomes import ImpactReport
+from chalicelib.core import (
+    ImpactReport,
+    NotFound,
+    PreconditionFailed,
+    SchemaBreaksPublished,
+    ValidationFailed,
+    if_match_holds,
+    schema_etag,
+)
 from chalicelib.schemas import schema_problems
 from chalicelib.store import LayoutSchema, Reads
 from chalicelib.writes.accept import Answer, Desk, KeyUse, Submission

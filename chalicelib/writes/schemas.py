@@ -8,12 +8,17 @@ from typing import Any, Dict, List, Literal, Optional, Union
 
 from pydantic.fields import Field
 
-from chalicelib.core.fields import MAX_PAGE_SIZE, MAX_SCHEMA_DESCRIPTION, SiteSlug, StrictModel, TemplateName
-from chalicelib.core.outcomes import ImpactedConfig, ImpactReport
+from chalicelib.core import (
+    MAX_PAGE_SIZE,
+    MAX_SCHEMA_DESCRIPTION,
+    ImpactedConfig,
+    ImpactReport,
+    SiteSlug,
+    StrictModel,
+    TemplateName,
+)
 from chalicelib.schemas import settings_errors
-from chalicelib.store import LayoutSchema, Reads, Site, Snapshot
-from chalicelib.store.configs import ConfigStore
-from chalicelib.store.schemas import SchemaStore, schema_text
+from chalicelib.store import ConfigStore, LayoutSchema, Reads, SchemaStore, Snapshot
 from chalicelib.writes.envelopes import OperationEnvelope
 from chalicelib.writes.registry import (
     Change,
@@ -52,9 +57,10 @@ class SchemaDelete(OperationEnvelope):
 SchemaEnvelope = Union[SchemaPut, SchemaDelete]
 
 
-def schema_resource(site: str, layout: str) -> str:
-    """The id of a layout's schema in operations: `<site>/<layout>`."""
-    return f"{site}/{layout}"
+def schema_resource(site: str, layout: str, prefix: str = "") -> str:
+    """The id of a layout's schema in operations: `<site>/<layout>` (after `prefix`:
+    `schema/` in audit entries)."""
+    return f"{prefix}{site}/{layout}"
 
 
 class _SchemaKind:
@@ -99,18 +105,11 @@ class PutSchema(_SchemaKind, OperationKind[SchemaPut]):
             layout=data.layout,
             schema=data.schema_,
             description=data.description,
-            version=previous.version + 1 if previous else 1,
-            createdAt=previous.createdAt if previous else change.stamp,
-            updatedAt=change.stamp,
+            **change.next_version(previous),
         )
         SchemaStore.add_put(change.transaction, schema, previous.version if previous else None, applied_by(envelope))
-        change.audit(
-            f"schema/{data.site}/{data.layout}",
-            _content(previous),
-            _content(schema),
-            site=data.site,
-            from_version=previous.version if previous else None,
-            to_version=schema.version,
+        change.audit_versions(
+            schema_resource(data.site, data.layout, "schema/"), previous, schema, _content, site=data.site
         )
         change.emit("schema.changed", data.site, layout=data.layout, version=schema.version)
         return schema.version
@@ -126,35 +125,14 @@ class DeleteSchema(_SchemaKind, OperationKind[SchemaDelete]):
             raise OperationFailed("NotFound", f"layout '{envelope.data.layout}' has no schema (deleted meanwhile?)")
         SchemaStore.add_delete(change.transaction, current)
         data = envelope.data
-        change.audit(
-            f"schema/{data.site}/{data.layout}",
-            _content(current),
-            {},
-            site=data.site,
-            from_version=current.version,
-            to_version=current.version + 1,
-        )
+        resource = schema_resource(data.site, data.layout, "schema/")
+        change.audit_versions(resource, current, None, _content, site=data.site, to_version=current.version + 1)
         change.emit("schema.deleted", data.site, layout=data.layout, version=current.version + 1)
         return current.version + 1
 
 
-def _content(schema: Optional[LayoutSchema]) -> Dict[str, Any]:
-    if schema is None:
-        return {}
+def _content(schema: LayoutSchema) -> Dict[str, Any]:
     return schema.model_dump(mode="json", include={"schema_", "description"}, exclude_none=True)
-
-
-def settings_problems(
-    site: Optional[Site], layout: str, schema: Optional[LayoutSchema], settings: Dict[str, Any]
-) -> List[Dict[str, Any]]:
-    """Why a config's `settings` may not be stored with `layout`: the schema's errors, or
-    the site's `requireSchemas` when the layout has none. Empty when they may."""
-    if schema is None:
-        if site is not None and site.requireSchemas:
-            message = f"site '{site.site}' requires a schema for every layout, and layout '{layout}' has none"
-            return [{"field": "layout", "message": message, "type": "schema_required"}]
-        return []
-    return settings_errors(schema_text(schema), settings)
 
 
 def impact(configs: ConfigStore, site: str, layout: str, schema: Dict[str, Any]) -> ImpactReport:

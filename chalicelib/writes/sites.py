@@ -4,31 +4,18 @@ from __future__ import annotations
 
 from typing import Any, Dict, Literal
 
-from chalicelib.core.fields import (
-    DEFAULT_CACHE_MAX_AGE,
-    AllowedOrigins,
-    CacheMaxAge,
-    PublishMode,
-    RequiredApprovals,
-    SiteName,
-    SiteSlug,
-    StrictBool,
-    StrictModel,
-)
-from chalicelib.store import Reads, Site, Snapshot
-from chalicelib.store.sites import SiteStore
+from chalicelib.core import SiteFields, SiteSlug, StrictModel
+from chalicelib.store import Reads, Site, SiteStore, Snapshot
 from chalicelib.writes.envelopes import OperationEnvelope
 from chalicelib.writes.registry import Change, OperationKind, applied_by, refuse_if_superseded, register
 
 
-class SitePutData(StrictModel):
+class SiteTarget(StrictModel):
     site: SiteSlug
-    name: SiteName
-    allowedOrigins: AllowedOrigins = []
-    cacheMaxAge: CacheMaxAge = DEFAULT_CACHE_MAX_AGE
-    requireSchemas: StrictBool = False
-    publishMode: PublishMode = "direct"
-    requiredApprovals: RequiredApprovals = 0
+
+
+class SitePutData(SiteFields, SiteTarget):
+    """The site's slug, then what an editor sets on it."""
 
 
 class SitePut(OperationEnvelope):
@@ -52,21 +39,9 @@ class PutSite(OperationKind[SitePut]):
     def apply(self, envelope: SitePut, snapshot: Snapshot, change: Change) -> int:
         previous = snapshot.site
         refuse_if_superseded(envelope, snapshot.site_applied, f"site '{envelope.data.site}'")
-        site = Site(
-            **envelope.data.model_dump(),
-            version=previous.version + 1 if previous else 1,
-            createdAt=previous.createdAt if previous else change.stamp,
-            updatedAt=change.stamp,
-        )
+        site = Site(**envelope.data.model_dump(), **change.next_version(previous))
         SiteStore.add_put(change.transaction, site, previous.version if previous else None, applied_by(envelope))
-        change.audit(
-            f"site/{site.site}",
-            _settings(previous) if previous else {},
-            _settings(site),
-            site=site.site,
-            from_version=previous.version if previous else None,
-            to_version=site.version,
-        )
+        change.audit_versions(f"site/{site.site}", previous, site, _settings, site=site.site)
         if previous is None or _delivery(previous) != _delivery(site):
             # What the public routes answer with changed: who may fetch, and for how long caches keep it.
             change.emit("site.changed", site.site, version=site.version)

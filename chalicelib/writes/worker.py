@@ -19,12 +19,11 @@ from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence
 
 from pydantic_core import ValidationError
 
-from chalicelib.core.errors import DependencyUnavailable
-from chalicelib.core.logs import log_context
+from chalicelib.core import log_context
 from chalicelib.store import Operation
 from chalicelib.writes.envelopes import OperationEnvelope
 from chalicelib.writes.queue import WriteQueue
-from chalicelib.writes.registry import parse_envelope
+from chalicelib.writes.registry import RetryLater, parse_envelope
 
 
 @dataclass(frozen=True)
@@ -134,7 +133,7 @@ class Worker:
     def _apply_logged(self, envelope: OperationEnvelope, record: QueueRecord) -> bool:
         try:
             result = self._apply(envelope)
-        except DependencyUnavailable as exc:
+        except RetryLater as exc:
             self._log.warning(
                 "operation will be retried", extra={"reason": exc.message, "receiveCount": record.receive_count}
             )

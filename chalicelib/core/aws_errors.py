@@ -1,0 +1,112 @@
+"""The one place where AWS errors become what the domain makes of them, decided from their
+structured parts: the error code, and the `CancellationReasons` of a cancelled transaction.
+
+"Not now" (throttling, no connection) is `DependencyUnavailable`; a DynamoDB condition
+that no longer holds is `ConditionFailed`; a write DynamoDB refuses as invalid is
+`WriteRejected`. Anything else from DynamoDB is a bug (a malformed request, a missing
+permission) and is raised as it is.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Dict, Mapping, Optional, Sequence
+
+from boto3.dynamodb.types import TypeDeserializer
+from botocore.exceptions import BotoCoreError, ClientError
+
+from chalicelib.core.errors import DependencyUnavailable
+
+# What an AWS call raises: the service's answer, or the SDK's own (no connection, a timeout).
+AWS_ERRORS = (ClientError, BotoCoreError)
+
+# DynamoDB's errors that say "not now" rather than "never": the caller may try again.
+TRANSIENT_ERROR_CODES = frozenset(
+    {
+        "ProvisionedThroughputExceededException",
+        "ThrottlingException",
+        "RequestLimitExceeded",
+        "InternalServerError",
+        "ServiceUnavailable",
+        "TransactionInProgressException",
+        "TransactionConflictException",
+    }
+)
+# The same, as the reasons a cancelled transaction gives for one of its items.
+TRANSIENT_REASONS = frozenset(
+    {"ThrottlingError", "ProvisionedThroughputExceeded", "TransactionConflict", "RequestLimitExceeded"}
+)
+_DESERIALIZER = TypeDeserializer()
+
+
+class ConditionFailed(Exception):
+    """A write's condition no longer holds: what was read has changed since. Reading again
+    decides what to do; nothing was written. `item` is what stands in the way, when
+    DynamoDB returned it with its refusal."""
+
+    def __init__(self, failed_items: Sequence[int], item: Optional[Dict[str, Any]] = None) -> None:
+        super().__init__(f"the condition of item(s) {list(failed_items)} no longer holds")
+        self.failed_items = list(failed_items)
+        self.item = item
+
+
+class WriteRejected(Exception):
+    """DynamoDB refused the write as invalid (an item over 400 KB, a value it cannot hold):
+    the same write can never succeed. Nothing was written."""
+
+
+def error_code(exc: ClientError) -> str:
+    return str(exc.response.get("Error", {}).get("Code", ""))
+
+
+def describe(exc: Exception) -> str:
+    """An AWS error in a few words, for a report: its code and message, or the SDK's error."""
+    if isinstance(exc, ClientError):
+        error = exc.response.get("Error", {})
+        return f"{error.get('Code', 'error')}: {error.get('Message', '')}".strip()
+    return type(exc).__name__
+
+
+def table_error(exc: Exception) -> Exception:
+    """A DynamoDB error as the domain sees it (see the module's docstring)."""
+    if not isinstance(exc, ClientError):
+        return DependencyUnavailable(f"the table could not be reached ({type(exc).__name__}); try again shortly")
+    code = error_code(exc)
+    if code == "ConditionalCheckFailedException":
+        old: Mapping[str, Any] = exc.response.get("Item") or {}  # type: ignore[assignment]
+        # With ReturnValuesOnConditionCheckFailure, the refusal carries the item in the way.
+        item = {name: _DESERIALIZER.deserialize(value) for name, value in old.items()} if old else None
+        return ConditionFailed([0], item)
+    if code == "TransactionCanceledException":
+        return _cancelled(exc)
+    if code in TRANSIENT_ERROR_CODES:
+        return DependencyUnavailable(f"the table refused for now ({code}); try again shortly")
+    return exc
+
+
+def transaction_error(exc: Exception) -> Exception:
+    """A `TransactWriteItems` error as the domain sees it: as `table_error`, and a
+    transaction refused as a whole as invalid (too large: an item over 400 KB, the whole
+    over 4 MB) is `WriteRejected`, for the same transaction can never succeed."""
+    if isinstance(exc, ClientError) and error_code(exc) == "ValidationException":
+        return WriteRejected(f"the table refused the change as invalid ({exc})")
+    return table_error(exc)
+
+
+def _cancelled(exc: ClientError) -> Exception:
+    reasons = [str(reason.get("Code") or "None") for reason in exc.response.get("CancellationReasons", [])]
+    failed = [index for index, reason in enumerate(reasons) if reason == "ConditionalCheckFailed"]
+    if any(reason in TRANSIENT_REASONS for reason in reasons):
+        return DependencyUnavailable("the table refused the transaction for now; try again shortly")
+    invalid = [reason for reason in reasons if reason not in ("None", "ConditionalCheckFailed")]
+    if invalid:
+        return WriteRejected(f"the table refused the change as invalid ({', '.join(sorted(set(invalid)))})")
+    if failed:
+        return ConditionFailed(failed)
+    # No reasons at all (an older SDK or an emulator): treat it as a race and read again.
+    return ConditionFailed([])
+
+
+def queue_error(exc: Exception) -> DependencyUnavailable:
+    """An SQS error on sending a write: whatever it is, nothing was accepted, and the
+    client may try again (a 202 is only ever given for an operation on the queue)."""
+    return DependencyUnavailable("the write queue cannot be reached; nothing was accepted, try again")
