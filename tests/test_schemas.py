@@ -3,6 +3,7 @@ validated against them at accept and again when applied; dry runs; impact report
 
 from __future__ import annotations
 
+import json
 from typing import Any, Dict, List
 
 import pytest
@@ -216,6 +217,73 @@ def test_a_schema_set_again_after_a_delete_does_not_match_the_old_etag(hero: Api
     assert applied(hero, hero.request("DELETE", "/sites/shop/schemas/hero-grid"))["status"] == "succeeded"
     assert applied(hero, put_schema(hero, HERO))["version"] == 1
     assert_error(put_schema(hero, HERO, **{"If-Match": old}), 412, "PreconditionFailed")
+
+
+def schema_tag(api: Api) -> str:
+    tag: str = api.request("GET", "/sites/shop/schemas/hero-grid", scope="read").headers["ETag"]
+    return tag
+
+
+def outcome(api: Api, response: Any) -> Any:
+    """The status and error code of an accepted operation, once the worker has seen it."""
+    assert response.status_code == 202, response.body
+    found = api.request("GET", f"/operations/{response.json_body['operationId']}").json_body
+    return (found["status"], found.get("error", {}).get("code"))
+
+
+def test_an_old_etag_does_not_match_a_schema_deleted_and_set_again_while_queued(hero: Api) -> None:
+    # All three are accepted while version 1 is stored; the worker applies them in order.
+    old = schema_tag(hero)
+    deleted = hero.request("DELETE", "/sites/shop/schemas/hero-grid")
+    again = hero.request("PUT", "/sites/shop/schemas/hero-grid", {"schema": HERO, "description": "again"})
+    stale = hero.request(
+        "PUT", "/sites/shop/schemas/hero-grid", {"schema": {}, "description": "stale"}, headers={"If-Match": old}
+    )
+    hero.apply()
+    assert outcome(hero, deleted) == ("succeeded", None)
+    assert outcome(hero, again) == ("succeeded", None)
+    assert outcome(hero, stale) == ("failed", "PreconditionFailed")
+    now = hero.request("GET", "/sites/shop/schemas/hero-grid", scope="read").json_body
+    assert (now["version"], now["description"], now["schema"]) == (1, "again", HERO)
+
+
+def test_a_delete_with_a_stale_etag_is_a_412_at_accept_and_fails_when_applied(hero: Api) -> None:
+    old = schema_tag(hero)
+    assert applied(hero, put_schema(hero, HERO))["version"] == 2
+    stale = hero.request("DELETE", "/sites/shop/schemas/hero-grid", headers={"If-Match": old})
+    assert_error(stale, 412, "PreconditionFailed")
+    assert hero.queued() == []
+    # Accepted while its tag was current, applied after a change: the schema stays.
+    current = schema_tag(hero)
+    changed = put_schema(hero, HERO)
+    late = hero.request("DELETE", "/sites/shop/schemas/hero-grid", headers={"If-Match": current})
+    hero.apply()
+    assert outcome(hero, changed) == ("succeeded", None)
+    assert outcome(hero, late) == ("failed", "PreconditionFailed")
+    assert hero.request("GET", "/sites/shop/schemas/hero-grid", scope="read").json_body["version"] == 3
+
+
+def test_a_delete_with_an_old_etag_spares_a_schema_deleted_and_set_again_while_queued(hero: Api) -> None:
+    old = schema_tag(hero)
+    deleted = hero.request("DELETE", "/sites/shop/schemas/hero-grid")
+    again = put_schema(hero, HERO)
+    stale = hero.request("DELETE", "/sites/shop/schemas/hero-grid", headers={"If-Match": old})
+    hero.apply()
+    assert [outcome(hero, r) for r in (deleted, again)] == [("succeeded", None)] * 2
+    assert outcome(hero, stale) == ("failed", "PreconditionFailed")
+    assert hero.request("GET", "/sites/shop/schemas/hero-grid", scope="read").json_body["version"] == 1
+
+
+def test_an_operation_from_before_the_created_at_check_is_still_applied(hero: Api) -> None:
+    """A message queued by an API that did not send expectedCreatedAt yet: its version is
+    all it is checked against."""
+    accepted = put_schema(hero, HERO, **{"If-Match": schema_tag(hero)})
+    (message,) = hero.queue.receive_all()
+    envelope = json.loads(message["Body"])
+    assert envelope["meta"].pop("expectedCreatedAt")
+    assert envelope["meta"]["expectedVersion"] == 1
+    deliver(hero, [{**message, "Body": json.dumps(envelope)}])
+    assert outcome(hero, accepted) == ("succeeded", None)
 
 
 def test_a_deleted_schema_frees_its_layout(hero: Api) -> None:

@@ -101,6 +101,7 @@ class Desk:
         key: Optional[KeyUse],
         now: Optional[datetime] = None,
         expected: Optional[int] = None,
+        expected_created: Optional[str] = None,
     ) -> OperationMeta:
         now = now or self._clock()
         return OperationMeta(
@@ -110,6 +111,7 @@ class Desk:
             actor=submission.actor,
             actorName=submission.actor_name or None,
             expectedVersion=expected,
+            expectedCreatedAt=expected_created,
             idempotencyKey=key.hash if key else None,
             fingerprint=key.fingerprint if key else None,
         )

@@ -78,10 +78,16 @@ def _expected(envelope: SchemaEnvelope, snapshot: Snapshot) -> Optional[LayoutSc
     current = snapshot.schema
     resource = f"the schema of layout '{envelope.data.layout}'"
     refuse_if_superseded(envelope, snapshot.schema_applied if current else None, resource)
-    expected = envelope.meta.expectedVersion
+    expected, created = envelope.meta.expectedVersion, envelope.meta.expectedCreatedAt
     if expected is not None and (current is None or current.version != expected):
         found = f"version {current.version}" if current else "no schema"
         raise OperationFailed("PreconditionFailed", f"If-Match named version {expected}, but {found} is current")
+    if created is not None and current is not None and current.createdAt != created:
+        raise OperationFailed(
+            "PreconditionFailed",
+            f"If-Match named version {expected} of the schema created at {created}, but that schema "
+            f"was deleted and set again (at {current.createdAt}) meanwhile",
+        )
     return current
 
 
