@@ -10,6 +10,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from chalicelib.schemas import dialect
 from devstack.poller import lambda_sqs_event
 from tests.conftest import REGION, Api
 from tests.helpers import assert_error
@@ -362,6 +363,59 @@ def test_a_dry_run_and_the_real_write_agree(hero: Api, settings_value: Dict[str,
     else:
         assert real.status_code == 422
         assert real.json_body["details"] == dry.json_body["details"]
+
+
+def counting_compiles(monkeypatch: pytest.MonkeyPatch) -> List[Any]:
+    """Every schema compiled from now on, with no validator kept from before."""
+    compiled: List[Any] = []
+    compile_schema = dialect._compile
+
+    def compile_counted(schema: Any) -> Any:
+        compiled.append(schema)
+        return compile_schema(schema)
+
+    monkeypatch.setattr(dialect, "_compile", compile_counted)
+    monkeypatch.setattr(dialect, "_validators", type(dialect._validators)())
+    return compiled
+
+
+def test_a_schema_version_is_compiled_once_however_many_writes_check_against_it(
+    hero: Api, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    compiled = counting_compiles(monkeypatch)
+    body = config(settings=GOOD)
+    assert hero.request("POST", "/metadata?dryRun=true", body, scope="write").status_code == 200
+    created = applied(hero, hero.request("POST", "/metadata", body, scope="write"))  # accept, then the worker
+    update = {"layout": "hero-grid", "theme": "t", "settings": GOOD}
+    assert applied(hero, hero.request("PUT", f"/metadata/{created['resourceId']}", update))["version"] == 2
+    assert compiled == [HERO]
+
+    def dry_runs_compile() -> int:
+        before = len(compiled)
+        for _ in range(3):
+            dry = hero.request("POST", "/metadata?dryRun=true", config("other", settings=GOOD), scope="write")
+            assert dry.status_code == 200
+        return len(compiled) - before
+
+    # A new version of the schema is compiled once more; so is a schema set again after a
+    # delete, though its version is 1 again.
+    assert applied(hero, put_schema(hero, HERO))["version"] == 2
+    assert dry_runs_compile() == 1
+    assert applied(hero, hero.request("DELETE", "/sites/shop/schemas/hero-grid"))["status"] == "succeeded"
+    assert applied(hero, put_schema(hero, HERO))["version"] == 1
+    assert dry_runs_compile() == 1
+
+
+def test_the_compiled_validators_kept_are_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
+    compiled = counting_compiles(monkeypatch)
+    monkeypatch.setattr(dialect, "MAX_VALIDATORS", 2)
+    schema = {"type": "object"}
+    for version in (1, 2, 1, 3):  # 1 is used again before 3 comes: 2 is the one to go
+        assert dialect.settings_errors(schema, {}, ("shop", "l", "t", version)) == []
+    assert len(compiled) == 3
+    assert list(dialect._validators) == [("shop", "l", "t", 1), ("shop", "l", "t", 3)]
+    assert dialect.settings_errors(schema, [], ("shop", "l", "t", 2))[0]["type"] == "type"
+    assert len(compiled) == 4
 
 
 def test_schema_messages_are_short_however_large_the_failing_value(hero: Api) -> None:

@@ -12,14 +12,19 @@ validate (the public reads) do not pay for it. What it guarantees here:
 - `format` is asserted (2020-12 treats it as an annotation by default) and an unknown
   format is refused at upload, so a typo cannot silently check nothing.
 
-A compiled validator is kept per schema text for the life of the process.
+A compiled validator is kept per schema version, (site, layout, createdAt, version), for
+the life of the process: a warm Lambda's later invocations validate against a version
+they have seen without compiling it again, or even serialising it (bounded: the least
+recently used of MAX_VALIDATORS goes first).
 """
 
 from __future__ import annotations
 
 import json
+import threading
+from collections import OrderedDict
 from functools import lru_cache
-from typing import TYPE_CHECKING, Any, Dict, List, Sequence
+from typing import TYPE_CHECKING, Any, Dict, Hashable, List, Mapping, Sequence
 
 if TYPE_CHECKING:
     import jsonschema_rs
@@ -60,10 +65,14 @@ def schema_problems(schema: Any) -> List[Detail]:
     return []
 
 
-def settings_errors(schema_text: str, settings: Any) -> List[Detail]:
+def settings_errors(schema: Mapping[str, Any], settings: Any, key: Hashable) -> List[Detail]:
     """How `settings` breaks the schema: one entry per error, `field` a pointer such as
-    `settings/hero/title`, `message` for an editor, `type` the failing keyword."""
-    validator = _validator(schema_text)
+    `settings/hero/title`, `message` for an editor, `type` the failing keyword.
+
+    `key` names the schema's content for good, (site, layout, createdAt, version) for a
+    stored one: its compiled validator is kept under it, and `schema` is compiled only
+    when no validator is."""
+    validator = _validator(key, schema)
     errors: List[Detail] = []
     for error in validator.iter_errors(settings):
         parts = list(error.instance_path)
@@ -125,7 +134,7 @@ def _options() -> Dict[str, Any]:
     }
 
 
-def _compile(schema: Dict[str, Any]) -> jsonschema_rs.Draft202012Validator:
+def _compile(schema: Mapping[str, Any]) -> jsonschema_rs.Draft202012Validator:
     validator: jsonschema_rs.Draft202012Validator = _library().Draft202012Validator(schema, **_options())
     return validator
 
@@ -136,6 +145,20 @@ def _meta_validator() -> Any:
     return _library().validator_for({"$ref": DIALECT}, offline=True)
 
 
-@lru_cache(maxsize=256)
-def _validator(schema_text: str) -> jsonschema_rs.Draft202012Validator:
-    return _compile(json.loads(schema_text))
+MAX_VALIDATORS = 256
+_validators: OrderedDict[Hashable, jsonschema_rs.Draft202012Validator] = OrderedDict()
+_validators_lock = threading.Lock()
+
+
+def _validator(key: Hashable, schema: Mapping[str, Any]) -> jsonschema_rs.Draft202012Validator:
+    with _validators_lock:
+        found = _validators.get(key)
+        if found is not None:
+            _validators.move_to_end(key)
+            return found
+    compiled = _compile(schema)
+    with _validators_lock:
+        _validators[key] = compiled
+        while len(_validators) > MAX_VALIDATORS:
+            _validators.popitem(last=False)
+    return compiled

@@ -13,7 +13,7 @@ from chalicelib.core.outcomes import ImpactedConfig, ImpactReport
 from chalicelib.schemas import settings_errors
 from chalicelib.store import LayoutSchema, Reads, Site, Snapshot
 from chalicelib.store.configs import ConfigStore
-from chalicelib.store.schemas import SchemaStore, schema_text
+from chalicelib.store.schemas import SchemaStore
 from chalicelib.writes.envelopes import OperationEnvelope
 from chalicelib.writes.registry import (
     Change,
@@ -158,13 +158,14 @@ def settings_problems(
             message = f"site '{site.site}' requires a schema for every layout, and layout '{layout}' has none"
             return [{"field": "layout", "message": message, "type": "schema_required"}]
         return []
-    return settings_errors(schema_text(schema), settings)
+    return settings_errors(schema.schema_, settings, (schema.site, schema.layout, schema.createdAt, schema.version))
 
 
 def impact(configs: ConfigStore, site: str, layout: str, schema: Dict[str, Any]) -> ImpactReport:
     """Every config of the site that `schema` would reject: the version its page serves
     and its draft (when one is ahead), each with `layout`, with their errors."""
-    text = json.dumps(schema, separators=(",", ":"), ensure_ascii=False)
+    # Not stored yet, it has no version: its text names it (compiled once for the report).
+    candidate = ("candidate", json.dumps(schema, separators=(",", ":"), ensure_ascii=False))
     rejected: List[ImpactedConfig] = []
     checked = 0
     cursor: Optional[str] = None
@@ -179,7 +180,7 @@ def impact(configs: ConfigStore, site: str, layout: str, schema: Dict[str, Any])
                 if config.layout != layout:
                     continue
                 checked += 1
-                errors = settings_errors(text, config.settings)
+                errors = settings_errors(schema, config.settings, candidate)
                 if errors:
                     rejected.append(
                         ImpactedConfig(
