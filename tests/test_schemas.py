@@ -80,11 +80,32 @@ def test_a_schema_for_an_unknown_site_is_a_404(api: Api) -> None:
     [
         ({"type": "strng"}, "schema/type", "a type is one of"),
         ({"properties": {"x": {"minimum": "a"}}}, "schema/properties/x/minimum", "not of type"),
-        ({"properties": {"x": {"$ref": "https://example.com/x.json"}}}, "schema", "Retrieval is disabled"),
-        ({"properties": {"x": {"pattern": "(?<=a)b"}}}, "schema/properties/x/pattern", "linear time"),
+        (
+            {"properties": {"x": {"$ref": "https://example.com/x.json"}}},
+            "schema/properties/x/$ref",
+            "Retrieval is disabled",
+        ),
+        (
+            {"properties": {"x": {"pattern": "(?<=a)b"}}},
+            "schema/properties/x/pattern",
+            "look-around or back-references",
+        ),
+        ({"properties": {"x": {"pattern": "(a{1000}){1000}"}}}, "schema/properties/x/pattern", "too large"),
+        ({"patternProperties": {"(a": {}}}, "schema/patternProperties/(a", "not a valid regular expression"),
         ({"properties": {"x": {"format": "emial"}}}, "schema/properties/x/format", "Unknown format"),
         ({"$schema": "http://json-schema.org/draft-07/schema#"}, "schema/$schema", "2020-12"),
-        ({"$ref": "#/$defs/missing"}, "schema", "does not exist"),
+        ({"$ref": "#/$defs/missing"}, "schema/$ref", "does not exist"),
+        (
+            {"$defs": {"a": {}}, "items": {"prefixItems": [{}, {"$ref": "#/$defs/b"}]}},
+            "schema/items/prefixItems/1/$ref",
+            "/$defs/b",
+        ),
+        (
+            {"$id": "https://shop.example/s", "properties": {"x": {"$ref": "other.json"}}},
+            "schema/properties/x/$ref",
+            "Retrieval",
+        ),
+        ({"properties": {"x": {"$dynamicRef": "#nowhere"}}}, "schema/properties/x/$dynamicRef", "does not exist"),
         ([1, 2], "schema", "valid dictionary"),
     ],
 )

@@ -21,10 +21,12 @@ recently used of MAX_VALIDATORS goes first).
 from __future__ import annotations
 
 import json
+import re
 import threading
 from collections import OrderedDict
 from functools import lru_cache
-from typing import TYPE_CHECKING, Any, Dict, Hashable, List, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, Dict, Hashable, Iterator, List, Mapping, Sequence, Tuple
+from urllib.parse import unquote
 
 if TYPE_CHECKING:
     import jsonschema_rs
@@ -61,6 +63,8 @@ def schema_problems(schema: Any) -> List[Detail]:
         _compile(schema)
     except jsonschema_rs.ValidationError as error:
         where = "schema" + pointer(error.instance_path)
+        if error.kind.name == "$ref":
+            where = "schema" + pointer(_reference_path(schema, str(error.message)))
         return [_detail(where, _compile_message(error), error.kind.name or "format")]
     return []
 
@@ -111,11 +115,74 @@ def _meta_detail(error: Any) -> Detail:
 def _compile_message(error: Any) -> str:
     message = str(error.message)
     if 'is not a "regex"' in message:
-        return f"{message}: patterns may not use look-around or back-references (they could not run in linear time)"
+        return f"{message}: {_pattern_problem(str(error.instance))}"
     if message.startswith("Unknown format"):
         known = "date-time, date, time, duration, email, hostname, ipv4, ipv6, uri, uri-reference, uuid, regex"
         return f"{message.split('.')[0]}; use a format JSON Schema 2020-12 defines ({known}, ...)"
     return message
+
+
+# A counted repetition: `{3}`, `{2,}`, `{2,5}`.
+COUNTED = re.compile(r"\{\d+(?:,\d*)?\}")
+
+
+def _pattern_problem(pattern: str) -> str:
+    """Why the linear-time engine refuses `pattern`, found by compiling it again: with the
+    backtracking engine (look-around, back-references), and without its counted
+    repetitions (too large once they are expanded)."""
+    library = _library()
+    backtracking, linear = library.FancyRegexOptions(), library.RegexOptions()
+    uncounted = COUNTED.sub("", pattern)
+    needs_backtracking = "patterns may not use look-around or back-references (they could not run in linear time)"
+    if _pattern_compiles(pattern, backtracking):
+        return needs_backtracking
+    if _pattern_compiles(uncounted, linear):
+        return "it is too large once its counted repetitions ({n}) are expanded: use smaller counts (or maxLength)"
+    if _pattern_compiles(uncounted, backtracking):
+        return needs_backtracking
+    return "it is not a valid regular expression (check its brackets, quantifiers and escapes)"
+
+
+def _pattern_compiles(pattern: str, options: Any) -> bool:
+    try:
+        _library().Draft202012Validator({"pattern": pattern}, validate_formats=True, pattern_options=options)
+    except _library().ValidationError:
+        return False
+    return True
+
+
+# What jsonschema-rs names when a reference does not resolve: a pointer, an anchor, or a
+# document (`Resource`), with the base URI applied.
+UNRESOLVED = re.compile(r"^(Pointer|Anchor|Resource) '(.*?)' (?:does not exist|is not present)")
+
+
+def _reference_path(schema: Any, message: str) -> List[Any]:
+    """Where in `schema` the `$ref` (or `$dynamicRef`) sits that `message` says does not
+    resolve; the whole schema when that cannot be told."""
+    found = UNRESOLVED.match(message)
+    if found is None:
+        return []
+    kind, target = found.groups()
+    for path, reference in _references(schema, []):
+        base, _, fragment = reference.partition("#")
+        if kind in ("Pointer", "Anchor") and target in (fragment, unquote(fragment)):
+            return path
+        if kind == "Resource" and base and target.partition("#")[0].endswith(base):
+            return path
+    return []
+
+
+def _references(node: Any, path: List[Any]) -> Iterator[Tuple[List[Any], str]]:
+    """Every `$ref` and `$dynamicRef` in `node` with its path, in document order."""
+    if isinstance(node, dict):
+        for key, value in node.items():
+            if key in ("$ref", "$dynamicRef") and isinstance(value, str):
+                yield [*path, key], value
+            else:
+                yield from _references(value, [*path, key])
+    elif isinstance(node, list):
+        for index, value in enumerate(node):
+            yield from _references(value, [*path, index])
 
 
 def _library() -> Any:
