@@ -271,7 +271,8 @@ def section(results: Sequence[Measured], runs: int, pattern_length: int) -> str:
         `jsonschema` with its format checker{by_jsonschema}, all errors collected; `fastjsonschema`
         compiled to code (it stops at the first error); `jsonschema-rs` as `chalicelib.schemas` compiles
         it (formats asserted, the linear-time `regex` engine). Times are medians, with the middle half's
-        range."""
+        range. A backtracking engine takes twice as long on `^(a+)+$` for each character more
+        (`--pattern-length`)."""
     unmeasured = """Not measured: a remote `$ref` is fetched by default by `jsonschema` and `fastjsonschema`
         (refusable, but only noticed while validating); `jsonschema-rs` here runs with retrieval off, so
         one is refused when the schema is compiled, at upload."""
