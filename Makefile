@@ -6,7 +6,7 @@ STAMP  := $(VENV)/.installed-$(shell cat requirements.txt requirements-dev.txt |
 STAGE  ?= local
 PORT   ?= 8000
 
-.PHONY: install lint test test-fast run clean browser bench-read bench bench-burst fuzz policy check-policy package lint-templates provision deploy
+.PHONY: install lint test test-fast run clean browser bench-read bench bench-burst bench-schemas fuzz policy check-policy package lint-templates provision deploy
 
 $(STAMP): requirements.txt requirements-dev.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -73,6 +73,11 @@ bench: install
 
 bench-burst: install
 	$(BIN)/python -m bench --only burst $(ARGS)
+
+# The JSON Schema libraries compared (docs/benchmarks.md, "Settings schemas"): each is pip
+# installed into a temporary directory (the registry must be reachable). Under a minute.
+bench-schemas: install
+	$(BIN)/python -m bench.schema_libraries $(ARGS)
 
 # The fuzz and fault tests of `make test`, with many more examples and a fresh seed: about
 # 15 minutes on 2 otherwise idle cores. (Each test keeps one moto backend for all its

@@ -29,7 +29,7 @@ from chalicelib.core.outcomes import Accepted, Checked, ImpactReport, PreviewLin
 from chalicelib.core.stage import required_setting
 from chalicelib.editorial import ConfigDiff
 from chalicelib.services import Services, get_services
-from chalicelib.store import LayoutSchema, Operation, PageRender, RenderConfig, Site
+from chalicelib.store import LayoutSchema, Listing, Operation, PageRender, RenderConfig, Site
 from chalicelib.upkeep import BackupReport, RedriveResult
 from chalicelib.web import Call, Param, empty_response, endpoint, http_middleware, json_response
 from chalicelib.web.endpoint import CURSOR, DRY_RUN, FORCE, IDEMPOTENCY_KEY, IF_MATCH, IF_NONE_MATCH, LIMIT, ORIGIN
@@ -261,12 +261,14 @@ def get_schema(call: Call, site: str, layout: str) -> Response:
 @app.route("/sites/{site}/schemas", methods=["GET"], authorizer=token_authorizer)
 @endpoint(app, log, scope="read", answers={200: SchemaPage}, errors=(400, 404), query=(LIMIT, CURSOR))
 def list_schemas(call: Call, site: str) -> Response:
-    """The settings schemas of a site's layouts, by layout."""
+    """The settings schemas of a site's layouts, by layout.
+
+    A site that does not exist is a 404."""
     if not is_site_slug(site):
         raise NotFound(f"no site '{site}'")
     limit = call.query_int("limit", DEFAULT_PAGE_SIZE, 1, MAX_PAGE_SIZE)
     listing = services().store.schemas.list(site, limit, call.query("cursor"))
-    return json_response(_page(listing.items, listing.next_cursor))
+    return _site_page(site, listing)
 
 
 @app.route("/sites/{site}/schemas/{layout}", methods=["DELETE"], authorizer=token_authorizer)
@@ -475,7 +477,9 @@ def create_release(call: Call, site: str, body: ReleaseInput) -> Response:
 @app.route("/sites/{site}/releases", methods=["GET"], authorizer=token_authorizer)
 @endpoint(app, log, scope="read", answers={200: ReleasePage}, errors=(400, 404), query=(RELEASE_STATUS, LIMIT, CURSOR))
 def list_releases(call: Call, site: str) -> Response:
-    """The site's releases, newest first; `status` narrows it."""
+    """The site's releases, newest first; `status` narrows it.
+
+    A site that does not exist is a 404."""
     status = call.query("status")
     if status is not None and status not in RELEASE_STATUSES:
         raise BadRequest(f"query parameter 'status' is one of {', '.join(RELEASE_STATUSES)}")
@@ -483,7 +487,7 @@ def list_releases(call: Call, site: str) -> Response:
         raise NotFound(f"no site '{site}'")
     limit = call.query_int("limit", DEFAULT_PAGE_SIZE, 1, MAX_PAGE_SIZE)
     listing = services().store.releases.list(site, status, limit, call.query("cursor"))
-    return json_response(_page(listing.items, listing.next_cursor))
+    return _site_page(site, listing)
 
 
 @app.route("/sites/{site}/releases/{release}", methods=["GET"], authorizer=token_authorizer)
@@ -537,7 +541,9 @@ def send_unsent_events(event: CloudWatchEvent) -> Dict[str, Any]:
 @app.route("/sites/{site}/audit", methods=["GET"], authorizer=token_authorizer)
 @endpoint(app, log, scope="admin", answers={200: AuditPage}, errors=(400, 404), query=(SINCE, UNTIL, LIMIT, CURSOR))
 def site_audit(call: Call, site: str) -> Response:
-    """What was changed on a site, by whom and how, newest first."""
+    """What was changed on a site, by whom and how, newest first.
+
+    A site that does not exist is a 404."""
     if not is_site_slug(site):
         raise NotFound(f"no site '{site}'")
     return _audit(call, site)
@@ -554,6 +560,15 @@ def _audit(call: Call, site: Optional[str]) -> Response:
     since, until = call.query_time("since"), call.query_time("until")
     limit = call.query_int("limit", DEFAULT_PAGE_SIZE, 1, MAX_PAGE_SIZE)
     listing = services().store.audit.list(site, since, until, limit, call.query("cursor"))
+    return _site_page(site, listing) if site is not None else json_response(_page(listing.items, listing.next_cursor))
+
+
+def _site_page(site: str, listing: Listing) -> Response:
+    """A page of a listing under /sites/{site}: when it is empty, the site is read too, so
+    that a site that does not exist is a 404, as its items are (a listing that finds
+    something costs no read more)."""
+    if not listing.items and services().store.sites.get(site) is None:
+        raise NotFound(f"no site '{site}'")
     return json_response(_page(listing.items, listing.next_cursor))
 
 

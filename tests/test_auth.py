@@ -80,19 +80,19 @@ ADMITTED: Dict[Tuple[str, str], Tuple[int, Optional[str]]] = {
     ("POST", "/admin/redrive"): (200, None),
     ("PUT", "/sites/shop/schemas/hero"): (404, "NotFound"),  # site 'shop' does not exist
     ("GET", "/sites/shop/schemas/hero"): (404, "NotFound"),
-    ("GET", "/sites/shop/schemas"): (200, None),
+    ("GET", "/sites/shop/schemas"): (404, "NotFound"),  # site 'shop' does not exist
     ("DELETE", "/sites/shop/schemas/hero"): (404, "NotFound"),
     ("GET", f"/metadata/{CONFIG_ID}/draft"): (404, "NotFound"),
     ("POST", f"/metadata/{CONFIG_ID}/publish"): (404, "NotFound"),
     ("POST", f"/metadata/{CONFIG_ID}/unpublish"): (404, "NotFound"),
     ("GET", f"/metadata/{CONFIG_ID}/diff"): (404, "NotFound"),
-    ("GET", "/sites/shop/audit"): (200, None),
+    ("GET", "/sites/shop/audit"): (404, "NotFound"),
     ("GET", "/admin/audit"): (200, None),
     ("POST", f"/metadata/{CONFIG_ID}/preview-links"): (404, "NotFound"),
     ("GET", f"/metadata/{CONFIG_ID}/preview-links"): (404, "NotFound"),
     ("DELETE", f"/metadata/{CONFIG_ID}/preview-links/{CONFIG_ID}"): (404, "NotFound"),
     ("POST", "/sites/shop/releases"): (404, "NotFound"),  # site 'shop' does not exist
-    ("GET", "/sites/shop/releases"): (200, None),
+    ("GET", "/sites/shop/releases"): (404, "NotFound"),
     ("GET", f"/sites/shop/releases/{RELEASE_ID}"): (404, "NotFound"),
     ("POST", f"/sites/shop/releases/{RELEASE_ID}/approve"): (404, "NotFound"),
     ("POST", f"/sites/shop/releases/{RELEASE_ID}/publish"): (404, "NotFound"),

@@ -54,12 +54,12 @@ ANSWERS = {
     ("/sites/{site}/schemas/{layout}", "put"): 422,
     ("/sites/{site}/schemas/{layout}", "get"): 404,
     ("/sites/{site}/schemas/{layout}", "delete"): 404,
-    ("/sites/{site}/schemas", "get"): 200,
+    ("/sites/{site}/schemas", "get"): 404,  # no site: the listings under a site say so
     ("/metadata/{id}/draft", "get"): 404,
     ("/metadata/{id}/publish", "post"): 422,  # the empty body lacks its version
     ("/metadata/{id}/unpublish", "post"): 404,
     ("/metadata/{id}/diff", "get"): 404,
-    ("/sites/{site}/audit", "get"): 200,
+    ("/sites/{site}/audit", "get"): 404,
     ("/admin/audit", "get"): 200,
     ("/metadata/{id}/preview-links", "post"): 404,
     ("/metadata/{id}/preview-links", "get"): 404,
@@ -67,7 +67,7 @@ ANSWERS = {
     ("/preview/sites/{site}/pages/{page}", "get"): 401,
     ("/preview/sites/{site}/pages/{page}", "options"): 204,
     ("/sites/{site}/releases", "post"): 422,  # the empty body lacks its fields
-    ("/sites/{site}/releases", "get"): 200,
+    ("/sites/{site}/releases", "get"): 404,
     ("/sites/{site}/releases/{release}", "get"): 404,
     ("/sites/{site}/releases/{release}/approve", "post"): 404,
     ("/sites/{site}/releases/{release}/publish", "post"): 404,

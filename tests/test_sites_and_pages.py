@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from tests.conftest import Api
 from tests.helpers import assert_error
 
@@ -41,6 +43,20 @@ def test_sites_are_listed_by_slug_a_page_at_a_time(api: Api) -> None:
 def test_an_unknown_site_is_404(api: Api) -> None:
     assert_error(api.request("GET", "/sites/nowhere", scope="read"), 404, "NotFound")
     assert_error(api.request("GET", "/sites/NOT_A_SLUG", scope="read"), 404, "NotFound")
+
+
+@pytest.mark.parametrize(
+    ("listing", "scope"),
+    [("schemas", "read"), ("releases?status=cancelled", "read"), ("audit?until=2001-01-01T00:00:00Z", "admin")],
+)
+def test_a_listing_of_an_unknown_site_is_404_and_of_a_known_one_may_be_empty(
+    api: Api, listing: str, scope: str
+) -> None:
+    # As the site itself and its items are: a typo in the site is not an empty listing.
+    assert_error(api.request("GET", f"/sites/nowhere/{listing}", scope=scope), 404, "NotFound")
+    api.create_site("quiet")
+    found = api.request("GET", f"/sites/quiet/{listing}", scope=scope)
+    assert (found.status_code, found.json_body) == (200, {"items": [], "nextCursor": None})
 
 
 def test_a_site_slug_that_breaks_the_pattern_is_refused(api: Api) -> None:

@@ -13,16 +13,23 @@ validate (the public reads) do not pay for it. What it guarantees here:
 - `format` is asserted (2020-12 treats it as an annotation by default) and an unknown
   format is refused at upload, so a typo cannot silently check nothing.
 
-A compiled validator is kept per schema text for the life of the process.
+A compiled validator is kept per schema version, (site, layout, createdAt, version), for
+the life of the process: a warm Lambda's later invocations validate against a version
+they have seen without compiling it again, or even serialising it (bounded: the least
+recently used of MAX_VALIDATORS goes first).
 """
 
 from __future__ import annotations
 
 import json
+import re
+import threading
+from collections import OrderedDict
 from functools import lru_cache
-from typing import TYPE_CHECKING, Any, Dict, List, Optional, Sequence
+from typing import TYPE_CHECKING, Any, Dict, Hashable, Iterator, List, Mapping, Optional, Sequence, Tuple
+from urllib.parse import unquote
 
-from chalicelib.store import LayoutSchema, Site, schema_text
+from chalicelib.store import LayoutSchema, Site
 
 if TYPE_CHECKING:
     import jsonschema_rs
@@ -59,14 +66,20 @@ def schema_problems(schema: Any) -> List[Detail]:
         _compile(schema)
     except jsonschema_rs.ValidationError as error:
         where = "schema" + pointer(error.instance_path)
+        if error.kind.name == "$ref":
+            where = "schema" + pointer(_reference_path(schema, str(error.message)))
         return [_detail(where, _compile_message(error), error.kind.name or "format")]
     return []
 
 
-def settings_errors(schema_text: str, settings: Any) -> List[Detail]:
+def settings_errors(schema: Mapping[str, Any], settings: Any, key: Hashable) -> List[Detail]:
     """How `settings` breaks the schema: one entry per error, `field` a pointer such as
-    `settings/hero/title`, `message` for an editor, `type` the failing keyword."""
-    validator = _validator(schema_text)
+    `settings/hero/title`, `message` for an editor, `type` the failing keyword.
+
+    `key` names the schema's content for good, (site, layout, createdAt, version) for a
+    stored one: its compiled validator is kept under it, and `schema` is compiled only
+    when no validator is."""
+    validator = _validator(key, schema)
     errors: List[Detail] = []
     for error in validator.iter_errors(settings):
         parts = list(error.instance_path)
@@ -92,7 +105,7 @@ def settings_problems(
             message = f"site '{site.site}' requires a schema for every layout, and layout '{layout}' has none"
             return [{"field": "layout", "message": message, "type": "schema_required"}]
         return []
-    return settings_errors(schema_text(schema), settings)
+    return settings_errors(schema.schema_, settings, (schema.site, schema.layout, schema.createdAt, schema.version))
 
 
 # The library's messages quote the failing value, which may be the whole document.
@@ -118,11 +131,74 @@ def _meta_detail(error: Any) -> Detail:
 def _compile_message(error: Any) -> str:
     message = str(error.message)
     if 'is not a "regex"' in message:
-        return f"{message}: patterns may not use look-around or back-references (they could not run in linear time)"
+        return f"{message}: {_pattern_problem(str(error.instance))}"
     if message.startswith("Unknown format"):
         known = "date-time, date, time, duration, email, hostname, ipv4, ipv6, uri, uri-reference, uuid, regex"
         return f"{message.split('.')[0]}; use a format JSON Schema 2020-12 defines ({known}, ...)"
     return message
+
+
+# A counted repetition: `{3}`, `{2,}`, `{2,5}`.
+COUNTED = re.compile(r"\{\d+(?:,\d*)?\}")
+
+
+def _pattern_problem(pattern: str) -> str:
+    """Why the linear-time engine refuses `pattern`, found by compiling it again: with the
+    backtracking engine (look-around, back-references), and without its counted
+    repetitions (too large once they are expanded)."""
+    library = _library()
+    backtracking, linear = library.FancyRegexOptions(), library.RegexOptions()
+    uncounted = COUNTED.sub("", pattern)
+    needs_backtracking = "patterns may not use look-around or back-references (they could not run in linear time)"
+    if _pattern_compiles(pattern, backtracking):
+        return needs_backtracking
+    if _pattern_compiles(uncounted, linear):
+        return "it is too large once its counted repetitions ({n}) are expanded: use smaller counts (or maxLength)"
+    if _pattern_compiles(uncounted, backtracking):
+        return needs_backtracking
+    return "it is not a valid regular expression (check its brackets, quantifiers and escapes)"
+
+
+def _pattern_compiles(pattern: str, options: Any) -> bool:
+    try:
+        _library().Draft202012Validator({"pattern": pattern}, validate_formats=True, pattern_options=options)
+    except _library().ValidationError:
+        return False
+    return True
+
+
+# What jsonschema-rs names when a reference does not resolve: a pointer, an anchor, or a
+# document (`Resource`), with the base URI applied.
+UNRESOLVED = re.compile(r"^(Pointer|Anchor|Resource) '(.*?)' (?:does not exist|is not present)")
+
+
+def _reference_path(schema: Any, message: str) -> List[Any]:
+    """Where in `schema` the `$ref` (or `$dynamicRef`) sits that `message` says does not
+    resolve; the whole schema when that cannot be told."""
+    found = UNRESOLVED.match(message)
+    if found is None:
+        return []
+    kind, target = found.groups()
+    for path, reference in _references(schema, []):
+        base, _, fragment = reference.partition("#")
+        if kind in ("Pointer", "Anchor") and target in (fragment, unquote(fragment)):
+            return path
+        if kind == "Resource" and base and target.partition("#")[0].endswith(base):
+            return path
+    return []
+
+
+def _references(node: Any, path: List[Any]) -> Iterator[Tuple[List[Any], str]]:
+    """Every `$ref` and `$dynamicRef` in `node` with its path, in document order."""
+    if isinstance(node, dict):
+        for key, value in node.items():
+            if key in ("$ref", "$dynamicRef") and isinstance(value, str):
+                yield [*path, key], value
+            else:
+                yield from _references(value, [*path, key])
+    elif isinstance(node, list):
+        for index, value in enumerate(node):
+            yield from _references(value, [*path, index])
 
 
 def _library() -> Any:
@@ -141,7 +217,7 @@ def _options() -> Dict[str, Any]:
     }
 
 
-def _compile(schema: Dict[str, Any]) -> jsonschema_rs.Draft202012Validator:
+def _compile(schema: Mapping[str, Any]) -> jsonschema_rs.Draft202012Validator:
     validator: jsonschema_rs.Draft202012Validator = _library().Draft202012Validator(schema, **_options())
     return validator
 
@@ -152,6 +228,20 @@ def _meta_validator() -> Any:
     return _library().validator_for({"$ref": DIALECT}, offline=True)
 
 
-@lru_cache(maxsize=256)
-def _validator(schema_text: str) -> jsonschema_rs.Draft202012Validator:
-    return _compile(json.loads(schema_text))
+MAX_VALIDATORS = 256
+_validators: OrderedDict[Hashable, jsonschema_rs.Draft202012Validator] = OrderedDict()
+_validators_lock = threading.Lock()
+
+
+def _validator(key: Hashable, schema: Mapping[str, Any]) -> jsonschema_rs.Draft202012Validator:
+    with _validators_lock:
+        found = _validators.get(key)
+        if found is not None:
+            _validators.move_to_end(key)
+            return found
+    compiled = _compile(schema)
+    with _validators_lock:
+        _validators[key] = compiled
+        while len(_validators) > MAX_VALIDATORS:
+            _validators.popitem(last=False)
+    return compiled

@@ -23,7 +23,7 @@ def schema_item(schema: LayoutSchema, applied: Optional[LastApplied] = None) -> 
 
 
 def schema_text(schema: LayoutSchema) -> str:
-    """The schema as compact JSON: what validators are compiled from and cached by."""
+    """The schema as compact JSON, as it is stored."""
     return json.dumps(schema.schema_, separators=(",", ":"), ensure_ascii=False)
 
 

@@ -98,6 +98,7 @@ class Desk:
         key: Optional[KeyUse],
         now: Optional[datetime] = None,
         expected: Optional[int] = None,
+        expected_created: Optional[str] = None,
     ) -> OperationMeta:
         now = now or self._clock()
         return OperationMeta(
@@ -107,6 +108,7 @@ class Desk:
             actor=submission.actor,
             actorName=submission.actor_name or None,
             expectedVersion=expected,
+            expectedCreatedAt=expected_created,
             idempotencyKey=key.hash if key else None,
             fingerprint=key.fingerprint if key else None,
         )

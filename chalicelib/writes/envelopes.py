@@ -20,6 +20,10 @@ class OperationMeta(Model):
     # The name of the actor's token, for the audit trail (absent from older messages).
     actorName: Optional[str] = None
     expectedVersion: Optional[int] = None
+    # With expectedVersion, for a resource that can be deleted and made again under the
+    # same name (a layout's schema): the createdAt of the one If-Match named, since a new
+    # one starts at version 1 again (absent from older messages: the version alone).
+    expectedCreatedAt: Optional[str] = None
     # sha256 of (actor, Idempotency-Key) and of the request, when the client sent a key.
     idempotencyKey: Optional[str] = None
     fingerprint: Optional[str] = None

@@ -20,6 +20,7 @@ from chalicelib.core import (
 from chalicelib.schemas import schema_problems
 from chalicelib.store import LayoutSchema, Reads
 from chalicelib.writes.accept import Answer, Desk, KeyUse, Submission
+from chalicelib.writes.envelopes import OperationMeta
 from chalicelib.writes.schemas import SchemaDelete, SchemaPut, impact, schema_resource
 
 
@@ -45,7 +46,7 @@ class SchemaDesk(Desk):
                 return report
             _refuse_breaking(report, layout)
         data = {"site": site, "layout": layout, **fields}
-        envelope = SchemaPut.model_validate({"data": data, "meta": self._meta(submission, key, expected=expected)})
+        envelope = SchemaPut.model_validate({"data": data, "meta": self._expecting(submission, key, expected)})
         return self._send(envelope, schema_resource(site, layout), key)
 
     def delete_schema(self, site: str, layout: str, if_match: Optional[str], submission: Submission) -> Answer:
@@ -57,8 +58,18 @@ class SchemaDesk(Desk):
             raise NotFound(f"layout '{layout}' of site '{site}' has no schema")
         expected = _precondition(snapshot.schema, if_match)
         data = {"site": site, "layout": layout}
-        envelope = SchemaDelete.model_validate({"data": data, "meta": self._meta(submission, key, expected=expected)})
+        envelope = SchemaDelete.model_validate({"data": data, "meta": self._expecting(submission, key, expected)})
         return self._send(envelope, schema_resource(site, layout), key, submission.dry_run)
+
+    def _expecting(
+        self, submission: Submission, key: Optional[KeyUse], schema: Optional[LayoutSchema]
+    ) -> OperationMeta:
+        """The operation's meta, naming the schema If-Match named (if any): its version, and
+        which schema of that name it is (its createdAt), since a schema deleted and set
+        again starts at version 1 again."""
+        if schema is None:
+            return self._meta(submission, key)
+        return self._meta(submission, key, expected=schema.version, expected_created=schema.createdAt)
 
 
 def _refuse_breaking(report: ImpactReport, layout: str) -> None:
@@ -79,8 +90,8 @@ def _refuse_breaking(report: ImpactReport, layout: str) -> None:
         )
 
 
-def _precondition(schema: Optional[LayoutSchema], if_match: Optional[str]) -> Optional[int]:
-    """The version If-Match names, when it names the current one; else 412."""
+def _precondition(schema: Optional[LayoutSchema], if_match: Optional[str]) -> Optional[LayoutSchema]:
+    """The schema If-Match names, when it names the current one; else 412."""
     if if_match is None:
         return None
     if schema is None:
@@ -88,4 +99,4 @@ def _precondition(schema: Optional[LayoutSchema], if_match: Optional[str]) -> Op
     current = schema_etag(schema.site, schema.layout, schema.version, schema.createdAt)
     if not if_match_holds(if_match, current):
         raise PreconditionFailed(f"If-Match does not match the current schema: the ETag is now {current}")
-    return schema.version
+    return schema

@@ -84,10 +84,16 @@ def _expected(envelope: SchemaEnvelope, snapshot: Snapshot) -> Optional[LayoutSc
     current = snapshot.schema
     resource = f"the schema of layout '{envelope.data.layout}'"
     refuse_if_superseded(envelope, snapshot.schema_applied if current else None, resource)
-    expected = envelope.meta.expectedVersion
+    expected, created = envelope.meta.expectedVersion, envelope.meta.expectedCreatedAt
     if expected is not None and (current is None or current.version != expected):
         found = f"version {current.version}" if current else "no schema"
         raise OperationFailed("PreconditionFailed", f"If-Match named version {expected}, but {found} is current")
+    if created is not None and current is not None and current.createdAt != created:
+        raise OperationFailed(
+            "PreconditionFailed",
+            f"If-Match named version {expected} of the schema created at {created}, but that schema "
+            f"was deleted and set again (at {current.createdAt}) meanwhile",
+        )
     return current
 
 
@@ -138,7 +144,8 @@ def _content(schema: LayoutSchema) -> Dict[str, Any]:
 def impact(configs: ConfigStore, site: str, layout: str, schema: Dict[str, Any]) -> ImpactReport:
     """Every config of the site that `schema` would reject: the version its page serves
     and its draft (when one is ahead), each with `layout`, with their errors."""
-    text = json.dumps(schema, separators=(",", ":"), ensure_ascii=False)
+    # Not stored yet, it has no version: its text names it (compiled once for the report).
+    candidate = ("candidate", json.dumps(schema, separators=(",", ":"), ensure_ascii=False))
     rejected: List[ImpactedConfig] = []
     checked = 0
     cursor: Optional[str] = None
@@ -153,7 +160,7 @@ def impact(configs: ConfigStore, site: str, layout: str, schema: Dict[str, Any])
                 if config.layout != layout:
                     continue
                 checked += 1
-                errors = settings_errors(text, config.settings)
+                errors = settings_errors(schema, config.settings, candidate)
                 if errors:
                     rejected.append(
                         ImpactedConfig(
