@@ -15,8 +15,7 @@ from typing import Any, Callable, Optional
 
 import boto3
 
-from devstack import state
-from devstack.fire import connect
+from devstack.fire import connect_or_say
 
 TAP = "devstack-event-tap"
 
@@ -28,10 +27,8 @@ def watch(
     rounds: Optional[int] = None,
 ) -> int:
     """Prints each event's detail as it arrives; `rounds` bounds the polls (tests)."""
-    try:
-        stack = connect(port, state_directory)
-    except state.StackNotRunning as exc:
-        print(f"devstack: {exc}", file=sys.stderr)
+    stack = connect_or_say(port, state_directory)
+    if stack is None:
         return 2
     bus = os.environ.get("EVENT_BUS_NAME", "default")
     source = f"metadata-manager.{stack.stage}"

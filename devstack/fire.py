@@ -36,6 +36,15 @@ def connect(port: int, state_directory: Optional[Path] = None) -> state.StackSta
     return stack
 
 
+def connect_or_say(port: int, state_directory: Optional[Path] = None) -> Optional[state.StackState]:
+    """`connect`, or None once it has said on stderr that no stack runs on `port`."""
+    try:
+        return connect(port, state_directory)
+    except state.StackNotRunning as exc:
+        print(f"devstack: {exc}", file=sys.stderr)
+        return None
+
+
 def _load_app() -> Chalice:
     if str(PROJECT_DIR) not in sys.path:
         sys.path.insert(0, str(PROJECT_DIR))
@@ -47,10 +56,8 @@ def fire(
     port: int, name: str, state_directory: Optional[Path] = None, load_app: Callable[[], Chalice] = _load_app
 ) -> int:
     """Invokes one `@app.schedule` function now, with a scheduled event; prints what it returned."""
-    try:
-        stack = connect(port, state_directory)
-    except state.StackNotRunning as exc:
-        print(f"devstack: {exc}", file=sys.stderr)
+    stack = connect_or_say(port, state_directory)
+    if stack is None:
         return 2
     logging.basicConfig(stream=sys.stdout, level=logging.INFO, format="%(message)s")
     quiet_sdk_logs()

@@ -836,7 +836,7 @@ class Scenario:
         # what a fault left there, the sweeper sends a minute later.
         self.sweep()
         unsent = get_services().store.outbox.unsent(datetime.now(UTC) + timedelta(days=1))
-        assert [event for event in unsent if event.site == self.model.site] == []
+        assert [events for events in unsent if events[0].site == self.model.site] == []
 
     def sweep(self) -> None:
         """`send_unsent_events` as its schedule runs it, a couple of minutes on."""

@@ -104,10 +104,16 @@ class EventSender:
         return True
 
     def send_left_by(self, operation_id: str) -> bool:
-        """What an operation applied before left unsent (its message came back)."""
-        return self.send(self._outbox.of_operation(operation_id))
+        """What an operation applied before left unsent (its message came back). Never
+        holds the operation back: what cannot be read now, the sweeper sends later."""
+        try:
+            events = self._outbox.of_operation(operation_id)
+        except DependencyUnavailable as exc:
+            self._log.warning("could not read the outbox; the sweeper will send", extra={"reason": exc.message})
+            return False
+        return self.send(events)
 
     def sweep(self, now: datetime) -> int:
-        """Sends the events left unsent for a while; answers how many went."""
-        events = self._outbox.unsent(now - SWEEP_AFTER)
-        return len(events) if self.send(events) else 0
+        """Sends the events left unsent for a while, an operation's at a time (what goes
+        stays gone if a later one fails); answers how many went."""
+        return sum(len(events) for events in self._outbox.unsent(now - SWEEP_AFTER) if self.send(events))

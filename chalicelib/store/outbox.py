@@ -79,14 +79,14 @@ class OutboxStore:
         item = self._table.get(keys.outbox_key(operation_id), consistent=True)
         return events_from_item(item) if item else []
 
-    def unsent(self, before: datetime) -> List[ChangeEvent]:
-        """Events written before `before` and still here, oldest first per shard."""
-        found: List[ChangeEvent] = []
+    def unsent(self, before: datetime) -> List[List[ChangeEvent]]:
+        """The events of each operation that wrote them before `before` and still has
+        them here, oldest first per shard."""
+        found: List[List[ChangeEvent]] = []
         for shard in keys.outbox_shards():
             condition = Key(keys.GSI1_PK).eq(shard) & Key(keys.GSI1_SK).lt(isoformat(before))
             items, _ = self._table.query(condition, SWEEP_BATCH, index=keys.GSI1)
-            for item in items:
-                found.extend(events_from_item(item))
+            found.extend(events_from_item(item) for item in items)
         return found
 
     def remove(self, events: Sequence[ChangeEvent]) -> None:
