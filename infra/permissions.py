@@ -102,7 +102,7 @@ PERMISSIONS: Dict[str, Tuple[Grant, ...]] = {
     "send_unsent_events": (
         calls(INDEXES, "dynamodb:Query"),
         calls(EVENT_BUS, "events:PutEvents"),
-        calls(TABLE, "dynamodb:GetItem", "dynamodb:BatchWriteItem", leading_keys=(f"{keys.OUTBOX_PREFIX}*",)),
+        calls(TABLE, "dynamodb:BatchWriteItem", leading_keys=(f"{keys.OUTBOX_PREFIX}*",)),
     ),
     # Every minute: finds the scheduled releases that are due (a Query of GSI1) and queues
     # their publication; the worker applies it.
