@@ -7,10 +7,12 @@ import os
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any, Callable, Dict, Optional, Tuple
 
+from botocore.exceptions import BotoCoreError
 from chalice.app import AuthRequest, AuthResponse, Chalice, CloudWatchEvent, Rate, Response, SQSEvent
 
 from chalicelib import access, delivery, editorial, upkeep
 from chalicelib.access import Scope
+from chalicelib.core import set_up_hint, unreachable
 from chalicelib.core.errors import BadRequest, DependencyUnavailable, NotFound
 from chalicelib.core.etags import if_none_match_holds, schema_etag
 from chalicelib.core.fields import (
@@ -98,6 +100,13 @@ BACKUP_CHECK_MINUTES = int(os.environ.get("BACKUP_CHECK_RATE_MINUTES", "60"))
 WRITE_QUEUE_NAME = required_setting("WRITE_QUEUE_NAME", "it names the queue the worker apply_writes listens to")
 
 
+if os.environ.get("AWS_CHALICE_CLI_MODE") == "true" and os.environ.get("APP_STAGE") == "local":
+    # `chalice local --stage local`: the running local stack's AWS, if any (never in Lambda).
+    from devstack.chalice_local import use_running_stack
+
+    use_running_stack()
+
+
 def services() -> Services:
     return get_services()
 
@@ -138,9 +147,17 @@ def token_authorizer(request: AuthRequest) -> AuthResponse:
     table says: a token nobody holds is denied (401). When the table cannot be read this
     raises, which API Gateway answers with a 503 (its gateway response) and never caches."""
     try:
-        principal = access.authenticate(request.token, services().store.tokens)
+        try:
+            principal = access.authenticate(request.token, services().store.tokens)
+        except BotoCoreError as exc:  # before any call: no region or credentials, say
+            raise unreachable(exc, set_up_hint()) from exc
     except DependencyUnavailable as exc:
         log.warning("tokens cannot be checked; the request is refused for now", extra={"reason": exc.message})
+        if os.environ.get("AWS_CHALICE_CLI_MODE") == "true":
+            # `chalice local` drops the connection when an authorizer raises: let the
+            # route answer the 503 instead (Chalice sets this variable for its commands).
+            unchecked = access.Principal.unchecked(exc.message)
+            return AuthResponse(routes=["*"], principal_id="unchecked", context=unchecked.context())
         raise
     if not principal.scope:
         return AuthResponse(routes=[], principal_id="anonymous")

@@ -11,8 +11,6 @@ import logging
 import os
 from typing import Dict, Mapping, MutableMapping, Optional
 
-from moto.server import ThreadedMotoServer
-
 LOCAL_REGION = "us-east-1"
 FAKE_CREDENTIALS = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing"}
 
@@ -49,6 +47,8 @@ class Moto:
     """moto's server in a thread of this process, on a free port of 127.0.0.1."""
 
     def __init__(self, host: str = "127.0.0.1") -> None:
+        from moto.server import ThreadedMotoServer  # moto loads only where it runs
+
         self._server = ThreadedMotoServer(ip_address=host, port=0, verbose=False)
         self.endpoint: Optional[str] = None
 

@@ -13,7 +13,7 @@ import secrets
 from dataclasses import dataclass
 from typing import Dict, Literal, Mapping, Optional
 
-from chalicelib.core import Forbidden, Unauthorized, ids, isoformat, utc_now
+from chalicelib.core import DependencyUnavailable, Forbidden, Unauthorized, ids, isoformat, utc_now
 from chalicelib.store import Token, TokenStore
 
 Scope = Literal["read", "write", "admin"]
@@ -40,9 +40,19 @@ class Principal:
     problem: str = ""
     # The token's name, for the audit trail.
     name: str = ""
+    # Why the token could not be checked at all (see `unchecked`): the route answers 503.
+    unavailable: str = ""
 
     def context(self) -> Dict[str, str]:
-        return {"tokenId": self.token_id, "scope": self.scope, "problem": self.problem, "name": self.name}
+        found = {"tokenId": self.token_id, "scope": self.scope, "problem": self.problem, "name": self.name}
+        return {**found, "unavailable": self.unavailable} if self.unavailable else found
+
+    @classmethod
+    def unchecked(cls, reason: str) -> Principal:
+        """Nobody, because the tokens cannot be read, for a gateway that cannot answer an
+        authorizer's failure itself (`chalice local`): every protected route answers 503
+        with `reason`, and nothing is allowed."""
+        return cls("", "", "the tokens could not be checked", unavailable=reason)
 
     @classmethod
     def from_context(cls, context: Mapping[str, object]) -> Principal:
@@ -52,10 +62,13 @@ class Principal:
             # No context at all: no authorizer ran, so there was no token to check.
             problem=str(context.get("problem", "no bearer token")),
             name=str(context.get("name") or ""),
+            unavailable=str(context.get("unavailable") or ""),
         )
 
     def demand(self, needed: Scope) -> str:
-        """The actor name for a route that needs `needed`, or the 401/403 to answer."""
+        """The actor name for a route that needs `needed`, or the 401/403/503 to answer."""
+        if self.unavailable:
+            raise DependencyUnavailable(self.unavailable)
         if not self.scope:
             raise Unauthorized(f"a valid bearer token is required: {self.problem or 'unknown token'}")
         if not scope_covers(self.scope, needed):

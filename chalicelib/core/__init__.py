@@ -15,8 +15,10 @@ from chalicelib.core.aws_errors import (
     WriteRejected,
     describe,
     queue_error,
+    set_up_hint,
     table_error,
     transaction_error,
+    unreachable,
 )
 from chalicelib.core.clock import epoch_seconds, isoformat, utc_now
 from chalicelib.core.errors import (
@@ -149,9 +151,11 @@ __all__ = [
     "metric_fields",
     "queue_error",
     "schema_etag",
+    "set_up_hint",
     "settings_size",
     "summarize",
     "table_error",
     "transaction_error",
+    "unreachable",
     "utc_now",
 ]

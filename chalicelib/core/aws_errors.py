@@ -9,10 +9,18 @@ permission) and is raised as it is.
 
 from __future__ import annotations
 
+import os
 from typing import Any, Dict, Mapping, Optional, Sequence
 
 from boto3.dynamodb.types import TypeDeserializer
-from botocore.exceptions import BotoCoreError, ClientError
+from botocore.exceptions import (
+    BotoCoreError,
+    ClientError,
+    EndpointConnectionError,
+    NoCredentialsError,
+    NoRegionError,
+    PartialCredentialsError,
+)
 
 from chalicelib.core.errors import DependencyUnavailable
 
@@ -66,8 +74,28 @@ def describe(exc: Exception) -> str:
     return type(exc).__name__
 
 
+# The SDK cannot reach AWS at all from this process: no region, no credentials, or nothing
+# listens at the endpoint. Outside Lambda that is a set-up to fix, and the answer says how.
+_NOT_SET_UP = (NoRegionError, NoCredentialsError, PartialCredentialsError, EndpointConnectionError)
+LOCAL_SET_UP = (
+    "on this machine, run `make run` (the local stack: the API on 127.0.0.1 with AWS emulated), "
+    "or point this process at AWS with AWS_ENDPOINT_URL (for the local stack, the endpoint `make run` "
+    "prints), AWS_DEFAULT_REGION and credentials"
+)
+
+
+def unreachable(exc: BotoCoreError, hint: str = "") -> DependencyUnavailable:
+    """The SDK's own failure (not an answer from AWS) as a 503: `hint` says how to set
+    this process up when the failure is one of set-up, not of a moment."""
+    if isinstance(exc, _NOT_SET_UP) and hint:
+        return DependencyUnavailable(f"AWS cannot be reached from this process ({exc}): {hint}")
+    return DependencyUnavailable(f"AWS could not be reached ({type(exc).__name__}); try again shortly")
+
+
 def table_error(exc: Exception) -> Exception:
     """A DynamoDB error as the domain sees it (see the module's docstring)."""
+    if isinstance(exc, BotoCoreError) and isinstance(exc, _NOT_SET_UP):
+        return unreachable(exc, set_up_hint())
     if not isinstance(exc, ClientError):
         return DependencyUnavailable(f"the table could not be reached ({type(exc).__name__}); try again shortly")
     code = error_code(exc)
@@ -109,4 +137,12 @@ def _cancelled(exc: ClientError) -> Exception:
 def queue_error(exc: Exception) -> DependencyUnavailable:
     """An SQS error on sending a write: whatever it is, nothing was accepted, and the
     client may try again (a 202 is only ever given for an operation on the queue)."""
+    if isinstance(exc, BotoCoreError) and isinstance(exc, _NOT_SET_UP) and set_up_hint():
+        return unreachable(exc, set_up_hint())
     return DependencyUnavailable("the write queue cannot be reached; nothing was accepted, try again")
+
+
+def set_up_hint() -> str:
+    """How to reach AWS, for the `local` stage (never deployed: it runs on a developer's
+    machine, under `make run` or `chalice local`); nothing elsewhere."""
+    return LOCAL_SET_UP if os.environ.get("APP_STAGE", "local") == "local" else ""

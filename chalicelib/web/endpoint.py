@@ -13,11 +13,12 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Callable, Mapping, Optional, Sequence, Type, TypeVar, get_type_hints
 
+from botocore.exceptions import BotoCoreError
 from chalice.app import Chalice, Request, Response
 from pydantic.main import BaseModel
 
 from chalicelib.access import Principal, Scope
-from chalicelib.core import BadRequest, DependencyUnavailable, DomainError, isoformat
+from chalicelib.core import BadRequest, DependencyUnavailable, DomainError, isoformat, set_up_hint, unreachable
 from chalicelib.web.bodies import parse_body
 from chalicelib.web.responses import error_response, internal_error_response, request_id_of
 
@@ -177,6 +178,10 @@ def endpoint(
                 if isinstance(error, DependencyUnavailable):
                     logger.warning("dependency unavailable", extra={"reason": error.message})
                 return error_response(error, call.request_id)
+            except BotoCoreError as exc:  # the SDK itself, outside any call: no region, say
+                unavailable = unreachable(exc, set_up_hint())
+                logger.warning("AWS unreachable", extra={"reason": unavailable.message})
+                return error_response(unavailable, call.request_id)
             except Exception:
                 logger.exception("unhandled error")
                 return internal_error_response(call.request_id)
