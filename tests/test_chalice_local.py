@@ -26,10 +26,10 @@ CHALICE = str(Path(sys.executable).parent / "chalice")
 
 
 @contextmanager
-def chalice_local(env: Dict[str, str]) -> Iterator[str]:
-    """`chalice local --stage local` on a free port, as a developer starts it."""
+def chalice_local(env: Dict[str, str], stage: str = "local") -> Iterator[str]:
+    """`chalice local --stage STAGE` on a free port, as a developer starts it."""
     port = free_port()
-    command = [CHALICE, "local", "--stage", "local", "--port", str(port), "--no-autoreload"]
+    command = [CHALICE, "local", "--stage", stage, "--port", str(port), "--no-autoreload"]
     process = subprocess.Popen(  # noqa: S603
         command, cwd=PROJECT_DIR, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True
     )
@@ -46,8 +46,9 @@ def without_aws(**more: str) -> Dict[str, str]:
     return {**env, "PYTHONUNBUFFERED": "1", **more}
 
 
-def test_without_a_stack_routes_that_need_aws_answer_503_saying_what_to_do(tmp_path: Path) -> None:
-    with chalice_local(without_aws(DEVSTACK_STATE_DIR=str(tmp_path))) as base:
+@pytest.mark.parametrize("stage", ["local", "dev"])
+def test_without_a_stack_routes_that_need_aws_answer_503_saying_what_to_do(tmp_path: Path, stage: str) -> None:
+    with chalice_local(without_aws(DEVSTACK_STATE_DIR=str(tmp_path)), stage) as base:
         assert requests.get(f"{base}/health", timeout=10).status_code == 200
         protected = requests.put(
             f"{base}/sites/shop",

@@ -143,6 +143,8 @@ def queue_error(exc: Exception) -> DependencyUnavailable:
 
 
 def set_up_hint() -> str:
-    """How to reach AWS, for the `local` stage (never deployed: it runs on a developer's
-    machine, under `make run` or `chalice local`); nothing elsewhere."""
-    return LOCAL_SET_UP if os.environ.get("APP_STAGE", "local") == "local" else ""
+    """How to reach AWS, on a developer's machine: the `local` stage (never deployed), or
+    any stage under Chalice's command line (`chalice local`, which sets the variable);
+    nothing in Lambda."""
+    on_a_desk = os.environ.get("APP_STAGE", "local") == "local" or os.environ.get("AWS_CHALICE_CLI_MODE") == "true"
+    return LOCAL_SET_UP if on_a_desk else ""
