@@ -151,12 +151,13 @@ def token_authorizer(request: AuthRequest) -> AuthResponse:
             principal = access.authenticate(request.token, services().store.tokens)
         except BotoCoreError as exc:  # before any call: no region or credentials, say
             raise unreachable(exc, set_up_hint()) from exc
-    except DependencyUnavailable as exc:
-        log.warning("tokens cannot be checked; the request is refused for now", extra={"reason": exc.message})
+    except Exception as exc:
+        reason = exc.message if isinstance(exc, DependencyUnavailable) else f"the tokens could not be read ({exc})"
+        log.warning("tokens cannot be checked; the request is refused for now", extra={"reason": reason})
         if os.environ.get("AWS_CHALICE_CLI_MODE") == "true":
             # `chalice local` drops the connection when an authorizer raises: let the
             # route answer the 503 instead (Chalice sets this variable for its commands).
-            unchecked = access.Principal.unchecked(exc.message)
+            unchecked = access.Principal.unchecked(reason)
             return AuthResponse(routes=["*"], principal_id="unchecked", context=unchecked.context())
         raise
     if not principal.scope:

@@ -37,6 +37,9 @@ D = TypeVar("D", bound="Desk")
 # Short timeouts and SDK retries with backoff: a throttled call is retried a few times
 # before the API answers 503 or the worker leaves the message for later.
 AWS_CONFIG = Config(connect_timeout=2, read_timeout=5, retries={"mode": "standard", "max_attempts": 3})
+# EventBridge from the worker: one quick try each time (the sender tries refused entries
+# again itself, and leaves the rest to the sweeper).
+EVENTS_CONFIG = Config(connect_timeout=1, read_timeout=3, retries={"mode": "standard", "max_attempts": 1})
 
 
 class Services:
@@ -125,7 +128,8 @@ class Services:
 
     @cached_property
     def event_bridge(self) -> EventBridgeClient:
-        return self._session.client("events", config=AWS_CONFIG)
+        # Short: a change is applied already, and what does not go now the sweeper sends.
+        return self._session.client("events", config=EVENTS_CONFIG)
 
     @cached_property
     def events(self) -> EventSender:

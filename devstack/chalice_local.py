@@ -38,8 +38,11 @@ def use_running_stack(
         if found.stage != "local" or found.aws_endpoint is None:
             continue
         emulated = emulated_environment(environ, found.aws_endpoint, found.region)
-        for name in [name for name in environ if name.startswith("AWS_") and name not in emulated]:
-            del environ[name]
+        # Whatever could reach a real account goes; Chalice's own marker stays.
+        gone = [name for name in environ if name.startswith("AWS_") and name not in emulated]
+        for name in gone:
+            if name != "AWS_CHALICE_CLI_MODE":
+                del environ[name]
         environ.update({name: value for name, value in emulated.items() if name.startswith("AWS_")})
         environ["QUEUE_URL"] = found.queue_url
         print(f"chalice local: using the local stack of {found.api_url} (AWS at {found.aws_endpoint})")

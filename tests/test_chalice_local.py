@@ -83,5 +83,18 @@ def test_with_the_local_stack_running_chalice_local_uses_it(tmp_path: Path) -> N
         )
 
 
+def test_a_stack_that_stops_under_chalice_local_leaves_503s_not_dropped_connections(tmp_path: Path) -> None:
+    token = f"chalice-local-{uuid.uuid4().hex[:8]}"
+    with running_stack(tmp_path, token) as stack, chalice_local(without_aws(**state_of(stack))) as base:
+        headers = {"Authorization": f"Bearer {token}"}
+        assert requests.get(f"{base}/sites/nowhere", headers=headers, timeout=10).status_code == 404
+        assert stack.stop() == 0
+        for answer in (
+            requests.put(f"{base}/sites/after", json={"name": "After"}, headers=headers, timeout=20),
+            requests.get(f"{base}/sites/after/pages/home", timeout=20),
+        ):
+            assert_error(answer, 503, "ServiceUnavailable")
+
+
 def state_of(stack: LocalStack) -> Dict[str, str]:
     return {"DEVSTACK_STATE_DIR": stack.env["DEVSTACK_STATE_DIR"]}

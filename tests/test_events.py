@@ -213,10 +213,30 @@ def test_entries_eventbridge_refuses_are_sent_again(shop: Api, tap: EventTap, br
 
     bridge_faults.rewrite("PutEvents", refuse_first, times=1)
     shop.create_config()
-    # The refused entry was put again; the first put's entry may have arrived as well
-    # (the rewrite only changes the answer): receivers dedupe by id.
+    # The refused entry was put again: two PutEvents. The first put's entry arrived as well
+    # (the rewrite only changes the answer), so the receiver has it twice: it dedupes by id.
+    assert bridge_faults.seen.count("PutEvents") == 2
     sent = tap.events()[before:]
+    assert len(sent) == 2
     assert {event["id"] for event in sent} == {sent[-1]["id"]}
+    assert outbox(shop) == []
+
+
+def test_a_crash_before_the_commit_sends_nothing_until_the_change_is_applied(
+    shop: Api, tap: EventTap, table_faults: Faults, quiet_service_logs: None
+) -> None:
+    before = len(tap.events())
+    table_faults.throw(lambda call: Crash("before the commit"), "TransactWriteItems", times=1)
+    shop.request("POST", "/metadata", {"site": "shop", "page": "home", "layout": "l", "theme": "t"}, scope="write")
+    with pytest.raises(Crash):
+        deliver(shop)
+    assert shop.request("GET", "/sites/shop/pages/home", scope=None).status_code == 404
+    assert tap.events()[before:] == []
+    assert outbox(shop) == []
+
+    deliver(shop)  # the message comes back: applied now, and its event sent once
+    [event] = tap.events()[before:]
+    assert event["type"] == "page.published"
     assert outbox(shop) == []
 
 

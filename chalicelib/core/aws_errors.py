@@ -92,10 +92,26 @@ def unreachable(exc: BotoCoreError, hint: str = "") -> DependencyUnavailable:
     return DependencyUnavailable(f"AWS could not be reached ({type(exc).__name__}); try again shortly")
 
 
+# What AWS answers a process pointed at the wrong place: no such table there, or
+# credentials it does not take. On a developer's machine, a set-up to fix.
+SET_UP_ERROR_CODES = frozenset(
+    {
+        "ResourceNotFoundException",
+        "UnrecognizedClientException",
+        "InvalidSignatureException",
+        "ExpiredTokenException",
+        "AccessDeniedException",
+    }
+)
+
+
 def table_error(exc: Exception) -> Exception:
     """A DynamoDB error as the domain sees it (see the module's docstring)."""
     if isinstance(exc, BotoCoreError) and isinstance(exc, _NOT_SET_UP):
         return unreachable(exc, set_up_hint())
+    hint = set_up_hint()
+    if isinstance(exc, ClientError) and error_code(exc) in SET_UP_ERROR_CODES and hint:
+        return DependencyUnavailable(f"AWS answered {error_code(exc)} ({describe(exc)}): {hint}")
     if not isinstance(exc, ClientError):
         return DependencyUnavailable(f"the table could not be reached ({type(exc).__name__}); try again shortly")
     code = error_code(exc)

@@ -44,7 +44,10 @@ def page_response(
 ) -> Response:
     if not (is_site_slug(site) and is_page_slug(page)):
         return impossible_page_response(site, page, request_id)
-    snapshot = snapshots.read(Reads(site=site, page=(site, page)), consistent=False)
+    # A strongly consistent read (twice the read units of an eventual one): a change
+    # event leaves once its change is committed, and a receiver that fetches the page at
+    # once must get what the event names (docs/change-events.md).
+    snapshot = snapshots.read(Reads(site=site, page=(site, page)), consistent=True)
     cors = cors_headers(snapshot.site, origin)
     # What the page serves: its published version, never a draft.
     config = snapshot.page_state.published() if snapshot.page_state else None

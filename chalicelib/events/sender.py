@@ -28,6 +28,9 @@ PUT_EVENTS_BATCH = 10
 PUT_EVENTS_ATTEMPTS = 3
 # The sweeper takes events older than this: younger ones are the worker's to send.
 SWEEP_AFTER = timedelta(minutes=1)
+# After a failure, the worker leaves events to the sweeper for this long instead of
+# trying again on every operation: a slow EventBridge must not hold writes back.
+PAUSE_AFTER_FAILURE_SECONDS = 30.0
 
 
 def detail_type(event: ChangeEvent) -> str:
@@ -82,24 +85,38 @@ class EventBridgeSink:
 class EventSender:
     """Every sink gets the events, then the outbox lets them go."""
 
-    def __init__(self, outbox: OutboxStore, sinks: Sequence[Sink], logger: logging.Logger) -> None:
+    def __init__(
+        self,
+        outbox: OutboxStore,
+        sinks: Sequence[Sink],
+        logger: logging.Logger,
+        monotonic: Callable[[], float] = time.monotonic,
+    ) -> None:
         self._outbox = outbox
         self._sinks = sinks
         self._log = logger
+        self._monotonic = monotonic
+        self._paused_until = 0.0
 
-    def send(self, events: Sequence[ChangeEvent]) -> bool:
-        """True when every event was delivered and let go; False leaves them for later."""
+    def send(self, events: Sequence[ChangeEvent], even_if_paused: bool = False) -> bool:
+        """True when every event was delivered and let go; False leaves them for later
+        (for a while after a failure, without trying: see PAUSE_AFTER_FAILURE_SECONDS)."""
         if not events:
             return True
+        if not even_if_paused and self._monotonic() < self._paused_until:
+            self._log.info("change events left for the sweeper (sending failed a moment ago)")
+            return False
         try:
             for sink in self._sinks:
                 sink.put(events)
             self._outbox.remove(events)
         except DependencyUnavailable as exc:
+            self._paused_until = self._monotonic() + PAUSE_AFTER_FAILURE_SECONDS
             self._log.warning(
                 "change events left in the outbox for later", extra={"reason": exc.message, "count": len(events)}
             )
             return False
+        self._paused_until = 0.0
         self._log.info("change events sent", extra={"events": [event.id for event in events]})
         return True
 
@@ -116,4 +133,5 @@ class EventSender:
     def sweep(self, now: datetime) -> int:
         """Sends the events left unsent for a while, an operation's at a time (what goes
         stays gone if a later one fails); answers how many went."""
-        return sum(len(events) for events in self._outbox.unsent(now - SWEEP_AFTER) if self.send(events))
+        unsent = self._outbox.unsent(now - SWEEP_AFTER)
+        return sum(len(events) for events in unsent if self.send(events, even_if_paused=True))
