@@ -84,12 +84,15 @@ LOCAL_SET_UP = (
 )
 
 
-def unreachable(exc: BotoCoreError, hint: str = "") -> DependencyUnavailable:
-    """The SDK's own failure (not an answer from AWS) as a 503: `hint` says how to set
-    this process up when the failure is one of set-up, not of a moment."""
+def unreachable(
+    exc: BotoCoreError, hint: str = "", what: str = "AWS could not be reached; try again shortly"
+) -> DependencyUnavailable:
+    """The SDK's own failure (not an answer from AWS) as a 503 saying `what` it means for
+    the request, and, when it may be one of set-up rather than of a moment, `hint`: how to
+    set this process up."""
     if isinstance(exc, _NOT_SET_UP) and hint:
-        return DependencyUnavailable(f"AWS cannot be reached from this process ({exc}): {hint}")
-    return DependencyUnavailable(f"AWS could not be reached ({type(exc).__name__}); try again shortly")
+        return DependencyUnavailable(f"{what}. AWS cannot be reached from this process ({exc}): {hint}")
+    return DependencyUnavailable(what)
 
 
 # What AWS answers a process pointed at the wrong place: no such table there, or
@@ -107,13 +110,13 @@ SET_UP_ERROR_CODES = frozenset(
 
 def table_error(exc: Exception) -> Exception:
     """A DynamoDB error as the domain sees it (see the module's docstring)."""
-    if isinstance(exc, BotoCoreError) and isinstance(exc, _NOT_SET_UP):
-        return unreachable(exc, set_up_hint())
-    hint = set_up_hint()
-    if isinstance(exc, ClientError) and error_code(exc) in SET_UP_ERROR_CODES and hint:
-        return DependencyUnavailable(f"AWS answered {error_code(exc)} ({describe(exc)}): {hint}")
     if not isinstance(exc, ClientError):
-        return DependencyUnavailable(f"the table could not be reached ({type(exc).__name__}); try again shortly")
+        what = f"the table could not be reached ({type(exc).__name__}); try again shortly"
+        return unreachable(exc, set_up_hint(), what) if isinstance(exc, BotoCoreError) else DependencyUnavailable(what)
+    if error_code(exc) in SET_UP_ERROR_CODES and under_chalice_cli():
+        # `chalice local` pointed at an account without the stage's table, or with
+        # credentials it does not take: a set-up to fix, not a bug.
+        return DependencyUnavailable(f"AWS answered {describe(exc)}: {LOCAL_SET_UP}")
     code = error_code(exc)
     if code == "ConditionalCheckFailedException":
         old: Mapping[str, Any] = exc.response.get("Item") or {}  # type: ignore[assignment]
@@ -153,14 +156,21 @@ def _cancelled(exc: ClientError) -> Exception:
 def queue_error(exc: Exception) -> DependencyUnavailable:
     """An SQS error on sending a write: whatever it is, nothing was accepted, and the
     client may try again (a 202 is only ever given for an operation on the queue)."""
-    if isinstance(exc, BotoCoreError) and isinstance(exc, _NOT_SET_UP) and set_up_hint():
-        return unreachable(exc, set_up_hint())
-    return DependencyUnavailable("the write queue cannot be reached; nothing was accepted, try again")
+    what = "the write queue cannot be reached; nothing was accepted, try again"
+    if isinstance(exc, BotoCoreError):
+        return unreachable(exc, set_up_hint(), what)
+    return DependencyUnavailable(what)
+
+
+def under_chalice_cli() -> bool:
+    """Running under Chalice's command line (`chalice local`), which sets this variable
+    for its commands: a developer's machine, never Lambda."""
+    return os.environ.get("AWS_CHALICE_CLI_MODE") == "true"
 
 
 def set_up_hint() -> str:
     """How to reach AWS, on a developer's machine: the `local` stage (never deployed), or
     any stage under Chalice's command line (`chalice local`, which sets the variable);
     nothing in Lambda."""
-    on_a_desk = os.environ.get("APP_STAGE", "local") == "local" or os.environ.get("AWS_CHALICE_CLI_MODE") == "true"
+    on_a_desk = os.environ.get("APP_STAGE", "local") == "local" or under_chalice_cli()
     return LOCAL_SET_UP if on_a_desk else ""
