@@ -84,7 +84,7 @@ bench-schemas: install
 # examples, and hypothesis keeps every example's choices: memory grows with the count; one
 # process peaked at 10 GB in a run of these counts.)
 fuzz: install
-	CONTRACT_FUZZ_EXAMPLES=200 CONTRACT_FUZZ_SEED= FAULT_EXAMPLES=150 FAULT_RANDOM=1 FUZZ_WORKER_EXAMPLES=300 \
+	CONTRACT_FUZZ_EXAMPLES=200 CONTRACT_FUZZ_SEED= FAULT_EXAMPLES=150 FAULT_RELEASE_EXAMPLES=60 FAULT_RANDOM=1 FUZZ_WORKER_EXAMPLES=300 \
 	  $(BIN)/python -m pytest -q -n 2 --dist loadfile tests/test_fuzz_contract.py tests/test_fuzz_worker.py tests/test_faults.py
 
 run: install
