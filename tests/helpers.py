@@ -478,3 +478,15 @@ class EventTap:
     def events(self) -> List[Dict[str, Any]]:
         """The events' details, in the order they arrived."""
         return [envelope["detail"] for envelope in self.envelopes()]
+
+
+class Crash(BaseException):
+    """The function dies where it stands, as on a Lambda timeout: nothing catches it."""
+
+
+def scheduled_event(api: Any) -> Dict[str, Any]:
+    """What EventBridge hands a scheduled function, as Chalice's test client makes it."""
+    event: Dict[str, Any] = api.client.events.generate_cw_event(
+        source="aws.events", detail_type="Scheduled Event", detail={}, resources=["arn:aws:events:rule/schedule"]
+    )
+    return event

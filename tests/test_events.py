@@ -13,8 +13,7 @@ from chalicelib.core.clock import utc_now
 from chalicelib.services import get_services
 from devstack.poller import lambda_sqs_event
 from tests.conftest import REGION, Api
-from tests.helpers import Call, EventTap, Faults
-from tests.test_faults import Crash, scheduled_event
+from tests.helpers import Call, Crash, EventTap, Faults, scheduled_event
 
 SOURCE = "metadata-manager.local"
 
@@ -197,7 +196,7 @@ def test_eventbridge_down_does_not_hold_writes_back_and_the_sweeper_sends_later(
     # A minute on, the sweeper finds it (younger events are the worker's to send).
     later = utc_now() + timedelta(minutes=2)
     monkeypatch.setattr(get_services(), "clock", lambda: later)
-    sent = shop.client.lambda_.invoke("send_unsent_events", scheduled_event()).payload
+    sent = shop.client.lambda_.invoke("send_unsent_events", scheduled_event(shop)).payload
     assert sent == {"sent": 1}
     [event] = tap.events()[before:]
     assert event["operationId"] == operation["operationId"]

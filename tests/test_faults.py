@@ -78,7 +78,7 @@ from chalicelib.writes import BatchIncomplete
 from devstack.poller import lambda_sqs_event
 from infra.resources import StageResources, provision
 from tests.conftest import REGION, STAGE, Api
-from tests.helpers import Call, Faults, assert_error
+from tests.helpers import Call, Crash, Faults, assert_error, scheduled_event
 
 PAGES = ("home", "about", "blog")
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -86,10 +86,6 @@ MAX_INVOCATIONS = 300
 _sites = itertools.count()
 # An operation's record, as a write names its key.
 OPERATION_KEY = re.compile(r'"OP#([^"]+)"')
-
-
-class Crash(BaseException):
-    """The function dies where it stands, as on a Lambda timeout: nothing catches it."""
 
 
 THROTTLED = "ProvisionedThroughputExceededException"
@@ -844,7 +840,7 @@ class Scenario:
         later = datetime.now(UTC) + timedelta(minutes=2)
         clock, services.clock = services.clock, lambda: later
         try:
-            self.api.client.lambda_.invoke("send_unsent_events", scheduled_event())
+            self.api.client.lambda_.invoke("send_unsent_events", scheduled_event(self.api))
         finally:
             services.clock = clock
 
@@ -909,20 +905,6 @@ class Scenario:
             release.version,
             release.approvals,
         ), (release, found)
-
-
-def scheduled_event() -> Dict[str, Any]:
-    return {
-        "version": "0",
-        "id": "1",
-        "detail-type": "Scheduled Event",
-        "source": "aws.events",
-        "account": "123456789012",
-        "time": "2026-01-01T00:00:00Z",
-        "region": REGION,
-        "resources": ["arn:aws:events:rule/send_unsent_events"],
-        "detail": {},
-    }
 
 
 def fresh_queues(api: Api) -> None:

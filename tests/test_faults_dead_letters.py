@@ -13,8 +13,8 @@ import json
 from typing import Any, Dict, List
 
 from tests.conftest import Api
-from tests.helpers import Faults
-from tests.test_faults import THROTTLED, Crash, Delivery
+from tests.helpers import Crash, Faults
+from tests.test_faults import THROTTLED, Delivery
 
 
 def failure_code(api: Api, operation_id: str) -> Any:

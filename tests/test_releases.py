@@ -10,7 +10,7 @@ import pytest
 
 from devstack.poller import lambda_sqs_event
 from tests.conftest import REGION, Api
-from tests.helpers import Faults, assert_error, sleep_until
+from tests.helpers import Crash, Faults, assert_error, sleep_until
 
 
 def page_with_draft(api: Api, page: str, published: bool = True) -> str:
@@ -208,10 +208,6 @@ def test_an_invalid_release_is_422_naming_the_item(api: Api, pages: Dict[str, st
 
 
 # --- under faults: crashes around the commit, redelivery, a race with a config write ----
-
-
-class Crash(BaseException):
-    """The function dies where it stands (a Lambda timeout): nothing catches it."""
 
 
 @pytest.mark.parametrize("moment", ["before", "after"])
