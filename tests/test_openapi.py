@@ -28,6 +28,7 @@ SAMPLE_PATH_VALUES = {
     "layout": "hero",
     "link": "a" * 26,
     "release": "0" * 26,
+    "name": "cdn-purge",
 }
 NEXT_SMALLER_SCOPE = {"read": None, "write": "read", "admin": "write"}
 
@@ -73,6 +74,13 @@ ANSWERS = {
     ("/sites/{site}/releases/{release}/publish", "post"): 404,
     ("/sites/{site}/releases/{release}/cancel", "post"): 404,
     ("/sites/{site}/releases/{release}/revert", "post"): 404,
+    ("/sites/{site}/webhooks/{name}", "put"): 422,  # the empty body lacks its url
+    ("/sites/{site}/webhooks/{name}", "get"): 404,
+    ("/sites/{site}/webhooks/{name}", "delete"): 404,
+    ("/sites/{site}/webhooks", "get"): 404,
+    ("/sites/{site}/webhooks/{name}/rotate-secret", "post"): 404,
+    ("/sites/{site}/webhooks/{name}/deliveries", "get"): 404,
+    ("/sites/{site}/webhooks/{name}/test", "post"): 404,
 }
 
 VALID_CONFIG = {"site": "shop", "page": "home", "layout": "two-column", "theme": "dark", "settings": {"hero": True}}

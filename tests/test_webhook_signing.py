@@ -9,7 +9,8 @@ import pytest
 from standardwebhooks import Webhook, WebhookVerificationError
 
 from chalicelib.core import utc_now
-from chalicelib.events.signing import SECRET_PREFIX, new_secret, signature_headers
+from chalicelib.events.sealing import SECRET_PREFIX, new_secret
+from chalicelib.events.signing import signature_headers
 
 BODY = json.dumps({"id": "op.00", "type": "page.published", "site": "shop"})
 

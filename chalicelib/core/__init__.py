@@ -44,15 +44,19 @@ from chalicelib.core.errors import (
 )
 from chalicelib.core.etags import etag, if_match_holds, if_none_match_holds, schema_etag
 from chalicelib.core.fields import (
+    EVENT_TYPES,
     MAX_BODY_BYTES,
     MAX_PAGE_SIZE,
     MAX_PREVIEW_SECONDS,
     MAX_SCHEMA_DESCRIPTION,
     MAX_SETTINGS_BYTES,
     MAX_SETTINGS_DEPTH,
+    MAX_WEBHOOKS_PER_SITE,
     PAGE_PATTERN,
     SITE_PATTERN,
     TEMPLATE_PATTERN,
+    TEST_EVENT_TYPE,
+    WEBHOOK_NAME_PATTERN,
     ConfigContent,
     Model,
     PageSlug,
@@ -60,9 +64,12 @@ from chalicelib.core.fields import (
     SiteSlug,
     StrictModel,
     TemplateName,
+    WebhookFields,
+    WebhookName,
     is_page_slug,
     is_site_slug,
     is_template_name,
+    is_webhook_name,
     json_depth,
     settings_size,
 )
@@ -76,12 +83,14 @@ from chalicelib.core.outcomes import (
     ImpactReport,
     OperationStatus,
     PreviewLinkAccepted,
+    WebhookAccepted,
 )
 from chalicelib.core.patches import FieldChange, make_patch, summarize
 from chalicelib.core.stage import StageSettings, get_settings
 
 __all__ = [
     "AWS_ERRORS",
+    "EVENT_TYPES",
     "ID_PATTERN",
     "MAX_BODY_BYTES",
     "MAX_PAGE_SIZE",
@@ -89,9 +98,12 @@ __all__ = [
     "MAX_SCHEMA_DESCRIPTION",
     "MAX_SETTINGS_BYTES",
     "MAX_SETTINGS_DEPTH",
+    "MAX_WEBHOOKS_PER_SITE",
     "PAGE_PATTERN",
     "SITE_PATTERN",
     "TEMPLATE_PATTERN",
+    "TEST_EVENT_TYPE",
+    "WEBHOOK_NAME_PATTERN",
     "Accepted",
     "AlreadyApproved",
     "ApprovalRequired",
@@ -127,6 +139,9 @@ __all__ = [
     "Unauthorized",
     "UnsupportedMediaType",
     "ValidationFailed",
+    "WebhookAccepted",
+    "WebhookFields",
+    "WebhookName",
     "WriteRejected",
     "describe",
     "epoch_seconds",
@@ -142,6 +157,7 @@ __all__ = [
     "is_release_id",
     "is_site_slug",
     "is_template_name",
+    "is_webhook_name",
     "isoformat",
     "json_depth",
     "jsontext",

@@ -6,7 +6,7 @@ from __future__ import annotations
 import ipaddress
 import json
 import re
-from typing import Annotated, Any, Dict, Iterable, List, Literal
+from typing import Annotated, Any, Dict, Iterable, List, Literal, Tuple, get_args
 from urllib.parse import urlsplit
 
 from pydantic.config import ConfigDict
@@ -36,11 +36,33 @@ PageSlug = Annotated[str, Field(pattern=PAGE_PATTERN)]
 # Layout and theme name a template in the site's code: short, printable, no spaces.
 TEMPLATE_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._/-]{0,99}$"
 TemplateName = Annotated[str, Field(pattern=TEMPLATE_PATTERN)]
+# A webhook's name, unique within its site: a slug, as a site's is.
+WEBHOOK_NAME_PATTERN = SITE_PATTERN
+WebhookName = Annotated[str, Field(pattern=WEBHOOK_NAME_PATTERN)]
+MAX_WEBHOOKS_PER_SITE = 10
+# The change events a webhook can subscribe to (PRODUCT.md, "Change events").
+EventType = Literal[
+    "page.published",
+    "page.unpublished",
+    "page.deleted",
+    "release.published",
+    "release.reverted",
+    "site.changed",
+    "schema.changed",
+    "schema.deleted",
+]
+EVENT_TYPES: Tuple[str, ...] = get_args(EventType)
+# What POST /sites/{site}/webhooks/{name}/test sends: to that webhook only, whatever it subscribes to.
+TEST_EVENT_TYPE = "webhook.test"
 
 
 def is_site_slug(text: str) -> bool:
     # fullmatch: with re.match, `$` also matches before a trailing newline ("shop\n").
     return re.fullmatch(SITE_PATTERN, text) is not None
+
+
+def is_webhook_name(text: str) -> bool:
+    return re.fullmatch(WEBHOOK_NAME_PATTERN, text) is not None
 
 
 def is_page_slug(text: str) -> bool:
@@ -217,6 +239,24 @@ class SiteFields(StrictModel):
     requireSchemas: StrictBool = False
     publishMode: PublishMode = "direct"
     requiredApprovals: RequiredApprovals = 0
+
+
+# The events a webhook subscribes to; each once, in the order first given.
+EventTypes = Annotated[List[EventType], Field(min_length=1, max_length=len(EVENT_TYPES)), AfterValidator(_unique)]
+WebhookURL = Annotated[
+    str,
+    Field(
+        min_length=1,
+        max_length=2048,
+        description="https://host/path: a host that resolves to public addresses only (the local stage: "
+        "http or https on 127.0.0.1, ::1 or localhost). Redirects are not followed.",
+    ),
+]
+
+
+class WebhookFields(StrictModel):
+    url: WebhookURL
+    events: EventTypes = list(get_args(EventType))
 
 
 class ConfigContent(StrictModel):

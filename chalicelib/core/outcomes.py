@@ -26,6 +26,13 @@ class PreviewLinkAccepted(Accepted):
     expiresAt: Optional[str] = None
 
 
+class WebhookAccepted(Accepted):
+    """A webhook being created, or its secret rotated: `secret` (shown only in this answer)
+    is what its receiver verifies signatures with (Standard Webhooks, `whsec_...`)."""
+
+    secret: Optional[str] = None
+
+
 class Checked(Model):
     """A dry run's answer: the write would be accepted (else the error it would get)."""
 

@@ -9,18 +9,8 @@ too, so receivers can switch at their own pace."""
 
 from __future__ import annotations
 
-import base64
-import secrets as tokens
 from datetime import datetime
 from typing import Dict, Sequence
-
-SECRET_PREFIX = "whsec_"  # noqa: S105 (the specification's prefix, not a secret)
-# 256 bits, as the specification recommends (24 to 64 bytes).
-SECRET_BYTES = 32
-
-
-def new_secret() -> str:
-    return SECRET_PREFIX + base64.b64encode(tokens.token_bytes(SECRET_BYTES)).decode()
 
 
 def signature_headers(secrets: Sequence[str], message_id: str, at: datetime, body: str) -> Dict[str, str]:

@@ -20,6 +20,8 @@ from chalicelib.store.models import (
     AuditActor,
     AuditEntry,
     ConfigVersion,
+    Delivery,
+    DeliveryStatus,
     IdempotencyRecord,
     LastApplied,
     LayoutSchema,
@@ -33,9 +35,12 @@ from chalicelib.store.models import (
     ReleaseFailure,
     ReleaseItem,
     RenderConfig,
+    SealedSecret,
     ServedBefore,
     Site,
     Token,
+    Webhook,
+    WebhookSecret,
 )
 from chalicelib.store.outbox import ChangeEvent, OutboxStore, event_id
 from chalicelib.store.previews import PreviewStore
@@ -46,6 +51,7 @@ from chalicelib.store.sites import SiteStore
 from chalicelib.store.snapshot import Reads, Snapshot, SnapshotReader
 from chalicelib.store.table import SingleTable, Transaction
 from chalicelib.store.tokens import TokenStore
+from chalicelib.store.webhooks import DeliveryLog, WebhookStore
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb.service_resource import Table
@@ -67,6 +73,8 @@ class Store:
     previews: PreviewStore
     releases: ReleaseStore
     outbox: OutboxStore
+    webhooks: WebhookStore
+    deliveries: DeliveryLog
 
     @classmethod
     def over(
@@ -92,6 +100,8 @@ class Store:
             previews=PreviewStore(single),
             releases=ReleaseStore(single),
             outbox=OutboxStore(single),
+            webhooks=WebhookStore(single),
+            deliveries=DeliveryLog(single),
         )
 
 
@@ -108,6 +118,9 @@ __all__ = [
     "ConfigState",
     "ConfigStore",
     "ConfigVersion",
+    "Delivery",
+    "DeliveryLog",
+    "DeliveryStatus",
     "Finding",
     "IdempotencyRecord",
     "LastApplied",
@@ -130,6 +143,7 @@ __all__ = [
     "ReleaseStore",
     "RenderConfig",
     "SchemaStore",
+    "SealedSecret",
     "ServedBefore",
     "Site",
     "SiteStore",
@@ -139,6 +153,9 @@ __all__ = [
     "Token",
     "TokenStore",
     "Transaction",
+    "Webhook",
+    "WebhookSecret",
+    "WebhookStore",
     "WriteRejected",
     "event_id",
     "keys",

@@ -174,6 +174,67 @@ class PreviewLink(Model):
     createdBy: str
 
 
+class WebhookSecret(Model):
+    """A signing secret (never shown but once, when it is made): when it was made, and
+    until when it still signs, once a newer one has replaced it (the rotation's overlap)."""
+
+    createdAt: str
+    expiresAt: Optional[str] = None
+
+    def signs_at(self, now: datetime) -> bool:
+        """Whether it still signs at `now`: the newest does, a replaced one until its overlap ends."""
+        return not self.expiresAt or datetime.fromisoformat(self.expiresAt) > now
+
+
+class SealedSecret(WebhookSecret):
+    """A signing secret as stored: encrypted under the stage's KMS key, with the site and
+    the webhook as its encryption context (the table alone cannot sign anything)."""
+
+    sealed: str
+
+
+class Webhook(Model):
+    """Where a site's change events are posted, signed per the Standard Webhooks
+    specification. A `410 Gone` from the receiver disables it (`enabled` false, with
+    when and why); a PUT enables it again."""
+
+    site: str
+    name: str
+    url: str
+    events: List[str]
+    enabled: bool = True
+    disabledAt: Optional[str] = None
+    disabledReason: Optional[str] = None
+    secrets: List[WebhookSecret]
+    version: int
+    createdAt: str
+    updatedAt: str
+
+
+DeliveryStatus = Literal["delivered", "failed", "gone"]
+
+
+class Delivery(Model):
+    """One attempt to deliver one event to a webhook. `failed` attempts are tried again
+    (`nextAttemptAt`) until the event has waited 24 hours, then dead-lettered
+    (`deadLettered`); `gone` (410) disabled the webhook."""
+
+    eventId: str
+    eventType: str
+    attempt: int
+    attemptedAt: str
+    status: DeliveryStatus
+    url: str
+    # The receiver's answer; absent when there was none (refused, unreachable, timed out).
+    statusCode: Optional[int] = None
+    durationMs: int
+    error: Optional[str] = None
+    # The start of the receiver's answer, for debugging (at most 256 characters).
+    response: Optional[str] = None
+    nextAttemptAt: Optional[str] = None
+    deadLettered: bool = False
+
+
 ReleaseStatus = Literal["open", "approved", "scheduled", "published", "cancelled", "failed", "reverted"]
 
 

@@ -41,6 +41,9 @@ class Targets:
     table_name: str
     queue_name: str
     dead_letter_queue_name: str
+    # The webhook delivery queue and its dead-letter queue (checked when named).
+    webhook_queue_name: str = ""
+    webhook_dead_letter_queue_name: str = ""
 
 
 class BackupChecker:
@@ -69,6 +72,10 @@ class BackupChecker:
             ("writeQueue", self._check_queue),
             ("deadLetterQueue", self._check_dead_letters),
         ]
+        if self._targets.webhook_queue_name:
+            checks.append(("webhookQueue", self._check_webhook_queue))
+        if self._targets.webhook_dead_letter_queue_name:
+            checks.append(("webhookDeadLetterQueue", self._check_webhook_dead_letters))
         for name, check in checks:
             try:
                 findings.append(check(now, actions, metrics))
@@ -191,6 +198,27 @@ class BackupChecker:
                 reason=f"{dead} message(s) could not be applied; fix the cause, then redrive them",
             )
         return Finding(check="deadLetterQueue", status="ok", reason="empty")
+
+    def _check_webhook_queue(self, now: datetime, actions: List[str], metrics: Dict[str, float]) -> Finding:
+        counts = self._queue_counts(self._targets.webhook_queue_name)
+        metrics["WebhookQueueVisibleMessages"] = float(counts["visible"])
+        summary = f"{counts['visible']} waiting, {counts['inFlight']} in flight (retries wait in flight)"
+        if counts["visible"] > self._policy.backlog_warning:
+            return Finding(check="webhookQueue", status="warning", reason=f"backlog: {summary}")
+        return Finding(check="webhookQueue", status="ok", reason=summary)
+
+    def _check_webhook_dead_letters(self, now: datetime, actions: List[str], metrics: Dict[str, float]) -> Finding:
+        counts = self._queue_counts(self._targets.webhook_dead_letter_queue_name)
+        dead = counts["visible"] + counts["inFlight"]
+        metrics["WebhookDeadLetterMessages"] = float(dead)
+        if dead:
+            return Finding(
+                check="webhookDeadLetterQueue",
+                status="failing",
+                reason=f"{dead} webhook delivery(ies) failed for 24 hours; see each webhook's deliveries, fix the "
+                "receiver, then redrive them (POST /admin/redrive?queue=webhooks)",
+            )
+        return Finding(check="webhookDeadLetterQueue", status="ok", reason="empty")
 
 
 def emf_record(result: CheckResult, namespace: str, stage: str) -> Dict[str, Any]:

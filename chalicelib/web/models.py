@@ -17,8 +17,19 @@ from chalicelib.core import (
     SiteFields,
     SiteSlug,
     StrictModel,
+    WebhookFields,
 )
-from chalicelib.store import AuditEntry, ConfigVersion, LayoutSchema, PreviewLink, Release, RenderConfig, Site
+from chalicelib.store import (
+    AuditEntry,
+    ConfigVersion,
+    Delivery,
+    LayoutSchema,
+    PreviewLink,
+    Release,
+    RenderConfig,
+    Site,
+    Webhook,
+)
 
 
 class SiteInput(SiteFields):
@@ -117,3 +128,29 @@ class ReleasePage(Model):
 
     items: List[Release]
     nextCursor: Optional[str]
+
+
+class WebhookInput(WebhookFields):
+    """Where to post the site's change events, and which (all of them when `events` is absent)."""
+
+
+class WebhookPage(Model):
+    """One page of a site's webhooks, by name; `nextCursor` as in other listings."""
+
+    items: List[Webhook]
+    nextCursor: Optional[str]
+
+
+class DeliveryPage(Model):
+    """One page of a webhook's delivery attempts, newest first; `nextCursor` as in other listings."""
+
+    items: List[Delivery]
+    nextCursor: Optional[str]
+
+
+class TrialQueued(Model):
+    """A test event on its way to the webhook: its attempts show in the webhook's deliveries."""
+
+    eventId: str
+    type: str
+    status: Literal["queued"] = "queued"
