@@ -402,6 +402,8 @@ def test_the_backup_check_result_shows_at_admin_backups(stack: LocalStack, http:
         "onDemandBackups",
         "writeQueue",
         "deadLetterQueue",
+        "webhookQueue",
+        "webhookDeadLetterQueue",
     }
     backups = next(finding for finding in latest["findings"] if finding["check"] == "onDemandBackups")
     assert backups["status"] == "ok"
