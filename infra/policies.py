@@ -52,7 +52,7 @@ class StageArns:
             Target.LOG_GROUP: [
                 f"arn:aws:logs:*:*:log-group:{log_group_name(self.app_name, self.resources.stage, function)}:*"
             ],
-            Target.EVENT_BUS: [f"arn:aws:events:*:*:event-bus/{self.resources.event_bus_name}"],
+            Target.EVENT_BUS: [self.resources.event_bus_arn("arn:aws:events:*:*:event-bus")],
             Target.WEBHOOK_QUEUE: [f"arn:aws:sqs:*:*:{self.resources.webhook_queue_name}"],
             Target.WEBHOOK_DEAD_LETTER_QUEUE: [f"arn:aws:sqs:*:*:{self.resources.webhook_dead_letter_queue_name}"],
             # A key's ARN holds its id, made when the key is: the alias names it instead.
@@ -64,7 +64,14 @@ class StageArns:
     def condition(self, target: Target) -> Dict[str, Any]:
         if target == Target.WEBHOOK_KEY:
             return {"ForAnyValue:StringEquals": {"kms:ResourceAliases": [self.resources.webhook_key_alias]}}
-        return {}
+        return event_source_condition(self.resources, target)
+
+
+def event_source_condition(resources: StageResources, target: Target) -> Dict[str, Any]:
+    """Events may be put on the bus with the stage's own source only."""
+    if target == Target.EVENT_BUS:
+        return {"StringEquals": {"events:source": f"metadata-manager.{resources.stage}"}}
+    return {}
 
 
 def index_names(resources: StageResources) -> List[str]:

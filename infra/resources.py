@@ -48,6 +48,12 @@ class StageResources:
     webhook_key_alias: str = ""
     delivery_timeout_seconds: int = 30
 
+    def event_bus_arn(self, prefix: str) -> str:
+        """The bus's ARN: EVENT_BUS_NAME as given when it is an ARN (a bus of another
+        account or region), else the named bus under `prefix` (`arn:...:event-bus`)."""
+        name = self.event_bus_name
+        return name if name.startswith("arn:") else f"{prefix}/{name}"
+
     @property
     def visibility_timeout_seconds(self) -> int:
         return VISIBILITY_TIMEOUT_FACTOR * self.worker_timeout_seconds

@@ -23,7 +23,7 @@ from chalice.utils import to_cfn_resource_name
 from infra.functions import API_HANDLER, deployed_name
 from infra.gateway_responses import sam_gateway_responses
 from infra.permissions import Target
-from infra.policies import index_names, policy_document
+from infra.policies import event_source_condition, index_names, policy_document
 from infra.resources import (
     DELIVERY_FUNCTION,
     LOG_RETENTION_DAYS,
@@ -88,7 +88,7 @@ class TemplateArns:
             Target.DEAD_LETTER_QUEUE: [{"Fn::GetAtt": [DEAD_LETTER_QUEUE, "Arn"]}],
             # A log group's Arn attribute ends in ":*", so it covers the group's streams.
             Target.LOG_GROUP: [{"Fn::GetAtt": [log_group_id(function), "Arn"]}],
-            Target.EVENT_BUS: [{"Fn::Sub": f"{EVENT_BUS_ARN_PREFIX}/{self.resources.event_bus_name}"}],
+            Target.EVENT_BUS: [{"Fn::Sub": self.resources.event_bus_arn(EVENT_BUS_ARN_PREFIX)}],
             Target.WEBHOOK_QUEUE: [{"Fn::GetAtt": [WEBHOOK_QUEUE, "Arn"]}],
             Target.WEBHOOK_DEAD_LETTER_QUEUE: [{"Fn::GetAtt": [WEBHOOK_DEAD_LETTER_QUEUE, "Arn"]}],
             Target.WEBHOOK_KEY: [{"Fn::GetAtt": [WEBHOOK_KEY, "Arn"]}],
@@ -97,7 +97,7 @@ class TemplateArns:
         return by_target[target]
 
     def condition(self, target: Target) -> Dict[str, Any]:
-        return {}  # every resource of the stack is named by its ARN
+        return event_source_condition(self.resources, target)
 
 
 def merge_template(

@@ -62,6 +62,8 @@ class IamRequest:
     leading_keys: Optional[Tuple[str, ...]] = None
     # The aliases of the KMS key the request uses (kms:ResourceAliases).
     aliases: Tuple[str, ...] = ()
+    # The source of the events a PutEvents puts (events:source).
+    source: Optional[str] = None
 
 
 # Batch operations of SQS are authorized as their single-message actions.
@@ -86,8 +88,11 @@ def iam_requests(service: str, operation: str, params: Mapping[str, Any], region
     if service == "sqs":
         return [IamRequest(f"sqs:{_SQS_ACTIONS.get(operation, operation)}", _queue_arn(params, region))]
     if service == "events" and operation == "PutEvents":
-        buses = {entry.get("EventBusName") or "default" for entry in params.get("Entries", [])}
-        return [IamRequest("events:PutEvents", _event_bus_arn(bus, region)) for bus in sorted(buses)]
+        # IAM authorizes each entry: its bus, with its source (events:source).
+        puts = {(entry.get("EventBusName") or "default", entry.get("Source")) for entry in params.get("Entries", [])}
+        return [
+            IamRequest("events:PutEvents", _event_bus_arn(bus, region), source=source) for bus, source in sorted(puts)
+        ]
     if service == "kms" and operation in ("Encrypt", "Decrypt"):
         return [_kms_request(operation, params, region)]
     return [IamRequest(f"{service}:{operation}", "*")]
@@ -201,6 +206,10 @@ def _listed(value: Any) -> List[Any]:
 
 def _condition_holds(condition: Mapping[str, Any], request: IamRequest) -> bool:
     for operator, clauses in condition.items():
+        if operator == "StringEquals" and set(clauses) == {"events:source"}:
+            if request.source not in _listed(clauses["events:source"]):
+                return False
+            continue
         if operator == "ForAnyValue:StringEquals" and set(clauses) == {"kms:ResourceAliases"}:
             # As IAM does: ForAnyValue fails when the request has no such key at all.
             if not set(_listed(clauses["kms:ResourceAliases"])) & set(request.aliases):

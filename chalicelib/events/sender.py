@@ -12,7 +12,7 @@ import json
 import logging
 import time
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Any, Callable, List, Protocol, Sequence
+from typing import TYPE_CHECKING, Any, Callable, List, Optional, Protocol, Sequence
 
 from botocore.exceptions import BotoCoreError, ClientError
 
@@ -31,6 +31,9 @@ SWEEP_AFTER = timedelta(minutes=1)
 # After a failure, the worker leaves events to the sweeper for this long instead of
 # trying again on every operation: a slow EventBridge must not hold writes back.
 PAUSE_AFTER_FAILURE_SECONDS = 30.0
+# The sweeper starts no operation's events with less time than this left (the slowest
+# send: a PutEvents, a webhook Query and SendMessageBatch, a BatchWriteItem, with timeouts).
+SWEEP_MARGIN_SECONDS = 5.0
 
 
 def detail_type(event: ChangeEvent) -> str:
@@ -130,8 +133,16 @@ class EventSender:
             return False
         return self.send(events)
 
-    def sweep(self, now: datetime) -> int:
+    def sweep(self, now: datetime, time_left: Optional[Callable[[], float]] = None) -> int:
         """Sends the events left unsent for a while, an operation's at a time (what goes
-        stays gone if a later one fails); answers how many went."""
+        stays gone if a later one fails), while `time_left` (seconds) leaves a margin:
+        what is left waits for the next run. Answers how many went."""
         unsent = self._outbox.unsent(now - SWEEP_AFTER)
-        return sum(len(events) for events in unsent if self.send(events, even_if_paused=True))
+        sent = 0
+        for events in unsent:
+            if time_left is not None and time_left() < SWEEP_MARGIN_SECONDS:
+                self._log.info("the sweep stops for now: its time is up", extra={"left": len(unsent)})
+                break
+            if self.send(events, even_if_paused=True):
+                sent += len(events)
+        return sent

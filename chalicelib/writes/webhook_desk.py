@@ -66,11 +66,9 @@ class WebhookDesk(Desk):
 
     def rotate_secret(self, site: str, name: str, submission: Submission) -> Answer:
         key = KeyUse.of(submission, {})
-        snapshot = self._found(site, name, key)
+        snapshot = self._found(site, name, key, existing=True)
         if key and snapshot.idempotency:
             return self._replay(snapshot.idempotency, key)
-        if snapshot.webhook is None:
-            raise NotFound(f"site '{site}' has no webhook '{name}'")
         secret = None if submission.dry_run else new_secret()
         sealed = self._sealer.seal(secret, site, name) if secret else ""  # a dry run seals nothing
         data = {"site": site, "name": name, "sealedSecret": sealed}
@@ -79,11 +77,9 @@ class WebhookDesk(Desk):
 
     def delete_webhook(self, site: str, name: str, submission: Submission) -> Answer:
         key = KeyUse.of(submission, {})
-        snapshot = self._found(site, name, key)
+        snapshot = self._found(site, name, key, existing=True)
         if key and snapshot.idempotency:
             return self._replay(snapshot.idempotency, key)
-        if snapshot.webhook is None:
-            raise NotFound(f"site '{site}' has no webhook '{name}'")
         envelope = WebhookDelete.model_validate(
             {"data": {"site": site, "name": name}, "meta": self._meta(submission, key)}
         )
@@ -105,10 +101,16 @@ class WebhookDesk(Desk):
         self._queue.send(WebhookDisable(data=data, meta=meta))
         return meta.operationId
 
-    def _found(self, site: str, name: str, key: Optional[KeyUse]) -> Snapshot:
+    def _found(self, site: str, name: str, key: Optional[KeyUse], existing: bool = False) -> Snapshot:
+        """The site and the webhook (which must exist, when `existing`), unless the key's
+        request was made before (its replay answers)."""
         snapshot = self._read(Reads(site=site, webhook=(site, name)), key)
-        if snapshot.site is None and not (key and snapshot.idempotency):
+        if key and snapshot.idempotency:
+            return snapshot
+        if snapshot.site is None:
             raise NotFound(f"no site '{site}'")
+        if existing and snapshot.webhook is None:
+            raise NotFound(f"site '{site}' has no webhook '{name}'")
         return snapshot
 
     @staticmethod
