@@ -365,3 +365,15 @@ def test_a_delivery_queue_outage_leaves_the_events_in_the_outbox_for_the_sweeper
     assert services.events.sweep(utc_now() + timedelta(minutes=2)) == 1
     hooks.deliver()
     assert [event["type"] for event in receiver.events()] == ["page.published"]
+
+
+def test_a_dry_run_checks_the_webhook_without_making_a_secret(hooks: Hooks, receiver: WebhookReceiver) -> None:
+    with Faults(get_services().kms) as kms:
+        checked = hooks.api.request("PUT", "/sites/shop/webhooks/cdn?dryRun=true", {"url": receiver.url})
+        assert checked.status_code == 200, checked.body
+        assert checked.json_body == {"valid": True}
+        rotated = hooks.api.request("POST", "/sites/shop/webhooks/cdn/rotate-secret?dryRun=true")
+        assert_error(rotated, 404, "NotFound")
+        assert kms.seen == []
+    assert hooks.api.queued() == []
+    assert_error(hooks.api.request("GET", "/sites/shop/webhooks/cdn"), 404, "NotFound")
