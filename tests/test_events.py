@@ -261,7 +261,7 @@ def test_the_sweeper_stops_in_time_and_the_next_run_sends_the_rest(
     bridge_faults.heal()
     before = len(tap.events())
     later = utc_now() + timedelta(minutes=2)
-    left = iter([30.0, 30.0, 1.0])  # seconds left before each operation's events
+    left = iter([30.0, 30.0, 1.5])  # seconds left before each operation's events (the margin is 2)
     assert get_services().events.sweep(later, lambda: next(left)) == 2
     assert len(outbox(shop)) == 1
     assert get_services().events.sweep(later, lambda: 30.0) == 1

@@ -31,9 +31,10 @@ SWEEP_AFTER = timedelta(minutes=1)
 # After a failure, the worker leaves events to the sweeper for this long instead of
 # trying again on every operation: a slow EventBridge must not hold writes back.
 PAUSE_AFTER_FAILURE_SECONDS = 30.0
-# The sweeper starts no operation's events with less time than this left (the slowest
-# send: a PutEvents, a webhook Query and SendMessageBatch, a BatchWriteItem, with timeouts).
-SWEEP_MARGIN_SECONDS = 5.0
+# The sweeper starts an operation's events only while the time left, less this margin,
+# exceeds its slowest send so far (a PutEvents, a webhook Query and SendMessageBatch, a
+# BatchWriteItem): a Lambda function is stopped at its timeout.
+SWEEP_MARGIN_SECONDS = 2.0
 
 
 def detail_type(event: ChangeEvent) -> str:
@@ -139,10 +140,13 @@ class EventSender:
         what is left waits for the next run. Answers how many went."""
         unsent = self._outbox.unsent(now - SWEEP_AFTER)
         sent = 0
-        for events in unsent:
-            if time_left is not None and time_left() < SWEEP_MARGIN_SECONDS:
-                self._log.info("the sweep stops for now: its time is up", extra={"left": len(unsent)})
+        slowest = 0.0
+        for done, events in enumerate(unsent):
+            if time_left is not None and time_left() - SWEEP_MARGIN_SECONDS <= slowest:
+                self._log.info("the sweep stops for now: its time is up", extra={"left": len(unsent) - done})
                 break
+            started = self._monotonic()
             if self.send(events, even_if_paused=True):
                 sent += len(events)
+            slowest = max(slowest, self._monotonic() - started)
         return sent
