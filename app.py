@@ -561,7 +561,7 @@ def publish_due_releases(event: CloudWatchEvent) -> Dict[str, Any]:
 def send_unsent_events(event: CloudWatchEvent) -> Dict[str, Any]:
     """Sends the change events a worker left in the outbox (EventBridge was down, or the
     function died between commit and send, and the message did not come back)."""
-    context = event.context  # the Lambda context: its time left bounds the sweep
+    context: Any = event.context  # the Lambda context (typed as a dict by Chalice): its time left bounds the sweep
     time_left = (lambda: context.get_remaining_time_in_millis() / 1000) if context is not None else None
     return {"sent": services().events.sweep(services().clock(), time_left)}
 

@@ -212,6 +212,9 @@ StrictBool = Annotated[bool, Field(strict=True)]
 # page changes only when a version is published.
 PublishMode = Literal["direct", "review"]
 RequiredApprovals = Annotated[int, Field(ge=0, le=MAX_REQUIRED_APPROVALS, strict=True)]
+# A time as the service writes it (`clock.isoformat`: UTC, milliseconds, `Z`): RFC 3339,
+# which the OpenAPI document says with `format: date-time`.
+Timestamp = Annotated[str, Field(json_schema_extra={"format": "date-time"})]
 
 
 class Model(BaseModel):

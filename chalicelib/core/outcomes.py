@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Any, Dict, List, Literal, Optional
 
-from chalicelib.core.fields import Model
+from chalicelib.core.fields import Model, Timestamp
 
 OperationStatus = Literal["pending", "succeeded", "failed"]
 
@@ -23,7 +23,7 @@ class PreviewLinkAccepted(Accepted):
 
     url: Optional[str] = None
     token: Optional[str] = None
-    expiresAt: Optional[str] = None
+    expiresAt: Optional[Timestamp] = None
 
 
 class WebhookAccepted(Accepted):

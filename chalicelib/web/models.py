@@ -17,6 +17,7 @@ from chalicelib.core import (
     SiteFields,
     SiteSlug,
     StrictModel,
+    Timestamp,
     WebhookFields,
 )
 from chalicelib.store import (
@@ -120,7 +121,7 @@ class ReleaseInput(StrictModel):
 
     title: str = Field(min_length=1, max_length=200)
     items: List[ReleaseItemInput] = Field(min_length=1, max_length=50)
-    publishAt: Optional[str] = Field(default=None, max_length=40)
+    publishAt: Optional[Timestamp] = Field(default=None, max_length=40)
 
 
 class ReleasePage(Model):
