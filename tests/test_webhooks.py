@@ -17,7 +17,7 @@ from standardwebhooks import Webhook as Verifier
 
 from chalicelib.core import isoformat, utc_now
 from chalicelib.events import DeliveryMessage
-from chalicelib.services import get_services
+from chalicelib.services import get_services, reset_services
 from chalicelib.store import keys
 from devstack.poller import QueuePoller
 from devstack.receiver import WebhookReceiver
@@ -358,13 +358,30 @@ def test_a_delivery_queue_outage_leaves_the_events_in_the_outbox_for_the_sweeper
         publish(hooks.api)
     hooks.deliver()
     assert receiver.received == []
-    time.sleep(0.1)
-    services = get_services()
-    unsent = services.store.outbox.unsent(utc_now() + timedelta(minutes=2))
+    later = utc_now() + timedelta(minutes=2)
+    unsent = get_services().store.outbox.unsent(later)
     assert [[event.type for event in events] for events in unsent] == [["page.published"]]
-    assert services.events.sweep(utc_now() + timedelta(minutes=2)) == 1
+    # The sweeper, a minute on, in a new container (it looks the delivery queue up by name).
+    reset_services()
+    get_services().clock = lambda: later
+    swept = hooks.api.client.lambda_.invoke("send_unsent_events", scheduled_event(hooks.api)).payload
+    assert swept == {"sent": 1}
     hooks.deliver()
     assert [event["type"] for event in receiver.events()] == ["page.published"]
+
+
+def test_a_cold_delivery_function_finds_its_queues_by_name(hooks: Hooks) -> None:
+    """A new container (no queue URL given, as `chalice deploy` leaves it) looks up the
+    delivery queue for a retry and the write queue for a 410's webhook.disable."""
+    with WebhookReceiver(fail_first=1, status=500) as failing, WebhookReceiver(fail_first=1, status=410) as gone:
+        hooks.put("failing", failing.url)
+        hooks.put("gone", gone.url)
+        publish(hooks.api)
+        reset_services()
+        assert hooks.deliver() == 2
+        assert len(hooks.api.queued()) == 1  # the webhook.disable operation
+        # The failed delivery's next attempt, held back by SQS for a second or two.
+        assert len(wait_for(hooks.queue.peek, 5, "the next attempt")) == 1
 
 
 def test_a_dry_run_checks_the_webhook_without_making_a_secret(hooks: Hooks, receiver: WebhookReceiver) -> None:
