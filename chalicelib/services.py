@@ -139,6 +139,8 @@ class Services:
             retention=timedelta(days=settings.backup_retention_days),
             create_backups=settings.backup_create,
             enable_pitr=settings.pitr_remediate,
+            write_age_warning=timedelta(seconds=settings.write_queue_age_warning_seconds),
+            webhook_age_warning=timedelta(seconds=settings.webhook_queue_age_warning_seconds),
         )
         targets = upkeep.Targets(
             settings.table_name,
@@ -147,7 +149,13 @@ class Services:
             settings.webhook_queue_name,
             settings.webhook_dead_letter_queue_name,
         )
-        return upkeep.BackupChecker(self.dynamodb, self.sqs, targets, policy, clock=self.clock)
+        # CloudWatch tells the age of a queue's oldest message (SQS publishes it there).
+        ages = upkeep.QueueAges(self.cloudwatch)
+        return upkeep.BackupChecker(self.dynamodb, self.sqs, targets, policy, clock=self.clock, ages=ages)
+
+    @cached_property
+    def cloudwatch(self) -> Any:
+        return self._session.client("cloudwatch", config=AWS_CONFIG)
 
     @cached_property
     def event_bridge(self) -> EventBridgeClient:

@@ -14,6 +14,7 @@ import socket
 import sys
 import time
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from types import FrameType
 from typing import Dict, List, Optional
@@ -28,6 +29,7 @@ from chalicelib.services import Services
 from devstack import state
 from devstack.aws import Moto, apply_environment, emulated_environment, export_line
 from devstack.processes import Child
+from devstack.queue_metrics import QueueMetrics
 from devstack.seed import Seed, Seeder, SeedError, load_seed
 from devstack.watch import WATCHED, Watcher
 from infra.resources import PROJECT_DIR, Provisioned, StageResources, provision
@@ -70,6 +72,8 @@ class Supervisor:
         self._children: List[Child] = []
         self._api_url = f"http://{HOST}:{options.port}"
         self._state_written = False
+        # What SQS would publish to CloudWatch; moto does not (only with moto).
+        self._queue_metrics: Optional[QueueMetrics] = None
 
     # --- life cycle -----------------------------------------------------------------------
 
@@ -116,6 +120,7 @@ class Supervisor:
                 assert watcher is not None
                 changed = sorted(set(changed) | set(watcher.changes()))
                 self._reload(changed)
+            self._publish_queue_metrics()
             failed = self._report_exits()
             if failed and not self._options.reload:
                 return 1
@@ -176,6 +181,25 @@ class Supervisor:
         except (BotoCoreError, ClientError) as exc:
             raise StartupError(f"cannot provision the {STAGE} stage's resources: {exc}") from exc
         self._resources = resources
+        if self._moto is not None:
+            session = boto3.session.Session()
+            names = [
+                resources.queue_name,
+                resources.dead_letter_queue_name,
+                resources.webhook_queue_name,
+                resources.webhook_dead_letter_queue_name,
+            ]
+            self._queue_metrics = QueueMetrics(session.client("cloudwatch"), names, session.region_name or "")
+            self._publish_queue_metrics()
+
+    def _publish_queue_metrics(self) -> None:
+        if self._queue_metrics is None:
+            return
+        try:
+            self._queue_metrics.publish_if_due(datetime.now(UTC))
+        except (BotoCoreError, ClientError) as exc:  # moto is going away with the stack
+            if not self._stopping:
+                say(f"could not publish the queues' metrics: {exc}")
 
     def _child_environment(self) -> Dict[str, str]:
         assert self._resources is not None

@@ -8,7 +8,8 @@ test (`tests/aws_calls.py`). Adding or narrowing a permission is one line below.
 
 Each function also gets, without a line here, what every Lambda function needs: to write
 its own log group (created by the deploy path, with a retention, so no function may
-create log groups).
+create log groups), and, as every function is traced (`xray` in .chalice/config.json),
+to hand its trace segments to X-Ray.
 """
 
 from __future__ import annotations
@@ -74,6 +75,9 @@ def polls(queue: Target) -> Grant:
 
 # What every function needs to write its logs (the log group itself is infrastructure).
 LOGS = Grant((Target.LOG_GROUP,), ("logs:CreateLogStream", "logs:PutLogEvents"), by_code=False)
+# Active tracing: Lambda's X-Ray daemon sends the function's segments with its role. IAM
+# cannot limit these two actions to a resource.
+TRACING = Grant((Target.ANY,), ("xray:PutTraceSegments", "xray:PutTelemetryRecords"), by_code=False)
 
 PERMISSIONS: Dict[str, Tuple[Grant, ...]] = {
     # Reads for every route; writes as messages on the queue, and to the table only the
@@ -150,5 +154,8 @@ PERMISSIONS: Dict[str, Tuple[Grant, ...]] = {
             "sqs:GetQueueUrl",
             "sqs:GetQueueAttributes",
         ),
+        # The age of a queue's oldest message, which SQS publishes only to CloudWatch.
+        # IAM cannot limit reading metrics to a namespace or a metric.
+        calls(ANY, "cloudwatch:GetMetricStatistics"),
     ),
 }

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any, Dict, List, Mapping, Protocol, Sequence, Tuple
 
 from infra.functions import log_group_name
-from infra.permissions import LOGS, PERMISSIONS, Grant, Target
+from infra.permissions import LOGS, PERMISSIONS, TRACING, Grant, Target
 from infra.resources import PROJECT_DIR, StageResources, table_definition
 
 POLICY_VERSION = "2012-10-17"
@@ -79,8 +79,8 @@ def index_names(resources: StageResources) -> List[str]:
 
 
 def grants(function: str) -> Tuple[Grant, ...]:
-    """Everything the function's role allows, logs first."""
-    return (LOGS, *PERMISSIONS[function])
+    """Everything the function's role allows, logs and tracing first."""
+    return (LOGS, TRACING, *PERMISSIONS[function])
 
 
 def statement(grant: Grant, function: str, names: ArnNames) -> Dict[str, Any]:

@@ -66,6 +66,8 @@ class IamRequest:
     source: Optional[str] = None
 
 
+# Services whose API (and botocore's signing name) is not their IAM prefix.
+_IAM_PREFIXES = {"monitoring": "cloudwatch"}
 # Batch operations of SQS are authorized as their single-message actions.
 _SQS_ACTIONS = {
     "SendMessageBatch": "SendMessage",
@@ -95,7 +97,7 @@ def iam_requests(service: str, operation: str, params: Mapping[str, Any], region
         ]
     if service == "kms" and operation in ("Encrypt", "Decrypt"):
         return [_kms_request(operation, params, region)]
-    return [IamRequest(f"{service}:{operation}", "*")]
+    return [IamRequest(f"{_IAM_PREFIXES.get(service, service)}:{operation}", "*")]
 
 
 def _kms_request(operation: str, params: Mapping[str, Any], region: str) -> IamRequest:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any, Dict, Iterator, List
 
 import boto3
@@ -141,6 +141,120 @@ def test_a_message_in_the_dead_letter_queue_is_failing(api: Api, clock: Clock) -
     assert result["status"] == "failing"
     assert finding(result, "deadLetterQueue")["reason"].startswith("1 message(s) could not be applied")
     assert result["metrics"]["DeadLetterMessages"] == 1
+
+
+# --- how long the oldest message has waited ----------------------------------------------
+
+
+def queue_a_write(api: Api) -> None:
+    """A write waiting in the queue (no worker runs in these tests)."""
+    api.request("PUT", "/sites/shop", {"name": "Shop"}, scope="admin")
+
+
+def sqs_publishes_age(queue_name: str, seconds: float, at: datetime) -> None:
+    """What SQS publishes to CloudWatch each minute for an active queue."""
+    boto3.client("cloudwatch", region_name=REGION).put_metric_data(
+        Namespace="AWS/SQS",
+        MetricData=[
+            {
+                "MetricName": "ApproximateAgeOfOldestMessage",
+                "Dimensions": [{"Name": "QueueName", "Value": queue_name}],
+                "Timestamp": at,
+                "Value": seconds,
+                "Unit": "Seconds",
+            }
+        ],
+    )
+
+
+def test_a_write_waiting_longer_than_the_stages_limit_is_a_warning_saying_how_long(api: Api, clock: Clock) -> None:
+    queue_a_write(api)
+    sqs_publishes_age(get_services().settings.queue_name, 30, clock.now - timedelta(minutes=8))
+    sqs_publishes_age(get_services().settings.queue_name, 420, clock.now - timedelta(minutes=1))
+
+    result = run_check(api)
+
+    assert result["status"] == "warning"
+    assert finding(result, "writeQueue") == {
+        "check": "writeQueue",
+        "status": "warning",
+        "reason": "the oldest write has waited 7 min (more than 5 min): 1 waiting, 0 in flight",
+    }
+    assert result["metrics"]["QueueOldestMessageAgeSeconds"] == 420
+    report = api.request("GET", "/admin/backups", scope="admin").json_body
+    assert finding(report["latest"], "writeQueue")["status"] == "warning"
+
+
+def test_a_write_younger_than_the_limit_is_ok_and_its_age_is_told(api: Api, clock: Clock) -> None:
+    queue_a_write(api)
+    sqs_publishes_age(get_services().settings.queue_name, 42, clock.now - timedelta(minutes=1))
+    result = run_check(api)
+    assert finding(result, "writeQueue") == {
+        "check": "writeQueue",
+        "status": "ok",
+        "reason": "1 waiting, 0 in flight; the oldest has waited 42 s",
+    }
+
+
+def test_the_limit_is_the_stages_setting(api: Api, clock: Clock, monkeypatch: pytest.MonkeyPatch) -> None:
+    stage_settings(monkeypatch, write_queue_age_warning_seconds=30)
+    queue_a_write(api)
+    sqs_publishes_age(get_services().settings.queue_name, 42, clock.now - timedelta(minutes=1))
+    assert finding(run_check(api), "writeQueue")["reason"].startswith(
+        "the oldest write has waited 42 s (more than 30 s)"
+    )
+
+
+def test_an_empty_queue_has_waited_for_nothing(api: Api, clock: Clock) -> None:
+    result = run_check(api)
+    assert finding(result, "writeQueue") == {"check": "writeQueue", "status": "ok", "reason": "0 waiting, 0 in flight"}
+    assert result["metrics"]["QueueOldestMessageAgeSeconds"] == 0
+
+
+def test_a_waiting_write_whose_age_sqs_has_not_published_yet_is_ok_and_says_so(api: Api, clock: Clock) -> None:
+    queue_a_write(api)
+    result = run_check(api)
+    assert finding(result, "writeQueue") == {
+        "check": "writeQueue",
+        "status": "ok",
+        "reason": "1 waiting, 0 in flight; no age reported for it yet",
+    }
+    assert "QueueOldestMessageAgeSeconds" not in result["metrics"]
+
+
+def test_webhook_deliveries_waiting_past_their_own_limit_are_a_warning(api: Api, clock: Clock) -> None:
+    settings = get_services().settings
+    boto3.client("sqs", region_name=REGION).send_message(QueueUrl=api.stack.webhook_queue_url, MessageBody="{}")
+    sqs_publishes_age(settings.webhook_queue_name, 20 * 60, clock.now - timedelta(minutes=1))
+    assert finding(run_check(api), "webhookQueue")["status"] == "ok"  # retries wait up to 15 minutes each
+    sqs_publishes_age(settings.webhook_queue_name, 45 * 60, clock.now)
+    clock.advance(timedelta(seconds=30))
+    result = run_check(api)
+    assert finding(result, "webhookQueue") == {
+        "check": "webhookQueue",
+        "status": "warning",
+        "reason": "the oldest delivery has waited 45 min (more than 30 min): 1 waiting, 0 in flight",
+    }
+    assert result["metrics"]["WebhookQueueOldestMessageAgeSeconds"] == 45 * 60
+
+
+@pytest.fixture
+def unreachable_metrics(api: Api) -> Iterator[None]:
+    with Faults(get_services().cloudwatch) as faults:
+        faults.unreachable("GetMetricStatistics")
+        yield
+
+
+def test_an_age_cloudwatch_cannot_tell_now_is_a_warning_and_the_counts_still_show(
+    api: Api, clock: Clock, unreachable_metrics: None
+) -> None:
+    queue_a_write(api)
+    result = run_check(api)
+    assert finding(result, "writeQueue") == {
+        "check": "writeQueue",
+        "status": "warning",
+        "reason": "1 waiting, 0 in flight; the oldest message's age could not be read: EndpointConnectionError",
+    }
 
 
 @pytest.fixture

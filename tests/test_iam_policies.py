@@ -154,8 +154,26 @@ def test_the_authorizer_only_reads_items() -> None:
     statements = committed("prod", "token_authorizer")["Statement"]
     assert [statement["Action"] for statement in statements] == [
         ["logs:CreateLogStream", "logs:PutLogEvents"],
+        ["xray:PutTelemetryRecords", "xray:PutTraceSegments"],
         ["dynamodb:GetItem"],
     ]
+
+
+@pytest.mark.parametrize("stage", DEPLOYED)
+def test_every_function_may_send_its_traces_and_nothing_else_to_x_ray(stage: str) -> None:
+    for function in FUNCTIONS:
+        traced = [s for s in committed(stage, function)["Statement"] if any(a.startswith("xray:") for a in s["Action"])]
+        assert traced == [
+            {"Effect": "Allow", "Action": ["xray:PutTelemetryRecords", "xray:PutTraceSegments"], "Resource": ["*"]}
+        ], function
+
+
+def test_only_the_backup_check_reads_metrics_and_writes_none() -> None:
+    for function in FUNCTIONS:
+        actions = {
+            a for s in committed("prod", function)["Statement"] for a in s["Action"] if a.startswith("cloudwatch:")
+        }
+        assert actions == ({"cloudwatch:GetMetricStatistics"} if function == "check_backups" else set()), function
 
 
 def test_the_backup_check_backs_up_but_writes_no_item_but_its_own() -> None:
@@ -178,7 +196,7 @@ def test_functions_write_only_their_own_log_group() -> None:
 def test_a_policy_for_another_stage_is_generated_from_that_stages_names() -> None:
     names = policies.StageArns(StageResources.for_stage("local"), "metadata-manager")
     document = policies.policy_document("token_authorizer", names)
-    assert document["Statement"][1]["Resource"] == ["arn:aws:dynamodb:*:*:table/metadata-manager-local"]
+    assert document["Statement"][2]["Resource"] == ["arn:aws:dynamodb:*:*:table/metadata-manager-local"]
 
 
 def test_an_event_bus_given_as_an_arn_is_named_as_it_is() -> None:

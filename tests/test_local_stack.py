@@ -14,6 +14,7 @@ import sys
 import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, Dict, Iterator, List
 
@@ -409,6 +410,23 @@ def test_the_backup_check_result_shows_at_admin_backups(stack: LocalStack, http:
     assert backups["status"] == "ok"
     assert "metadata-manager-local-" in backups["reason"]
     assert report["history"][0]["runId"] == latest["runId"]
+
+
+def test_the_stack_publishes_each_queues_oldest_message_age_as_sqs_does(stack: LocalStack) -> None:
+    """The scheduled check reads it from CloudWatch: moto keeps no such metric itself."""
+    now = datetime.now(UTC)
+    cloudwatch = stack.aws("cloudwatch")
+    for queue in ("metadata-manager-local-writes.fifo", "metadata-manager-local-webhooks"):
+        answer = cloudwatch.get_metric_statistics(
+            Namespace="AWS/SQS",
+            MetricName="ApproximateAgeOfOldestMessage",
+            Dimensions=[{"Name": "QueueName", "Value": queue}],
+            StartTime=now - timedelta(minutes=10),
+            EndTime=now + timedelta(minutes=1),
+            Period=60,
+            Statistics=["Maximum"],
+        )
+        assert answer["Datapoints"], queue
 
 
 def test_a_second_stack_on_the_same_port_says_so_and_leaves_the_first_alone(stack: LocalStack) -> None:

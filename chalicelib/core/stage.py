@@ -42,6 +42,10 @@ class StageSettings(BaseModel):
     backup_create: bool = Field(default=True, alias="BACKUP_CREATE")
     pitr_remediate: bool = Field(default=False, alias="PITR_REMEDIATE")
     backup_check_keep_days: float = Field(default=30, alias="BACKUP_CHECK_KEEP_DAYS", gt=0)
+    # Past these ages of a queue's oldest message the check says `warning` (the stage's
+    # CloudWatch alarms use the same thresholds, infra/monitoring.py).
+    write_queue_age_warning_seconds: int = Field(default=300, alias="WRITE_QUEUE_AGE_WARNING_SECONDS", gt=0)
+    webhook_queue_age_warning_seconds: int = Field(default=1800, alias="WEBHOOK_QUEUE_AGE_WARNING_SECONDS", gt=0)
     metrics_namespace: str = Field(default="MetadataManager", alias="METRICS_NAMESPACE")
     # Change events go to this EventBridge bus ("default": the account's default bus),
     # with source metadata-manager.<stage>.

@@ -12,6 +12,7 @@ from chalicelib.core import lazy_names
 from chalicelib.upkeep.reports import BackupReport, RedriveResult
 
 if TYPE_CHECKING:
+    from chalicelib.upkeep.ages import QueueAges
     from chalicelib.upkeep.backups import BackupChecker, BackupPolicy, Targets, run_backup_check
     from chalicelib.upkeep.redrive import Redrive, TimeLeft, time_budget, time_left_in
 
@@ -20,6 +21,7 @@ __getattr__ = lazy_names(
     {
         "BackupChecker": "backups",
         "BackupPolicy": "backups",
+        "QueueAges": "ages",
         "Targets": "backups",
         "run_backup_check": "backups",
         "Redrive": "redrive",
@@ -34,6 +36,7 @@ __all__ = [
     "BackupChecker",
     "BackupPolicy",
     "BackupReport",
+    "QueueAges",
     "Redrive",
     "RedriveResult",
     "Targets",

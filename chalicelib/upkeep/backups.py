@@ -2,8 +2,9 @@
 table can be restored and that no write is stuck.
 
 Each run checks point-in-time recovery, on-demand backups (creating and pruning them
-when the stage allows), and the write queue and its dead-letter queue. A check that
-cannot reach its service is itself a failing finding: the run never crashes silently.
+when the stage allows), and the queues and their dead-letter queues: how many messages
+wait, and how long the oldest has waited. A check that cannot reach its service is itself
+a failing finding: the run never crashes silently.
 """
 
 from __future__ import annotations
@@ -12,10 +13,11 @@ import logging
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import TYPE_CHECKING, Any, Callable, Dict, List
+from typing import TYPE_CHECKING, Any, Callable, Dict, List, Optional
 
 from chalicelib.core import AWS_ERRORS, describe, isoformat, metric_fields, utc_now
 from chalicelib.store import CheckResult, CheckStatus, Finding
+from chalicelib.upkeep.ages import QueueAges
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
@@ -34,6 +36,10 @@ class BackupPolicy:
     enable_pitr: bool = False
     max_restore_lag: timedelta = timedelta(minutes=30)
     backlog_warning: int = 1000
+    # A queue's oldest message older than this is a warning (WRITE_/WEBHOOK_QUEUE_AGE_WARNING_SECONDS).
+    write_age_warning: timedelta = timedelta(minutes=5)
+    # Retries wait in the delivery queue (up to 15 minutes each): its messages grow older.
+    webhook_age_warning: timedelta = timedelta(minutes=30)
 
 
 @dataclass(frozen=True)
@@ -54,12 +60,15 @@ class BackupChecker:
         targets: Targets,
         policy: BackupPolicy,
         clock: Callable[[], datetime] = utc_now,
+        ages: Optional[QueueAges] = None,
     ) -> None:
         self._dynamodb = dynamodb
         self._sqs = sqs
         self._targets = targets
         self._policy = policy
         self._clock = clock
+        # Without it, the queue checks report counts only.
+        self._ages = ages
 
     def run(self) -> CheckResult:
         now = self._clock()
@@ -179,17 +188,21 @@ class BackupChecker:
         }
 
     def _check_queue(self, now: datetime, actions: List[str], metrics: Dict[str, float]) -> Finding:
-        counts = self._queue_counts(self._targets.queue_name)
+        name = self._targets.queue_name
+        counts = self._queue_counts(name)
         metrics["QueueInFlightMessages"] = float(counts["inFlight"])
-        return self._backlog("writeQueue", counts, metrics, "QueueVisibleMessages")
+        finding = self._backlog("writeQueue", counts, metrics, "QueueVisibleMessages")
+        return self._oldest("write", name, counts, now, finding, metrics)
 
     def _check_dead_letters(self, now: datetime, actions: List[str], metrics: Dict[str, float]) -> Finding:
         what = "message(s) could not be applied; fix the cause, then redrive them"
         return self._dead("deadLetterQueue", self._targets.dead_letter_queue_name, metrics, "DeadLetterMessages", what)
 
     def _check_webhook_queue(self, now: datetime, actions: List[str], metrics: Dict[str, float]) -> Finding:
-        counts = self._queue_counts(self._targets.webhook_queue_name)
-        return self._backlog("webhookQueue", counts, metrics, "WebhookQueueVisibleMessages")
+        name = self._targets.webhook_queue_name
+        counts = self._queue_counts(name)
+        finding = self._backlog("webhookQueue", counts, metrics, "WebhookQueueVisibleMessages")
+        return self._oldest("delivery", name, counts, now, finding, metrics)
 
     def _check_webhook_dead_letters(self, now: datetime, actions: List[str], metrics: Dict[str, float]) -> Finding:
         what = (
@@ -205,6 +218,16 @@ class BackupChecker:
         if counts["visible"] > self._policy.backlog_warning:
             return Finding(check=check, status="warning", reason=f"backlog: {summary}")
         return Finding(check=check, status="ok", reason=summary)
+
+    def _oldest(
+        self, kind: str, name: str, counts: Dict[str, int], now: datetime, found: Finding, metrics: Dict[str, float]
+    ) -> Finding:
+        if self._ages is None:
+            return found
+        limit = self._policy.write_age_warning if kind == "write" else self._policy.webhook_age_warning
+        metric = "QueueOldestMessageAgeSeconds" if kind == "write" else "WebhookQueueOldestMessageAgeSeconds"
+        waiting = counts["visible"] + counts["inFlight"]
+        return self._ages.told(found, name, waiting, now, limit, kind, metrics, metric)
 
     def _dead(self, check: str, queue_name: str, metrics: Dict[str, float], metric: str, what: str) -> Finding:
         counts = self._queue_counts(queue_name)
@@ -225,16 +248,19 @@ def emf_record(result: CheckResult, namespace: str, stage: str) -> Dict[str, Any
                 {
                     "Namespace": namespace,
                     "Dimensions": [["Stage"]],
-                    "Metrics": [
-                        {"Name": name, "Unit": "Count" if name.endswith("Messages") else "None"}
-                        for name in sorted(result.metrics)
-                    ],
+                    "Metrics": [{"Name": name, "Unit": _unit(name)} for name in sorted(result.metrics)],
                 }
             ],
         },
         "Stage": stage,
         **result.metrics,
     }
+
+
+def _unit(metric: str) -> str:
+    if metric.endswith("Messages"):
+        return "Count"
+    return "Seconds" if metric.endswith("Seconds") else "None"
 
 
 def _aware(moment: datetime) -> datetime:
