@@ -10,8 +10,10 @@ from typing import Optional, Sequence
 DESCRIPTION = """\
 Release tooling for Metadata Manager. IAM policies are generated from
 infra/permissions.py; the table, the queues and the log groups are defined once in
-infra/resources.py, for the packaged template and for `chalice deploy` alike. Stages
-come from .chalice/config.json; stage 'local' is never deployed."""
+infra/resources.py, the worker's cap, the API's throttling, the alarms and the dashboard
+in infra/operations.py and infra/monitoring.py, for the packaged template and for
+`chalice deploy` alike. Stages come from .chalice/config.json; stage 'local' is never
+deployed."""
 
 EPILOG = """\
 AWS is reached as boto3 finds it (AWS_PROFILE, AWS_REGION, credentials), only by
@@ -50,7 +52,8 @@ def parser() -> argparse.ArgumentParser:
         "package",
         help="chalice package a stage with the merge template (SAM template and deployment.zip)",
         description="Writes OUT/merge-template.json (table, queues, log groups, per-function policies, "
-        "the worker's event source, gateway responses), then runs `chalice package --stage STAGE "
+        "the worker's event source and its maximum concurrency, gateway responses, the API's name, tracing "
+        "and throttling, alarms, their SNS topic, the dashboard), then runs `chalice package --stage STAGE "
         "--merge-template` into OUT: OUT/sam.json and OUT/deployment.zip.",
     )
     package.add_argument("--stage", required=True, help="the stage to package (not local)")
@@ -68,21 +71,23 @@ def parser() -> argparse.ArgumentParser:
 
     provision = commands.add_parser(
         "provision",
-        help="create or update the stage's table, queues and log groups in AWS",
-        description="Creates what is missing and brings the rest in line with infra/resources.py: the "
-        "DynamoDB table (TTL, point-in-time recovery, encryption, deletion protection in prod), the "
-        "write queue and its dead-letter queue, and a log group with a retention per Lambda function. "
-        "Running it again changes nothing. Never deletes anything.",
+        help="create or update the stage's table, queues, log groups, alarms and dashboard in AWS",
+        description="Creates what is missing and brings the rest in line with infra/resources.py and "
+        "infra/monitoring.py: the DynamoDB table (TTL, point-in-time recovery, encryption, deletion "
+        "protection in prod), the write and webhook queues and their dead-letter queues, the KMS key of "
+        "webhook secrets, a log group with a retention per Lambda function, the CloudWatch alarms, the SNS "
+        "topic they notify and the dashboard. Running it again changes nothing. Never deletes anything.",
     )
     provision.add_argument("--stage", required=True, help="the stage to provision (not local)")
 
     deploy = commands.add_parser(
         "deploy",
-        help="check the policy files, provision the stage, chalice deploy it, set its gateway responses",
+        help="check the policy files, provision the stage, chalice deploy it, then set what Chalice cannot",
         description="Refuses when the committed policy files are out of date, runs 'provision', then "
-        "`chalice deploy --stage STAGE` with the stage's environment variables set, so the worker's "
-        "event source names the stage's own queue; then sets API Gateway's own error answers "
-        "(gateway responses, which Chalice cannot set) on the deployed REST API.",
+        "`chalice deploy --stage STAGE` with the stage's environment variables set; then sets what Chalice "
+        "cannot: API Gateway's own error answers (gateway responses), the REST API's name, tracing and "
+        "throttling (stage and write routes) on the deployed API, and the worker's event source's maximum "
+        "concurrency.",
     )
     deploy.add_argument("--stage", required=True, help="the stage to deploy (not local)")
     return root

@@ -11,16 +11,19 @@ import boto3
 from infra import policies
 from infra.deploy import (
     NotDeployable,
+    apply_api_settings,
     apply_gateway_responses,
+    apply_worker_cap,
     deployable,
     deployed_rest_api,
     provision_stage,
     run_chalice,
 )
-from infra.functions import lambda_functions, load_app, log_group_name
+from infra.functions import deployed_name, lambda_functions, load_app, log_group_name
+from infra.operations import StageOperations, app_routes, method_settings
 from infra.package import BUILD_DIR, PackagingFailed, lint_stage
 from infra.package import package as package_stage
-from infra.resources import PROJECT_DIR, StageResources
+from infra.resources import PROJECT_DIR, WORKER_FUNCTION, Provisioned, StageResources
 
 
 class CommandError(Exception):
@@ -103,6 +106,11 @@ def lint_templates(stages: Optional[Sequence[str]], out: Optional[Path]) -> int:
 
 
 def provision(stage: str) -> int:
+    _provision(stage)
+    return 0
+
+
+def _provision(stage: str) -> Provisioned:
     resources = _stage_resources(stage)
     app = load_app()
     functions = lambda_functions(app)
@@ -112,22 +120,31 @@ def provision(stage: str) -> int:
     print(f"dead letters {provisioned.dead_letter_queue_url}")
     for function in functions:
         print(f"log group    {log_group_name(app.app_name, stage, function)}")
-    return 0
+    print(f"alarms       notify {provisioned.alarm_topic_arn} (subscribers: README, 'Alarms')")
+    print(f"dashboard    {provisioned.dashboard_name}")
+    return provisioned
 
 
 def deploy(stage: str) -> int:
     resources = _stage_resources(stage)
     if policy([stage], check=True) != 0:
         return 1
-    provision(stage)
+    provisioned = _provision(stage)
     status = run_chalice(resources, ["deploy", "--stage", stage])
     if status != 0:
         return status
     rest_api_id = deployed_rest_api(stage)
     if rest_api_id is None:
         raise CommandError(f"chalice deploy left no REST API in .chalice/deployed/{stage}.json")
-    config = _config()
-    api_stage = str(config["stages"][stage].get("api_gateway_stage", "api"))
-    changed = apply_gateway_responses(boto3.client("apigateway"), rest_api_id, api_stage)
+    operations = StageOperations.for_stage(resources)
+    apigateway = boto3.client("apigateway")
+    changed = apply_gateway_responses(apigateway, rest_api_id, operations.api_stage)
     print(f"gateway responses: {', '.join(changed) if changed else 'already set'}")
+    settings = method_settings(operations, app_routes(load_app()))
+    changed = apply_api_settings(apigateway, rest_api_id, operations, settings)
+    print(f"API settings: {', '.join(changed) if changed else 'already set'} ({len(settings)} method settings)")
+    worker = deployed_name(operations.app_name, stage, WORKER_FUNCTION)
+    cap = operations.worker_concurrency
+    capped = apply_worker_cap(boto3.client("lambda"), worker, provisioned.queue_arn, cap)
+    print(f"worker cap: {cap} at once ({'set' if capped else 'already set'})")
     return 0

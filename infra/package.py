@@ -22,6 +22,7 @@ from samtranslator.translator.translator import Translator  # type: ignore[impor
 from infra.bytecode import RUNTIME, add_bytecode
 from infra.deploy import run_chalice
 from infra.functions import lambda_functions, load_app
+from infra.operations import app_routes
 from infra.resources import PROJECT_DIR, StageResources
 from infra.template import merge_template, sqs_functions
 
@@ -40,7 +41,7 @@ class PackagingFailed(Exception):
 
 def write_merge_template(resources: StageResources, out_dir: Path) -> Path:
     app = load_app()
-    template = merge_template(resources, app.app_name, lambda_functions(app), sqs_functions(app))
+    template = merge_template(resources, app.app_name, lambda_functions(app), sqs_functions(app), app_routes(app))
     out_dir.mkdir(parents=True, exist_ok=True)
     path = out_dir / MERGE_TEMPLATE
     path.write_text(json.dumps(template, indent=2) + "\n")

@@ -205,6 +205,9 @@ class Provisioned:
     webhook_queue_url: str = ""
     webhook_dead_letter_queue_url: str = ""
     webhook_key_arn: str = ""
+    # Deployed stages only (infra.deploy.provision_stage).
+    alarm_topic_arn: str = ""
+    dashboard_name: str = ""
 
 
 def provision(session: Any, resources: StageResources) -> Provisioned:

@@ -5,8 +5,11 @@ it cannot: the table, the write queue and its dead-letter queue (from the same
 definitions the tests and `python -m infra provision` use), a log group per function
 with a retention, each role's policy from `infra.permissions` with references to these
 resources, the worker's event source pointed at the queue resource with
-`ReportBatchItemFailures`, the resources' names and the queue's URL in every function's
-environment, and API Gateway's own error answers in the contract's error shape.
+`ReportBatchItemFailures` and the stage's maximum concurrency, the resources' names and
+the queue's URL in every function's environment, and API Gateway's own error answers in
+the contract's error shape; for operations (infra/operations.py, infra/monitoring.py):
+the API's name, tracing and throttling per stage, the alarms, the SNS topic they notify,
+and the dashboard.
 
 The names of Chalice's resources (`APIHandler`, `ApplyWritesRole`, ...) follow Chalice's
 own rules; `tests/test_release_template.py` checks that each merged key lands on one.
@@ -15,13 +18,15 @@ own rules; `tests/test_release_template.py` checks that each merged key lands on
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Dict, List, Optional, Sequence
+from typing import Any, Dict, Iterable, List, Mapping, Optional, Sequence
 
 from chalice.app import SQSEventConfig
 from chalice.utils import to_cfn_resource_name
 
 from infra.functions import API_HANDLER, deployed_name
 from infra.gateway_responses import sam_gateway_responses
+from infra.monitoring import alarms, dashboard_text
+from infra.operations import StageOperations, method_settings
 from infra.permissions import Target
 from infra.policies import event_source_condition, index_names, policy_document
 from infra.resources import (
@@ -45,6 +50,8 @@ WEBHOOK_DEAD_LETTER_QUEUE = "WebhookDeadLetterQueue"
 WEBHOOK_KEY = "WebhookKey"
 WEBHOOK_KEY_ALIAS = "WebhookKeyAlias"
 REST_API = "RestAPI"
+ALARM_TOPIC = "AlarmTopic"
+DASHBOARD = "Dashboard"
 # The only stage whose table outlives its stack and refuses to be deleted.
 PROTECTED_STAGE = "prod"
 WORKER_ENVIRONMENT = {"WORKER_REPORTS_BATCH_FAILURES": "true"}
@@ -101,10 +108,15 @@ class TemplateArns:
 
 
 def merge_template(
-    resources: StageResources, app_name: str, functions: Sequence[str], sqs_functions: Sequence[str]
+    resources: StageResources,
+    app_name: str,
+    functions: Sequence[str],
+    sqs_functions: Sequence[str],
+    routes: Mapping[str, Iterable[str]],
 ) -> Dict[str, Any]:
     """What `chalice package --merge-template` adds to and changes in Chalice's template."""
     retention = "Retain" if resources.stage == PROTECTED_STAGE else "Delete"
+    operations = StageOperations.for_stage(resources)
     template: Dict[str, Any] = {
         "Resources": {
             TABLE: {
@@ -132,7 +144,8 @@ def merge_template(
                 ),
             },
             **_webhook_resources(resources),
-            REST_API: {"Properties": {"GatewayResponses": sam_gateway_responses()}},
+            REST_API: {"Properties": _api_properties(operations, routes)},
+            **_monitoring_resources(operations),
         },
         "Outputs": {
             "TableName": {"Value": {"Ref": TABLE}},
@@ -140,13 +153,46 @@ def merge_template(
             "DeadLetterQueueUrl": {"Value": {"Ref": DEAD_LETTER_QUEUE}},
             "WebhookQueueUrl": {"Value": {"Ref": WEBHOOK_QUEUE}},
             "WebhookDeadLetterQueueUrl": {"Value": {"Ref": WEBHOOK_DEAD_LETTER_QUEUE}},
+            "AlarmTopicArn": {"Value": {"Ref": ALARM_TOPIC}},
+            "DashboardName": {"Value": {"Ref": DASHBOARD}},
         },
     }
     names = TemplateArns(resources)
     for function in functions:
         queue = (WEBHOOK_QUEUE if function == DELIVERY_FUNCTION else QUEUE) if function in sqs_functions else None
-        template["Resources"].update(_function_resources(resources, app_name, function, names, queue))
+        template["Resources"].update(_function_resources(operations, app_name, function, names, queue))
     return template
+
+
+def _api_properties(operations: StageOperations, routes: Mapping[str, Iterable[str]]) -> Dict[str, Any]:
+    """The REST API: its errors in the contract's shape, its stage's name (in the OpenAPI
+    title too, which names an imported API), tracing, and throttling per method."""
+    return {
+        "GatewayResponses": sam_gateway_responses(),
+        "Name": operations.api_name,
+        "DefinitionBody": {"info": {"title": operations.api_name}},
+        "TracingEnabled": True,
+        "MethodSettings": [setting.template() for setting in method_settings(operations, routes)],
+    }
+
+
+def _monitoring_resources(operations: StageOperations) -> Dict[str, Any]:
+    """The alarms, the topic they notify (subscribers are the operator's to add), the dashboard."""
+    resources: Dict[str, Any] = {
+        ALARM_TOPIC: {"Type": "AWS::SNS::Topic", "Properties": {"TopicName": operations.topic_name}},
+    }
+    found = alarms(operations)
+    for alarm in found:
+        resources[alarm.logical_id] = alarm.template(operations, {"Ref": ALARM_TOPIC})
+    arn = "arn:${AWS::Partition}:cloudwatch:${AWS::Region}:${AWS::AccountId}:alarm:"
+    body = dashboard_text(operations, "${AWS::Region}", lambda name: arn + name)
+    resources[DASHBOARD] = {
+        "Type": "AWS::CloudWatch::Dashboard",
+        # Its alarm widget names the alarms.
+        "DependsOn": [alarm.logical_id for alarm in found],
+        "Properties": {"DashboardName": operations.dashboard_name, "DashboardBody": {"Fn::Sub": body}},
+    }
+    return resources
 
 
 def _webhook_resources(resources: StageResources) -> Dict[str, Any]:
@@ -202,9 +248,9 @@ def _webhook_resources(resources: StageResources) -> Dict[str, Any]:
 
 
 def _function_resources(
-    resources: StageResources, app_name: str, function: str, names: TemplateArns, queue: Optional[str]
+    operations: StageOperations, app_name: str, function: str, names: TemplateArns, queue: Optional[str]
 ) -> Dict[str, Any]:
-    name = deployed_name(app_name, resources.stage, function)
+    name = deployed_name(app_name, operations.stage, function)
     environment: Dict[str, Any] = {
         "TABLE_NAME": {"Ref": TABLE},
         "WRITE_QUEUE_NAME": {"Fn::GetAtt": [QUEUE, "QueueName"]},
@@ -231,6 +277,10 @@ def _function_resources(
                     "Queue": {"Fn::Sub": f"${{{QUEUE}.Arn}}"},
                     # Lambda retries only the messages the worker names, not the whole batch.
                     "FunctionResponseTypes": ["ReportBatchItemFailures"],
+                    # Lambda's poller starts no more than the cap: the rest waits in the
+                    # queue, not received (a throttled receive would count towards the
+                    # dead-letter queue). Equal to the reserved concurrency Chalice sets.
+                    "ScalingConfig": {"MaximumConcurrency": operations.worker_concurrency},
                 }
             }
         }

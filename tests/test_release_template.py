@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import subprocess
 import sys
 import zipfile
 from pathlib import Path
@@ -14,10 +15,14 @@ import pytest
 
 from infra.functions import deployed_name, lambda_functions, load_app
 from infra.gateway_responses import GATEWAY_ERRORS, REQUEST_ID_VARIABLE
+from infra.monitoring import alarms
+from infra.operations import PAGE_ROUTE, WRITE_METHODS, StageOperations, app_routes
 from infra.package import package, transform_sam
 from infra.policies import policy_document
-from infra.resources import StageResources
+from infra.resources import PROJECT_DIR, StageResources
 from infra.template import (
+    ALARM_TOPIC,
+    DASHBOARD,
     DEAD_LETTER_QUEUE,
     QUEUE,
     TABLE,
@@ -31,6 +36,7 @@ from infra.template import (
 
 STAGE = "prod"
 FUNCTIONS = lambda_functions(load_app())
+ROUTES = app_routes(load_app())
 QUEUE_BY_REFERENCE = {"Fn::Sub": f"${{{QUEUE}.Arn}}"}
 
 
@@ -74,14 +80,24 @@ def transformed(packaged: Dict[str, Any]) -> Dict[str, Any]:
     return transform_sam(packaged)
 
 
+def merge(stage: str) -> Dict[str, Any]:
+    return merge_template(
+        StageResources.for_stage(stage), "metadata-manager", FUNCTIONS, sqs_functions(load_app()), ROUTES
+    )
+
+
+def of_type(template: Dict[str, Any], kind: str) -> List[Dict[str, Any]]:
+    return [resource for resource in template["Resources"].values() if resource.get("Type") == kind]
+
+
 def properties(resources: Dict[str, Any], logical_id: str) -> Dict[str, Any]:
     found: Dict[str, Any] = resources[logical_id]["Properties"]
     return found
 
 
 def test_every_merged_key_lands_on_a_resource_chalice_made(resources: Dict[str, Any]) -> None:
-    merge = merge_template(StageResources.for_stage(STAGE), "metadata-manager", FUNCTIONS, sqs_functions(load_app()))
-    for logical_id, merged in merge["Resources"].items():
+    merged_template = merge(STAGE)
+    for logical_id, merged in merged_template["Resources"].items():
         if "Type" not in merged:
             assert "Type" in resources[logical_id], f"{logical_id}: no such resource in Chalice's template"
     for function in FUNCTIONS:
@@ -197,8 +213,7 @@ def test_the_table_is_protected_and_recoverable_in_prod(resources: Dict[str, Any
 
 
 def test_a_dev_table_goes_with_its_stack() -> None:
-    merge = merge_template(StageResources.for_stage("dev"), "metadata-manager", FUNCTIONS, sqs_functions(load_app()))
-    table = merge["Resources"][TABLE]
+    table = merge("dev")["Resources"][TABLE]
     assert (table["DeletionPolicy"], table["Properties"]["DeletionProtectionEnabled"]) == ("Delete", False)
 
 
@@ -243,6 +258,8 @@ def test_gateway_errors_answer_in_the_contracts_error_shape(transformed: Dict[st
     assert responses["ACCESS_DENIED"]["statusCode"] == "401"
     assert responses["AUTHORIZER_CONFIGURATION_ERROR"]["statusCode"] == "503"
     assert responses["AUTHORIZER_FAILURE"]["statusCode"] == "503"
+    # A client over the stage's throttle.
+    assert responses["THROTTLED"]["statusCode"] == "429"
 
 
 def test_the_package_carries_bytecode_a_cold_start_can_use_as_is(package_dir: Path) -> None:
@@ -260,3 +277,160 @@ def test_the_package_carries_bytecode_a_cold_start_can_use_as_is(package_dir: Pa
             # clear), so the zip's timestamps do not matter.
             flags = int.from_bytes(deployment.read(pyc)[4:8], "little")
             assert flags == 0b01, module
+
+
+# --- capacity, throttling, alarms, dashboard, tracing ------------------------------------
+
+
+def test_the_worker_is_capped_by_reserved_and_maximum_concurrency(
+    resources: Dict[str, Any], transformed: Dict[str, Any]
+) -> None:
+    worker = properties(resources, function_id("apply_writes"))
+    (event,) = worker["Events"].values()
+    assert worker["ReservedConcurrentExecutions"] == 5  # Chalice's, from .chalice/config.json
+    assert event["Properties"]["ScalingConfig"] == {"MaximumConcurrency": 5}
+    (mapping,) = [
+        m["Properties"]
+        for m in of_type(transformed, "AWS::Lambda::EventSourceMapping")
+        if m["Properties"]["FunctionName"] == {"Ref": function_id("apply_writes")}
+    ]
+    assert mapping["ScalingConfig"] == {"MaximumConcurrency": 5}
+    dev = merge("dev")["Resources"][function_id("apply_writes")]["Properties"]["Events"]
+    assert next(iter(dev.values()))["Properties"]["ScalingConfig"] == {"MaximumConcurrency": 2}
+    config = json.loads((PROJECT_DIR / ".chalice" / "config.json").read_text())
+    assert config["stages"]["dev"]["lambda_functions"]["apply_writes"]["reserved_concurrency"] == 2
+
+
+def method_settings_of(template: Dict[str, Any]) -> Dict[tuple[str, str], Dict[str, Any]]:
+    (stage,) = of_type(template, "AWS::ApiGateway::Stage")
+    return {(m["ResourcePath"], m["HttpMethod"]): m for m in stage["Properties"]["MethodSettings"]}
+
+
+def test_the_api_is_throttled_for_the_stage_with_every_write_route_lower(transformed: Dict[str, Any]) -> None:
+    settings = method_settings_of(transformed)
+    default = settings[("/*", "*")]
+    assert (default["ThrottlingRateLimit"], default["ThrottlingBurstLimit"]) == (500, 1000)
+    writes = [(path, method) for path, methods in ROUTES.items() for method in methods if method in WRITE_METHODS]
+    assert ("/metadata", "POST") in writes
+    assert ("/sites/{site}", "PUT") in writes
+    for path, method in writes:
+        setting = settings[("/" + path.replace("/", "~1"), method)]
+        assert (setting["ThrottlingRateLimit"], setting["ThrottlingBurstLimit"]) == (25, 50), (method, path)
+    page = settings[("/~1sites~1{site}~1pages~1{page}", "GET")]
+    assert (page["ThrottlingRateLimit"], page["ThrottlingBurstLimit"], page["MetricsEnabled"]) == (500, 1000, True)
+    dev = {
+        (m["ResourcePath"], m["HttpMethod"]): m
+        for m in merge("dev")["Resources"]["RestAPI"]["Properties"]["MethodSettings"]
+    }
+    assert (dev[("/*", "*")]["ThrottlingRateLimit"], dev[("/~1metadata", "POST")]["ThrottlingRateLimit"]) == (50, 10)
+
+
+def test_the_api_is_named_for_its_stage_and_every_function_and_the_api_are_traced(
+    resources: Dict[str, Any], transformed: Dict[str, Any]
+) -> None:
+    (api,) = of_type(transformed, "AWS::ApiGateway::RestApi")
+    assert api["Properties"]["Name"] == "metadata-manager-prod"
+    assert api["Properties"]["Body"]["info"]["title"] == "metadata-manager-prod"
+    (stage,) = of_type(transformed, "AWS::ApiGateway::Stage")
+    assert stage["Properties"]["TracingEnabled"] is True
+    for function in FUNCTIONS:
+        assert properties(resources, function_id(function))["Tracing"] == "Active", function
+
+
+def test_every_alarm_is_in_the_template_with_the_stages_values_and_notifies_its_topic(
+    resources: Dict[str, Any], packaged: Dict[str, Any]
+) -> None:
+    operations = StageOperations.for_stage(StageResources.for_stage(STAGE))
+    assert properties(resources, ALARM_TOPIC) == {"TopicName": "metadata-manager-prod-alarms"}
+    assert packaged["Outputs"]["AlarmTopicArn"] == {"Value": {"Ref": ALARM_TOPIC}}
+    defined = alarms(operations)
+    assert len(of_type(packaged, "AWS::CloudWatch::Alarm")) == len(defined) >= 13
+    for alarm in defined:
+        assert properties(resources, alarm.logical_id) == alarm.arguments(operations, {"Ref": ALARM_TOPIC})
+    by_key = {alarm.key: properties(resources, alarm.logical_id) for alarm in defined}
+    assert by_key["write-queue-age"]["Threshold"] == 300
+    assert by_key["write-queue-age"]["Dimensions"] == [
+        {"Name": "QueueName", "Value": "metadata-manager-prod-writes.fifo"}
+    ]
+    assert by_key["write-dead-letters"]["Dimensions"][0]["Value"] == "metadata-manager-prod-writes-dlq.fifo"
+    assert by_key["webhook-dead-letters"]["Dimensions"][0]["Value"] == "metadata-manager-prod-webhooks-dlq"
+    assert by_key["webhook-queue-age"]["Threshold"] == 1800
+    assert by_key["worker-errors"]["Dimensions"][0]["Value"] == "metadata-manager-prod-apply_writes"
+    assert by_key["worker-throttles"]["MetricName"] == "Throttles"
+    assert by_key["webhook-delivery-errors"]["Dimensions"][0]["Value"] == "metadata-manager-prod-deliver_webhooks"
+    assert by_key["event-sweeper-errors"]["Dimensions"][0]["Value"] == "metadata-manager-prod-send_unsent_events"
+    assert (by_key["backup-check-failing"]["Namespace"], by_key["backup-check-failing"]["Period"]) == (
+        "MetadataManager",
+        3600,
+    )
+    assert by_key["api-5xx-rate"]["Threshold"] == 0.01
+    assert {"Name": "Resource", "Value": PAGE_ROUTE} in by_key["page-route-latency"]["Dimensions"]
+    assert (by_key["page-route-latency"]["ExtendedStatistic"], by_key["page-route-latency"]["Threshold"]) == (
+        "p99",
+        1500,
+    )
+    dev = {r["Properties"]["AlarmName"]: r["Properties"] for r in of_type(merge("dev"), "AWS::CloudWatch::Alarm")}
+    assert dev["metadata-manager-dev-page-route-latency"]["Threshold"] == 3000
+    assert dev["metadata-manager-dev-api-5xx-rate"]["Threshold"] == 0.05
+
+
+def test_each_alarm_says_what_to_do_and_its_runbook_section_is_in_the_readme() -> None:
+    readme = (PROJECT_DIR / "README.md").read_text().splitlines()
+    for alarm in alarms(StageOperations.for_stage(StageResources.for_stage(STAGE))):
+        assert alarm.description.endswith(f"Runbook: README.md#{alarm.key}"), alarm.key
+        assert len(alarm.description) <= 1024  # CloudWatch's limit
+        assert f"#### {alarm.key}" in readme, f"README.md has no runbook section for {alarm.key}"
+
+
+def test_the_dashboard_shows_the_routes_queues_worker_and_alarms_of_the_stage(resources: Dict[str, Any]) -> None:
+    dashboard = properties(resources, DASHBOARD)
+    assert dashboard["DashboardName"] == "metadata-manager-prod"
+    text = dashboard["DashboardBody"]["Fn::Sub"]
+    body = json.loads(
+        text.replace("${AWS::Region}", "eu-west-1")
+        .replace("${AWS::Partition}", "aws")
+        .replace("${AWS::AccountId}", "1")
+    )
+    widgets = body["widgets"]
+    titles = [w["properties"]["title"] for w in widgets]
+    for expected in (
+        "Page route",
+        "Write routes",
+        "Queues",
+        "Worker: duration",
+        "Worker: errors",
+        "Operations applied",
+    ):
+        assert any(title.startswith(expected) for title in titles), expected
+    (alarm_widget,) = [w for w in widgets if w["type"] == "alarm"]
+    operations = StageOperations.for_stage(StageResources.for_stage(STAGE))
+    names = [f"arn:aws:cloudwatch:eu-west-1:1:alarm:{alarm.name(operations)}" for alarm in alarms(operations)]
+    assert sorted(alarm_widget["properties"]["alarms"]) == sorted(names)
+    assert "metadata-manager-dev" not in text
+
+
+def clean_environment() -> Dict[str, str]:
+    """What a shell on a release machine has: no variable of any stage, no AWS account."""
+    stage_variables = {
+        name for stage in ("local", "dev", "prod") for name in StageResources.for_stage(stage).environment()
+    }
+    return {name: value for name, value in packaging_environment().items() if name not in stage_variables}
+
+
+def test_a_plain_chalice_package_wires_the_stages_own_queues(tmp_path: Path) -> None:
+    """Chalice applies the stage's environment from .chalice/config.json before it imports
+    app.py: `chalice package --stage prod` (and `chalice deploy`) in a shell with no
+    variable set wires prod's queues and prod's backup schedule, not the local stage's."""
+    chalice = Path(sys.executable).with_name("chalice")
+    command = [str(chalice), "--project-dir", str(PROJECT_DIR), "package", "--stage", "prod", str(tmp_path)]
+    completed = subprocess.run(command, env=clean_environment(), capture_output=True, text=True, check=False)  # noqa: S603
+    assert completed.returncode == 0, completed.stdout + completed.stderr
+    functions = json.loads((tmp_path / "sam.json").read_text())["Resources"]
+    queues = {
+        name: next(iter(functions[function_id(name)]["Properties"]["Events"].values()))["Properties"]["Queue"]
+        for name in ("apply_writes", "deliver_webhooks")
+    }
+    assert "metadata-manager-prod-writes.fifo" in json.dumps(queues["apply_writes"])
+    assert "metadata-manager-prod-webhooks" in json.dumps(queues["deliver_webhooks"])
+    (schedule,) = functions[function_id("check_backups")]["Properties"]["Events"].values()
+    assert schedule["Properties"]["Schedule"] == "rate(60 minutes)"  # prod's; the local stage runs it every 5
