@@ -227,18 +227,10 @@ class Services:
     def redrive(self, time_left: Optional[TimeLeft], queue: str = "writes") -> Redrive:
         """Back from the write queue's dead-letter queue, or (`webhooks`) the delivery queue's."""
         if queue == "webhooks":
-            from chalicelib.events import redriven
+            from chalicelib.events import redrive_deliveries
 
             dead_letters = self.sqs.get_queue_url(QueueName=self.settings.webhook_dead_letter_queue_name)["QueueUrl"]
-            back_to = self.deliveries.url
-            return upkeep.Redrive(
-                self.sqs,
-                dead_letters,
-                back_to,
-                time_left,
-                fifo=False,
-                rewrite=lambda body: redriven(body, self.clock()),
-            )
+            return redrive_deliveries(self.sqs, dead_letters, self.deliveries.url, time_left, self.clock)
         dead_letter_url = self.sqs.get_queue_url(QueueName=self.settings.dead_letter_queue_name)["QueueUrl"]
         return upkeep.Redrive(self.sqs, dead_letter_url, self.queue.url, time_left)
 

@@ -82,11 +82,9 @@ def _redrive(args: argparse.Namespace, sqs: Any, resources: StageResources, out:
     time_left = time_budget(args.max_seconds) if args.max_seconds is not None else None
     if webhooks:
         from chalicelib.core import utc_now
-        from chalicelib.events import redriven
+        from chalicelib.events import redrive_deliveries
 
-        redrive = Redrive(
-            sqs, dead_letters, queue, time_left, fifo=False, rewrite=lambda body: redriven(body, utc_now())
-        )
+        redrive = redrive_deliveries(sqs, dead_letters, queue, time_left, utc_now)
     else:
         redrive = Redrive(sqs, dead_letters, queue, time_left)
     result = redrive.run(args.max)

@@ -16,6 +16,7 @@ from chalicelib.events.deliveries import (
     DeliveryQueue,
     WebhookFanout,
     parse_message,
+    redrive_deliveries,
     redriven,
     trial_message,
 )
@@ -54,6 +55,7 @@ __all__ = [
     "new_secret",
     "parse_destination",
     "parse_message",
+    "redrive_deliveries",
     "redriven",
     "summary",
     "trial_message",

@@ -20,6 +20,8 @@ from chalicelib.store import ChangeEvent, WebhookStore
 if TYPE_CHECKING:
     from mypy_boto3_sqs import SQSClient
 
+    from chalicelib.upkeep import Redrive
+
 # SQS holds a message back at most this long (DelaySeconds).
 MAX_DELAY_SECONDS = 900
 SEND_BATCH = 10
@@ -141,3 +143,19 @@ def redriven(body: str, now: datetime) -> str:
         return body
     again = message.model_copy(update={"firstQueuedAt": isoformat(now), "notBefore": None, "lastError": None})
     return again.model_dump_json(exclude_none=True)
+
+
+def redrive_deliveries(
+    sqs: SQSClient,
+    dead_letter_queue_url: str,
+    queue_url: str,
+    time_left: Optional[Callable[[], float]],
+    clock: Callable[[], datetime],
+) -> Redrive:
+    """Dead-lettered deliveries back to the delivery queue (a standard queue), each with
+    another day of retries from the time it goes back."""
+    from chalicelib.upkeep import Redrive
+
+    return Redrive(
+        sqs, dead_letter_queue_url, queue_url, time_left, fifo=False, rewrite=lambda body: redriven(body, clock())
+    )

@@ -7,7 +7,7 @@ import re
 from datetime import datetime, timedelta
 from typing import List, Optional, Tuple
 
-from boto3.dynamodb.conditions import Attr, Key
+from boto3.dynamodb.conditions import Attr, ConditionBase, Key
 
 from chalicelib.core import epoch_seconds, is_webhook_name
 from chalicelib.store import keys
@@ -51,8 +51,7 @@ class WebhookStore:
 
     def of_site(self, site: str, limit: int = 100) -> List[Webhook]:
         """A site's webhooks by name (a site has at most a few): one Query."""
-        condition = Key(keys.PK).eq(keys.site_pk(site)) & Key(keys.SK).begins_with(keys.WEBHOOK_PREFIX)
-        items, _ = self._table.query(condition, limit)
+        items, _ = self._table.query(_of_site(site), limit)
         return [webhook_from_item(item) for item in items]
 
     def list(self, site: str, limit: int, cursor: Optional[str]) -> Listing:
@@ -61,8 +60,7 @@ class WebhookStore:
         if cursor:
             name = decode_cursor(cursor, listing, is_webhook_name)
             start = keys.webhook_key(site, name)
-        condition = Key(keys.PK).eq(keys.site_pk(site)) & Key(keys.SK).begins_with(keys.WEBHOOK_PREFIX)
-        items, more = self._table.query(condition, limit, start)
+        items, more = self._table.query(_of_site(site), limit, start)
         webhooks = [webhook_from_item(item) for item in items]
         return Listing(webhooks, encode_cursor(listing, webhooks[-1].name) if more else None)
 
@@ -81,6 +79,11 @@ class WebhookStore:
     @staticmethod
     def add_delete(transaction: Transaction, webhook: Webhook) -> None:
         transaction.delete(keys.webhook_key(webhook.site, webhook.name), Attr("version").eq(webhook.version))
+
+
+def _of_site(site: str) -> ConditionBase:
+    """A site's webhooks: the WEBHOOK# items of its partition."""
+    return Key(keys.PK).eq(keys.site_pk(site)) & Key(keys.SK).begins_with(keys.WEBHOOK_PREFIX)
 
 
 def delivery_item(site: str, name: str, delivery: Delivery) -> Item:
