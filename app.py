@@ -12,49 +12,41 @@ from chalice.app import AuthRequest, AuthResponse, Chalice, CloudWatchEvent, Rat
 
 from chalicelib import access, delivery, editorial, upkeep
 from chalicelib.access import Scope
-from chalicelib.core import set_up_hint, unreachable
-from chalicelib.core.errors import BadRequest, DependencyUnavailable, NotFound
-from chalicelib.core.etags import if_none_match_holds, schema_etag
-from chalicelib.core.fields import (
+from chalicelib.core import (
     DEFAULT_PAGE_SIZE,
     MAX_PAGE_SIZE,
     PAGE_PATTERN,
     SITE_PATTERN,
-    ConfigContent,
     is_page_slug,
     is_site_slug,
     is_template_name,
+    required_setting,
+    set_up_hint,
+    unreachable,
 )
+from chalicelib.core.errors import BadRequest, DependencyUnavailable, NotFound
+from chalicelib.core.etags import if_none_match_holds, schema_etag
 from chalicelib.core.ids import is_config_id, is_release_id
 from chalicelib.core.logs import get_logger
-from chalicelib.core.outcomes import Accepted, Checked, ImpactReport, PreviewLinkAccepted
-from chalicelib.core.stage import required_setting
-from chalicelib.editorial import ConfigDiff
 from chalicelib.services import Services, get_services
-from chalicelib.store import LayoutSchema, Listing, Operation, PageRender, RenderConfig, Site
-from chalicelib.upkeep import BackupReport, RedriveResult
 from chalicelib.web import Call, Param, empty_response, endpoint, http_middleware, json_response
 from chalicelib.web.endpoint import CURSOR, DRY_RUN, FORCE, IDEMPOTENCY_KEY, IF_MATCH, IF_NONE_MATCH, LIMIT, ORIGIN
-from chalicelib.web.models import (
-    AuditPage,
-    ConfigCreateInput,
-    ConfigPage,
-    Health,
-    PreviewLinkInput,
-    PreviewLinkList,
-    PublishInput,
-    ReleaseInput,
-    ReleasePage,
-    SchemaInput,
-    SchemaPage,
-    SiteInput,
-    SitePage,
-    VersionPage,
-)
 
 if TYPE_CHECKING:
+    from chalicelib.store import Listing
+    from chalicelib.web.models import (
+        ConfigContent,
+        ConfigCreateInput,
+        PreviewLinkInput,
+        PublishInput,
+        ReleaseInput,
+        SchemaInput,
+        SiteInput,
+    )
     from chalicelib.writes import Answer, Submission
 
+# Routes name their bodies' and answers' models: `chalicelib.web.models` is loaded when one
+# is first needed, not when this module is imported (a cold start builds no model).
 app = Chalice(app_name="metadata-manager", configure_logs=False)
 log = get_logger()
 app.register_middleware(http_middleware(app, log), "http")
@@ -116,7 +108,13 @@ def write_endpoint(
 ) -> Callable[[Callable[..., Response]], Callable[..., Response]]:
     """A write route: 202 with its operation, or 200 for a dry run (`?dryRun=true`)."""
     return endpoint(
-        app, log, scope=scope, answers={202: Accepted, 200: Checked}, errors=errors, query=(DRY_RUN,), headers=headers
+        app,
+        log,
+        scope=scope,
+        answers={202: "Accepted", 200: "Checked"},
+        errors=errors,
+        query=(DRY_RUN,),
+        headers=headers,
     )
 
 
@@ -131,6 +129,8 @@ def submission(call: Call) -> Submission:
 
 def accepted(result: Answer) -> Response:
     """202 with the operation; 200 for a dry run that found nothing wrong."""
+    from chalicelib.core import Accepted
+
     if isinstance(result, Accepted):
         return json_response(result, status=202, headers={"Location": f"/operations/{result.operationId}"})
     return json_response(result)
@@ -169,10 +169,10 @@ def token_authorizer(request: AuthRequest) -> AuthResponse:
 
 
 @app.route("/health", methods=["GET"])
-@endpoint(app, log, scope=None, answers={200: Health})
+@endpoint(app, log, scope=None, answers={200: "Health"})
 def health(call: Call) -> Response:
     """Liveness: cheap, public, and says nothing about the data."""
-    return json_response(Health(status="ok", service=app.app_name, stage=services().settings.stage))
+    return json_response({"status": "ok", "service": app.app_name, "stage": services().settings.stage})
 
 
 @app.route("/openapi.json", methods=["GET"])
@@ -185,7 +185,7 @@ def openapi_document(call: Call) -> Response:
 
 
 @app.route("/sites/{site}/pages/{page}", methods=["GET"])
-@endpoint(app, log, scope=None, answers={200: PageRender, 304: None}, errors=(404,), headers=(ORIGIN, IF_NONE_MATCH))
+@endpoint(app, log, scope=None, answers={200: "PageRender", 304: None}, errors=(404,), headers=(ORIGIN, IF_NONE_MATCH))
 def render_page(call: Call, site: str, page: str) -> Response:
     """The render config of one page, for frontends: cacheable, with CORS for the site."""
     return delivery.page_response(
@@ -203,7 +203,7 @@ def render_page_preflight(call: Call, site: str, page: str) -> Response:
 
 
 @app.route("/metadata/{id}", methods=["GET"])
-@endpoint(app, log, scope=None, answers={200: RenderConfig, 304: None}, errors=(404,), headers=(IF_NONE_MATCH,))
+@endpoint(app, log, scope=None, answers={200: "RenderConfig", 304: None}, errors=(404,), headers=(IF_NONE_MATCH,))
 def get_config(call: Call, id: str) -> Response:
     """One config by id as its page serves it (the published version), with its ETag."""
     state = services().store.configs.state(id) if is_config_id(id) else None
@@ -223,7 +223,7 @@ def put_site(call: Call, site: str, body: SiteInput) -> Response:
 
 
 @app.route("/sites/{site}", methods=["GET"], authorizer=token_authorizer)
-@endpoint(app, log, scope="read", answers={200: Site}, errors=(404,))
+@endpoint(app, log, scope="read", answers={200: "Site"}, errors=(404,))
 def get_site(call: Call, site: str) -> Response:
     """One site."""
     found = services().store.sites.get(site) if is_site_slug(site) else None
@@ -233,7 +233,7 @@ def get_site(call: Call, site: str) -> Response:
 
 
 @app.route("/sites", methods=["GET"], authorizer=token_authorizer)
-@endpoint(app, log, scope="read", answers={200: SitePage}, errors=(400,), query=(LIMIT, CURSOR))
+@endpoint(app, log, scope="read", answers={200: "SitePage"}, errors=(400,), query=(LIMIT, CURSOR))
 def list_sites(call: Call) -> Response:
     """All sites, by slug, a page at a time."""
     listing = services().store.sites.list(
@@ -250,7 +250,7 @@ def list_sites(call: Call) -> Response:
     app,
     log,
     scope="admin",
-    answers={202: Accepted, 200: ImpactReport},
+    answers={202: "Accepted", 200: "ImpactReport"},
     errors=(400, 404, 409, 412, 413, 415, 422),
     query=(DRY_RUN, FORCE),
     headers=(IF_MATCH, IDEMPOTENCY_KEY),
@@ -260,11 +260,13 @@ def put_schema(call: Call, site: str, layout: str, body: SchemaInput) -> Respons
     _schema_path(site, layout)
     desk = services().schema_desk
     result = desk.put_schema(site, layout, body, call.header("If-Match"), call.query_flag("force"), submission(call))
+    from chalicelib.core import ImpactReport
+
     return json_response(result) if isinstance(result, ImpactReport) else accepted(result)
 
 
 @app.route("/sites/{site}/schemas/{layout}", methods=["GET"], authorizer=token_authorizer)
-@endpoint(app, log, scope="read", answers={200: LayoutSchema, 304: None}, errors=(404,), headers=(IF_NONE_MATCH,))
+@endpoint(app, log, scope="read", answers={200: "LayoutSchema", 304: None}, errors=(404,), headers=(IF_NONE_MATCH,))
 def get_schema(call: Call, site: str, layout: str) -> Response:
     """The settings schema of a layout, with its ETag (for If-Match when changing it)."""
     found = services().store.schemas.get(site, layout) if is_site_slug(site) and is_template_name(layout) else None
@@ -277,7 +279,7 @@ def get_schema(call: Call, site: str, layout: str) -> Response:
 
 
 @app.route("/sites/{site}/schemas", methods=["GET"], authorizer=token_authorizer)
-@endpoint(app, log, scope="read", answers={200: SchemaPage}, errors=(400, 404), query=(LIMIT, CURSOR))
+@endpoint(app, log, scope="read", answers={200: "SchemaPage"}, errors=(400, 404), query=(LIMIT, CURSOR))
 def list_schemas(call: Call, site: str) -> Response:
     """The settings schemas of a site's layouts, by layout.
 
@@ -335,7 +337,7 @@ def delete_config(call: Call, id: str) -> Response:
 
 
 @app.route("/metadata/{id}/draft", methods=["GET"], authorizer=token_authorizer)
-@endpoint(app, log, scope="read", answers={200: RenderConfig, 304: None}, errors=(404,), headers=(IF_NONE_MATCH,))
+@endpoint(app, log, scope="read", answers={200: "RenderConfig", 304: None}, errors=(404,), headers=(IF_NONE_MATCH,))
 def get_draft(call: Call, id: str) -> Response:
     """A config's latest version (a draft when it is ahead of `publishedVersion`), with its
     ETag: the one If-Match names when changing the config."""
@@ -368,7 +370,7 @@ def unpublish_config(call: Call, id: str) -> Response:
     app,
     log,
     scope="write",
-    answers={202: PreviewLinkAccepted, 200: Checked},
+    answers={202: "PreviewLinkAccepted", 200: "Checked"},
     errors=(400, 404, 409, 413, 415, 422),
     query=(DRY_RUN,),
     headers=(IDEMPOTENCY_KEY,),
@@ -383,12 +385,14 @@ def create_preview_link(call: Call, id: str, body: PreviewLinkInput) -> Response
 
 
 @app.route("/metadata/{id}/preview-links", methods=["GET"], authorizer=token_authorizer)
-@endpoint(app, log, scope="read", answers={200: PreviewLinkList}, errors=(404,))
+@endpoint(app, log, scope="read", answers={200: "PreviewLinkList"}, errors=(404,))
 def list_preview_links(call: Call, id: str) -> Response:
     """The config's preview links that have not expired, newest first (never their tokens)."""
     links = services().store.previews.of_config(id) if is_config_id(id) else []
     if not links and (not is_config_id(id) or services().store.configs.state(id) is None):
         raise NotFound(f"no config '{id}'")
+    from chalicelib.web.models import PreviewLinkList
+
     return json_response(PreviewLinkList(items=links))
 
 
@@ -406,7 +410,7 @@ def revoke_preview_link(call: Call, id: str, link: str) -> Response:
     app,
     log,
     scope=None,
-    answers={200: PageRender},
+    answers={200: "PageRender"},
     errors=(401, 403, 404),
     query=(PREVIEW_TOKEN,),
     headers=(AUTHORIZATION, ORIGIN),
@@ -436,7 +440,7 @@ def preview_page_preflight(call: Call, site: str, page: str) -> Response:
 
 
 @app.route("/metadata/{id}/diff", methods=["GET"], authorizer=token_authorizer)
-@endpoint(app, log, scope="read", answers={200: ConfigDiff}, errors=(400, 404), query=(DIFF_FROM, DIFF_TO))
+@endpoint(app, log, scope="read", answers={200: "ConfigDiff"}, errors=(400, 404), query=(DIFF_FROM, DIFF_TO))
 def diff_config(call: Call, id: str) -> Response:
     """What changed between two versions of a config: an RFC 6902 patch and each field's change."""
     start = editorial.parse_version_ref("from", call.query("from"), "published")
@@ -448,7 +452,7 @@ def diff_config(call: Call, id: str) -> Response:
 
 @app.route("/metadata", methods=["GET"], authorizer=token_authorizer)
 @endpoint(
-    app, log, scope="read", answers={200: ConfigPage}, errors=(400,), query=(SITE_QUERY, PAGE_QUERY, LIMIT, CURSOR)
+    app, log, scope="read", answers={200: "ConfigPage"}, errors=(400,), query=(SITE_QUERY, PAGE_QUERY, LIMIT, CURSOR)
 )
 def list_configs(call: Call) -> Response:
     """The configs of a site, by page; `page` narrows it to one page."""
@@ -463,7 +467,7 @@ def list_configs(call: Call) -> Response:
 
 
 @app.route("/metadata/{id}/versions", methods=["GET"], authorizer=token_authorizer)
-@endpoint(app, log, scope="read", answers={200: VersionPage}, errors=(400, 404), query=(LIMIT, CURSOR))
+@endpoint(app, log, scope="read", answers={200: "VersionPage"}, errors=(400, 404), query=(LIMIT, CURSOR))
 def list_versions(call: Call, id: str) -> Response:
     """A config's versions, newest first, including its deletion."""
     limit = call.query_int("limit", DEFAULT_PAGE_SIZE, 1, MAX_PAGE_SIZE)
@@ -474,7 +478,7 @@ def list_versions(call: Call, id: str) -> Response:
 
 
 @app.route("/operations/{operation_id}", methods=["GET"], authorizer=token_authorizer)
-@endpoint(app, log, scope="write", answers={200: Operation}, errors=(404,))
+@endpoint(app, log, scope="write", answers={200: "Operation"}, errors=(404,))
 def get_operation(call: Call, operation_id: str) -> Response:
     """How an accepted write is going: pending, succeeded or failed."""
     return json_response(services().desk.operation(operation_id))
@@ -493,7 +497,9 @@ def create_release(call: Call, site: str, body: ReleaseInput) -> Response:
 
 
 @app.route("/sites/{site}/releases", methods=["GET"], authorizer=token_authorizer)
-@endpoint(app, log, scope="read", answers={200: ReleasePage}, errors=(400, 404), query=(RELEASE_STATUS, LIMIT, CURSOR))
+@endpoint(
+    app, log, scope="read", answers={200: "ReleasePage"}, errors=(400, 404), query=(RELEASE_STATUS, LIMIT, CURSOR)
+)
 def list_releases(call: Call, site: str) -> Response:
     """The site's releases, newest first; `status` narrows it.
 
@@ -509,7 +515,7 @@ def list_releases(call: Call, site: str) -> Response:
 
 
 @app.route("/sites/{site}/releases/{release}", methods=["GET"], authorizer=token_authorizer)
-@endpoint(app, log, scope="read", answers={200: editorial.ReleaseView}, errors=(404,))
+@endpoint(app, log, scope="read", answers={200: "ReleaseView"}, errors=(404,))
 def get_release(call: Call, site: str, release: str) -> Response:
     """One release, each page with what publishing it changes against what the page serves now."""
     found = services().store.releases.get(site, release) if is_site_slug(site) and is_release_id(release) else None
@@ -557,7 +563,7 @@ def send_unsent_events(event: CloudWatchEvent) -> Dict[str, Any]:
 
 
 @app.route("/sites/{site}/audit", methods=["GET"], authorizer=token_authorizer)
-@endpoint(app, log, scope="admin", answers={200: AuditPage}, errors=(400, 404), query=(SINCE, UNTIL, LIMIT, CURSOR))
+@endpoint(app, log, scope="admin", answers={200: "AuditPage"}, errors=(400, 404), query=(SINCE, UNTIL, LIMIT, CURSOR))
 def site_audit(call: Call, site: str) -> Response:
     """What was changed on a site, by whom and how, newest first.
 
@@ -568,7 +574,7 @@ def site_audit(call: Call, site: str) -> Response:
 
 
 @app.route("/admin/audit", methods=["GET"], authorizer=token_authorizer)
-@endpoint(app, log, scope="admin", answers={200: AuditPage}, errors=(400,), query=(SINCE, UNTIL, LIMIT, CURSOR))
+@endpoint(app, log, scope="admin", answers={200: "AuditPage"}, errors=(400,), query=(SINCE, UNTIL, LIMIT, CURSOR))
 def global_audit(call: Call) -> Response:
     """Changes that belong to no site (tokens created and revoked), newest first."""
     return _audit(call, None)
@@ -598,16 +604,16 @@ def _page(items: Any, next_cursor: Optional[str]) -> Dict[str, Any]:
 
 
 @app.route("/admin/backups", methods=["GET"], authorizer=token_authorizer)
-@endpoint(app, log, scope="admin", answers={200: BackupReport}, errors=(400,), query=(LIMIT,))
+@endpoint(app, log, scope="admin", answers={200: "BackupReport"}, errors=(400,), query=(LIMIT,))
 def backup_report(call: Call) -> Response:
     """The latest backup check in full, and the recent ones, newest first."""
     history = services().store.checks.recent(call.query_int("limit", DEFAULT_PAGE_SIZE, 1, MAX_PAGE_SIZE))
-    report = BackupReport(latest=history[0] if history else None, history=history)
+    report = upkeep.BackupReport(latest=history[0] if history else None, history=history)
     return json_response(report.model_dump(mode="json"))
 
 
 @app.route("/admin/redrive", methods=["POST"], authorizer=token_authorizer)
-@endpoint(app, log, scope="admin", answers={200: RedriveResult}, errors=(400,), query=(REDRIVE_LIMIT,))
+@endpoint(app, log, scope="admin", answers={200: "RedriveResult"}, errors=(400,), query=(REDRIVE_LIMIT,))
 def redrive_dead_letters(call: Call) -> Response:
     """Moves messages from the dead-letter queue back to the write queue, after a fix."""
     limit = call.query_int("limit", MAX_REDRIVE, 1, MAX_REDRIVE)

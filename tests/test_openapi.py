@@ -15,7 +15,7 @@ from jsonschema import Draft202012Validator  # type: ignore[import-untyped]
 from openapi_spec_validator import validate
 
 from chalicelib import access as auth
-from chalicelib.core.fields import PAGE_PATTERN, SITE_PATTERN
+from chalicelib.core.limits import PAGE_PATTERN, SITE_PATTERN
 from tests.conftest import Api
 
 HTTP_METHODS = {"get", "put", "post", "delete", "options", "head", "patch", "trace"}

@@ -1,13 +1,17 @@
 """The vocabulary every other part shares: domain errors and the one place AWS errors
-become them (`aws_errors`), identifiers, time, entity tags, validated field types and
-the fields request bodies and operations share, what writes answer (`outcomes`), RFC
-6902 patches, structured logs, and the stage's settings.
+become them (`aws_errors`), identifiers, time, entity tags, limits and slugs (`limits`),
+validated field types and the fields request bodies and operations share (`fields`),
+what writes answer (`outcomes`), RFC 6902 patches, structured logs, the settings app.py
+reads when it is imported (`environment`) and the stage's settings (`stage`).
 
-Every module here is loaded by the first request anyway, so this face imports them all;
-the strict JSON parser (`jsontext`) alone loads on first use (`from chalicelib.core
-import jsontext`)."""
+What the routes need when app.py is imported is imported here; what builds pydantic
+models (`fields`, `outcomes`, `patches`, `stage`) loads on first use (PEP 562), so that a
+cold start builds none, and so does the strict JSON parser (`from chalicelib.core import
+jsontext`)."""
 
 from __future__ import annotations
+
+from typing import TYPE_CHECKING
 
 from chalicelib.core.aws_errors import (
     AWS_ERRORS,
@@ -21,6 +25,7 @@ from chalicelib.core.aws_errors import (
     unreachable,
 )
 from chalicelib.core.clock import epoch_seconds, isoformat, utc_now
+from chalicelib.core.environment import MissingSetting, required_setting
 from chalicelib.core.errors import (
     AlreadyApproved,
     ApprovalRequired,
@@ -43,7 +48,10 @@ from chalicelib.core.errors import (
     ValidationFailed,
 )
 from chalicelib.core.etags import etag, if_match_holds, if_none_match_holds, schema_etag
-from chalicelib.core.fields import (
+from chalicelib.core.ids import ID_PATTERN, is_config_id, is_release_id
+from chalicelib.core.lazy import lazy_names
+from chalicelib.core.limits import (
+    DEFAULT_PAGE_SIZE,
     MAX_BODY_BYTES,
     MAX_PAGE_SIZE,
     MAX_PREVIEW_SECONDS,
@@ -53,35 +61,45 @@ from chalicelib.core.fields import (
     PAGE_PATTERN,
     SITE_PATTERN,
     TEMPLATE_PATTERN,
-    ConfigContent,
-    Model,
-    PageSlug,
-    SiteFields,
-    SiteSlug,
-    StrictModel,
-    TemplateName,
     is_page_slug,
     is_site_slug,
     is_template_name,
     json_depth,
     settings_size,
 )
-from chalicelib.core.ids import ID_PATTERN, is_config_id, is_release_id
-from chalicelib.core.lazy import lazy_names
 from chalicelib.core.logs import get_logger, log_context, metric_fields
-from chalicelib.core.outcomes import (
-    Accepted,
-    Checked,
-    ImpactedConfig,
-    ImpactReport,
-    OperationStatus,
-    PreviewLinkAccepted,
+
+if TYPE_CHECKING:
+    from chalicelib.core.fields import ConfigContent, Model, PageSlug, SiteFields, SiteSlug, StrictModel, TemplateName
+    from chalicelib.core.outcomes import (
+        Accepted,
+        Checked,
+        ImpactedConfig,
+        ImpactReport,
+        OperationStatus,
+        PreviewLinkAccepted,
+    )
+    from chalicelib.core.patches import FieldChange, make_patch, summarize
+    from chalicelib.core.stage import StageSettings, get_settings
+
+__getattr__ = lazy_names(
+    __name__,
+    {
+        **dict.fromkeys(
+            ("ConfigContent", "Model", "PageSlug", "SiteFields", "SiteSlug", "StrictModel", "TemplateName"), "fields"
+        ),
+        **dict.fromkeys(
+            ("Accepted", "Checked", "ImpactedConfig", "ImpactReport", "OperationStatus", "PreviewLinkAccepted"),
+            "outcomes",
+        ),
+        **dict.fromkeys(("FieldChange", "make_patch", "summarize"), "patches"),
+        **dict.fromkeys(("StageSettings", "get_settings"), "stage"),
+    },
 )
-from chalicelib.core.patches import FieldChange, make_patch, summarize
-from chalicelib.core.stage import StageSettings, get_settings
 
 __all__ = [
     "AWS_ERRORS",
+    "DEFAULT_PAGE_SIZE",
     "ID_PATTERN",
     "MAX_BODY_BYTES",
     "MAX_PAGE_SIZE",
@@ -107,6 +125,7 @@ __all__ = [
     "IdempotencyKeyReused",
     "ImpactReport",
     "ImpactedConfig",
+    "MissingSetting",
     "Model",
     "NotFound",
     "NotPublished",
@@ -150,6 +169,7 @@ __all__ = [
     "make_patch",
     "metric_fields",
     "queue_error",
+    "required_setting",
     "schema_etag",
     "set_up_hint",
     "settings_size",

@@ -7,48 +7,88 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Callable
+from typing import TYPE_CHECKING, Callable, Optional
 
-from chalicelib.core import ConditionFailed, WriteRejected, utc_now
+from chalicelib.core import ConditionFailed, WriteRejected, lazy_names, utc_now
 from chalicelib.store import keys
-from chalicelib.store.audit import DEFAULT_RETENTION, AuditStore
-from chalicelib.store.checks import CheckResult, CheckStatus, CheckStore, Finding
-from chalicelib.store.configs import ConfigState, ConfigStore, version_of
 from chalicelib.store.cursors import Listing
-from chalicelib.store.models import (
-    Approval,
-    AuditActor,
-    AuditEntry,
-    ConfigVersion,
-    IdempotencyRecord,
-    LastApplied,
-    LayoutSchema,
-    Operation,
-    OperationError,
-    PageRender,
-    PreviewLink,
-    Publication,
-    Release,
-    ReleaseActor,
-    ReleaseFailure,
-    ReleaseItem,
-    RenderConfig,
-    ServedBefore,
-    Site,
-    Token,
-)
-from chalicelib.store.outbox import ChangeEvent, OutboxStore, event_id
-from chalicelib.store.previews import PreviewStore
-from chalicelib.store.receipts import Receipt, ReceiptStore
-from chalicelib.store.releases import ReleaseStore
-from chalicelib.store.schemas import SchemaStore, schema_text
-from chalicelib.store.sites import SiteStore
-from chalicelib.store.snapshot import Reads, Snapshot, SnapshotReader
 from chalicelib.store.table import SingleTable, Transaction
-from chalicelib.store.tokens import TokenStore
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb.service_resource import Table
+
+    from chalicelib.store.audit import AuditStore
+    from chalicelib.store.checks import CheckResult, CheckStatus, CheckStore, Finding
+    from chalicelib.store.configs import ConfigState, ConfigStore, version_of
+    from chalicelib.store.models import (
+        Approval,
+        AuditActor,
+        AuditEntry,
+        ConfigVersion,
+        IdempotencyRecord,
+        LastApplied,
+        LayoutSchema,
+        Operation,
+        OperationError,
+        PageRender,
+        PreviewLink,
+        Publication,
+        Release,
+        ReleaseActor,
+        ReleaseFailure,
+        ReleaseItem,
+        RenderConfig,
+        ServedBefore,
+        Site,
+        Token,
+    )
+    from chalicelib.store.outbox import ChangeEvent, OutboxStore, event_id
+    from chalicelib.store.previews import PreviewStore
+    from chalicelib.store.receipts import Receipt, ReceiptStore
+    from chalicelib.store.releases import ReleaseStore
+    from chalicelib.store.schemas import SchemaStore, schema_text
+    from chalicelib.store.sites import SiteStore
+    from chalicelib.store.snapshot import Reads, Snapshot, SnapshotReader
+    from chalicelib.store.tokens import TokenStore
+
+# What a module of this package defines, loaded when first used (PEP 562): the stored
+# items are pydantic models, and a cold start builds none.
+_MODULES = {
+    "audit": ("AuditStore",),
+    "checks": ("CheckResult", "CheckStatus", "CheckStore", "Finding"),
+    "configs": ("ConfigState", "ConfigStore", "version_of"),
+    "models": (
+        "Approval",
+        "AuditActor",
+        "AuditEntry",
+        "ConfigVersion",
+        "IdempotencyRecord",
+        "LastApplied",
+        "LayoutSchema",
+        "Operation",
+        "OperationError",
+        "PageRender",
+        "PreviewLink",
+        "Publication",
+        "Release",
+        "ReleaseActor",
+        "ReleaseFailure",
+        "ReleaseItem",
+        "RenderConfig",
+        "ServedBefore",
+        "Site",
+        "Token",
+    ),
+    "outbox": ("ChangeEvent", "OutboxStore", "event_id"),
+    "previews": ("PreviewStore",),
+    "receipts": ("Receipt", "ReceiptStore"),
+    "releases": ("ReleaseStore",),
+    "schemas": ("SchemaStore", "schema_text"),
+    "sites": ("SiteStore",),
+    "snapshot": ("Reads", "Snapshot", "SnapshotReader"),
+    "tokens": ("TokenStore",),
+}
+__getattr__ = lazy_names(__name__, {name: module for module, names in _MODULES.items() for name in names})
 
 
 @dataclass(frozen=True)
@@ -75,10 +115,23 @@ class Store:
         operation_ttl_seconds: int = 7 * 24 * 3600,
         clock: Callable[[], datetime] = utc_now,
         sleep: Callable[[float], None] = time.sleep,
-        audit_retention: timedelta = DEFAULT_RETENTION,
+        audit_retention: Optional[timedelta] = None,
     ) -> Store:
+        # Built with a function's first request, which loads the stores (and their models).
+        from chalicelib.store.audit import DEFAULT_RETENTION, AuditStore
+        from chalicelib.store.checks import CheckStore
+        from chalicelib.store.configs import ConfigStore
+        from chalicelib.store.outbox import OutboxStore
+        from chalicelib.store.previews import PreviewStore
+        from chalicelib.store.receipts import ReceiptStore
+        from chalicelib.store.releases import ReleaseStore
+        from chalicelib.store.schemas import SchemaStore
+        from chalicelib.store.sites import SiteStore
+        from chalicelib.store.snapshot import SnapshotReader
+        from chalicelib.store.tokens import TokenStore
+
         single = SingleTable(table, clock=clock, sleep=sleep)
-        audit = AuditStore(single, audit_retention)
+        audit = AuditStore(single, audit_retention or DEFAULT_RETENTION)
         return cls(
             table=single,
             sites=SiteStore(single),

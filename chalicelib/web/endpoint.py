@@ -3,6 +3,10 @@
 `endpoint` demands the route's scope, parses and validates the body declared in the
 view's signature, and renders any domain error (and anything unexpected) as the
 contract's error body. It also records what the route promises, for the OpenAPI document.
+
+A route names its body and answer models (by name, as the view's `body` annotation does
+under `from __future__ import annotations`): they are looked up in `chalicelib.web.models`
+when first needed, so that declaring the routes builds no model at cold start.
 """
 
 from __future__ import annotations
@@ -11,7 +15,7 @@ import functools
 import logging
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Callable, Mapping, Optional, Sequence, Type, TypeVar, get_type_hints
+from typing import Any, Callable, Dict, Mapping, Optional, Sequence, Type, TypeVar, Union
 
 from botocore.exceptions import BotoCoreError
 from chalice.app import Chalice, Request, Response
@@ -24,6 +28,21 @@ from chalicelib.web.responses import error_response, internal_error_response, re
 
 Model = TypeVar("Model", bound=BaseModel)
 View = Callable[..., Response]
+# A model of the HTTP contract: the class, or its name in `chalicelib.web.models`.
+ModelRef = Union[str, Type[BaseModel]]
+
+
+@functools.cache
+def resolve_model(ref: ModelRef) -> Type[BaseModel]:
+    """The model a route names; by name, it loads `chalicelib.web.models` on first use."""
+    if not isinstance(ref, str):
+        return ref
+    from chalicelib.web import models
+
+    found = getattr(models, ref, None)
+    if not (isinstance(found, type) and issubclass(found, BaseModel)):
+        raise TypeError(f"chalicelib.web.models names no model {ref!r}")
+    return found
 
 
 @dataclass
@@ -134,8 +153,8 @@ class EndpointSpec:
     """What a route promises, for the OpenAPI document: its scope, inputs and answers."""
 
     scope: Optional[Scope]
-    body: Optional[Type[BaseModel]]
-    answers: Mapping[int, Optional[Type[BaseModel]]]
+    body_ref: Optional[ModelRef]
+    answer_refs: Mapping[int, Optional[ModelRef]]
     errors: Sequence[int] = ()
     query: Sequence[Param] = ()
     headers: Sequence[Param] = ()
@@ -144,21 +163,28 @@ class EndpointSpec:
     # Never cached or indexed: every answer says so (a preview).
     private: bool = False
 
+    @property
+    def body(self) -> Optional[Type[BaseModel]]:
+        return None if self.body_ref is None else resolve_model(self.body_ref)
+
+    @property
+    def answers(self) -> Dict[int, Optional[Type[BaseModel]]]:
+        return {status: None if ref is None else resolve_model(ref) for status, ref in self.answer_refs.items()}
+
 
 def endpoint(
     app: Chalice,
     logger: logging.Logger,
     *,
     scope: Optional[Scope],
-    answers: Mapping[int, Optional[Type[BaseModel]]],
+    answers: Mapping[int, Optional[ModelRef]],
     errors: Sequence[int] = (),
     query: Sequence[Param] = (),
     headers: Sequence[Param] = (),
     private: bool = False,
 ) -> Callable[[View], View]:
     def decorate(view: View) -> View:
-        hints = get_type_hints(view)
-        body_model = hints.get("body")
+        body_ref: Optional[ModelRef] = view.__annotations__.get("body")
 
         @functools.wraps(view)
         def wrapped(**path_params: str) -> Response:
@@ -171,8 +197,8 @@ def endpoint(
                     principal = Principal.from_context(authorizer)
                     call.actor = principal.demand(scope)
                     call.actor_name = principal.name
-                if body_model is not None:
-                    return view(call, body=call.parse(body_model), **path_params)
+                if body_ref is not None:
+                    return view(call, body=call.parse(resolve_model(body_ref)), **path_params)
                 return view(call, **path_params)
             except DomainError as error:
                 if isinstance(error, DependencyUnavailable):
@@ -189,8 +215,8 @@ def endpoint(
         doc = (view.__doc__ or "").strip()
         wrapped.endpoint = EndpointSpec(  # type: ignore[attr-defined]
             scope=scope,
-            body=body_model,
-            answers=answers,
+            body_ref=body_ref,
+            answer_refs=answers,
             errors=tuple(errors),
             query=tuple(query),
             headers=tuple(headers),

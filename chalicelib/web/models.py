@@ -1,5 +1,6 @@
 """Request and response bodies of the HTTP contract that are not stored items as they are
-(those are `chalicelib.store.models`)."""
+(those are `chalicelib.store.models`), and the index of every model a route names: the
+routes name them, and `chalicelib.web.endpoint` finds them here when first needed."""
 
 from __future__ import annotations
 
@@ -11,14 +12,30 @@ from pydantic.fields import Field
 from chalicelib.core import (
     MAX_PREVIEW_SECONDS,
     MAX_SCHEMA_DESCRIPTION,
+    Accepted,
+    Checked,
     ConfigContent,
+    ImpactReport,
     Model,
     PageSlug,
+    PreviewLinkAccepted,
     SiteFields,
     SiteSlug,
     StrictModel,
 )
-from chalicelib.store import AuditEntry, ConfigVersion, LayoutSchema, PreviewLink, Release, RenderConfig, Site
+from chalicelib.editorial import ConfigDiff, ReleaseView
+from chalicelib.store import (
+    AuditEntry,
+    ConfigVersion,
+    LayoutSchema,
+    Operation,
+    PageRender,
+    PreviewLink,
+    Release,
+    RenderConfig,
+    Site,
+)
+from chalicelib.upkeep import BackupReport, RedriveResult
 
 
 class SiteInput(SiteFields):
@@ -117,3 +134,37 @@ class ReleasePage(Model):
 
     items: List[Release]
     nextCursor: Optional[str]
+
+
+# Every model a route names: those above, and those defined with what they describe.
+__all__ = [
+    "Accepted",
+    "AuditPage",
+    "BackupReport",
+    "Checked",
+    "ConfigContent",
+    "ConfigCreateInput",
+    "ConfigDiff",
+    "ConfigPage",
+    "Health",
+    "ImpactReport",
+    "LayoutSchema",
+    "Operation",
+    "PageRender",
+    "PreviewLinkAccepted",
+    "PreviewLinkInput",
+    "PreviewLinkList",
+    "PublishInput",
+    "RedriveResult",
+    "ReleaseInput",
+    "ReleaseItemInput",
+    "ReleasePage",
+    "ReleaseView",
+    "RenderConfig",
+    "SchemaInput",
+    "SchemaPage",
+    "Site",
+    "SiteInput",
+    "SitePage",
+    "VersionPage",
+]
