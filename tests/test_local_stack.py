@@ -174,6 +174,21 @@ def test_twenty_concurrent_writes_all_apply(stack: LocalStack, http: Http) -> No
     assert sorted(item["page"] for item in listed) == sorted(f"page-{index}" for index in range(20))
 
 
+@pytest.mark.parametrize("clients", [50, 200])
+def test_every_connection_of_a_burst_of_clients_is_answered(stack: LocalStack, http: Http, clients: int) -> None:
+    """Clients that keep connections (requests) and ask for each to be closed, reading
+    pages and writing at once: none is refused, none is left without an answer."""
+    from bench.connections import burst
+
+    site = f"e2e-burst-{clients}"
+    http.applied("PUT", f"/sites/{site}", {"name": "Burst", "allowedOrigins": [], "cacheMaxAge": 30})
+    http.applied("POST", "/metadata", config_body(site, "home"))
+    found = burst(stack.url, ADMIN_TOKEN, site, clients, clients * 2)
+    assert (found.refused, found.dropped) == (0, 0), found.reasons
+    assert sum(found.answers.values()) == clients * 2
+    assert set(found.answers) <= {200, 202, 503}, found.answers  # 503: moto was too slow to answer in time
+
+
 def test_parallel_repeats_of_a_keyed_write_name_one_operation(stack: LocalStack, http: Http) -> None:
     http.applied("PUT", "/sites/e2e-keyed", {"name": "Keyed"})
     body = config_body("e2e-keyed", "home")
