@@ -77,6 +77,11 @@ RELEASE_STATUSES = ("open", "approved", "scheduled", "published", "cancelled", "
 RELEASE_STATUS = Param(
     "status", "Only the releases in this status.", schema={"type": "string", "enum": list(RELEASE_STATUSES)}
 )
+SITE_CURSOR = Param(
+    "cursor",
+    "The `nextCursor` of the previous part, exactly as received: a site whose pages' items hold more than "
+    "1 MB is answered in parts.",
+)
 PREVIEW_TOKEN = Param("token", "A preview link's token (instead of a bearer token).")
 AUTHORIZATION = Param("Authorization", "`Bearer <token>` with the read scope (instead of a preview link's token).")
 
@@ -199,6 +204,72 @@ def render_page_preflight(call: Call, site: str, page: str) -> Response:
     """CORS preflight, granted to the site's allowed origins only."""
     if not (is_site_slug(site) and is_page_slug(page)):
         return delivery.impossible_page_response(site, page, call.request_id)
+    return delivery.preflight_response(services().store.sites.get(site), call.header("Origin"))
+
+
+@app.route("/sites/{site}/manifest", methods=["GET"])
+@endpoint(
+    app,
+    log,
+    scope=None,
+    answers={200: "SiteManifest", 304: None},
+    errors=(400, 404),
+    query=(SITE_CURSOR,),
+    headers=(ORIGIN, IF_NONE_MATCH),
+)
+def site_manifest(call: Call, site: str) -> Response:
+    """Every page the site serves, with its version, ETag and updatedAt: what a build or a
+    server-side renderer checks before fetching anything (one read; its ETag is the bundle's)."""
+    return delivery.manifest_response(
+        services().store.published,
+        site,
+        call.query("cursor"),
+        call.header("Origin"),
+        call.header("If-None-Match"),
+        call.request_id,
+    )
+
+
+@app.route("/sites/{site}/bundle", methods=["GET"])
+@endpoint(
+    app,
+    log,
+    scope=None,
+    answers={200: "SiteBundle", 304: None},
+    errors=(400, 404),
+    query=(SITE_CURSOR,),
+    headers=(ORIGIN, IF_NONE_MATCH),
+)
+def site_bundle(call: Call, site: str) -> Response:
+    """The render config of every page the site serves, as the page route answers each: a
+    whole site in one request and one read, for builds and server-side renderers."""
+    return delivery.bundle_response(
+        services().store.published,
+        site,
+        call.query("cursor"),
+        call.header("Origin"),
+        call.header("If-None-Match"),
+        call.request_id,
+    )
+
+
+@app.route("/sites/{site}/manifest", methods=["OPTIONS"])
+@endpoint(app, log, scope=None, answers={204: None}, errors=(404,), headers=(ORIGIN,))
+def site_manifest_preflight(call: Call, site: str) -> Response:
+    """CORS preflight, granted to the site's allowed origins only."""
+    return _site_preflight(call, site)
+
+
+@app.route("/sites/{site}/bundle", methods=["OPTIONS"])
+@endpoint(app, log, scope=None, answers={204: None}, errors=(404,), headers=(ORIGIN,))
+def site_bundle_preflight(call: Call, site: str) -> Response:
+    """CORS preflight, granted to the site's allowed origins only."""
+    return _site_preflight(call, site)
+
+
+def _site_preflight(call: Call, site: str) -> Response:
+    if not is_site_slug(site):
+        return delivery.impossible_site_response(site, call.request_id)
     return delivery.preflight_response(services().store.sites.get(site), call.header("Origin"))
 
 

@@ -39,6 +39,10 @@ ANSWERS = {
     ("/openapi.json", "get"): 200,
     ("/sites/{site}/pages/{page}", "get"): 404,
     ("/sites/{site}/pages/{page}", "options"): 204,
+    ("/sites/{site}/manifest", "get"): 404,  # no site
+    ("/sites/{site}/manifest", "options"): 204,
+    ("/sites/{site}/bundle", "get"): 404,
+    ("/sites/{site}/bundle", "options"): 204,
     ("/metadata/{id}", "get"): 404,
     ("/metadata/{id}", "put"): 422,  # the empty body lacks its fields
     ("/metadata/{id}", "delete"): 404,

@@ -47,7 +47,7 @@ from chalicelib.core.errors import (
     UnsupportedMediaType,
     ValidationFailed,
 )
-from chalicelib.core.etags import etag, if_match_holds, if_none_match_holds, schema_etag
+from chalicelib.core.etags import etag, if_match_holds, if_none_match_holds, pages_etag, schema_etag
 from chalicelib.core.ids import ID_PATTERN, is_config_id, is_release_id
 from chalicelib.core.lazy import lazy_names
 from chalicelib.core.limits import (
@@ -168,6 +168,7 @@ __all__ = [
     "log_context",
     "make_patch",
     "metric_fields",
+    "pages_etag",
     "queue_error",
     "required_setting",
     "schema_etag",

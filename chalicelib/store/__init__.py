@@ -1,6 +1,6 @@
 """The single table: key formats (`keys`), one gateway that calls DynamoDB (`table`, its
 errors turned into domain errors by `chalicelib.core.aws_errors`), and one store per
-entity with its item codec."""
+entity with its item codec (and `published`, every page a site serves, in one Query)."""
 
 from __future__ import annotations
 
@@ -44,6 +44,7 @@ if TYPE_CHECKING:
     )
     from chalicelib.store.outbox import ChangeEvent, OutboxStore, event_id
     from chalicelib.store.previews import PreviewStore
+    from chalicelib.store.published import PublishedPages, PublishedReader, SiteDelivery
     from chalicelib.store.receipts import Receipt, ReceiptStore
     from chalicelib.store.releases import ReleaseStore
     from chalicelib.store.schemas import SchemaStore, schema_text
@@ -81,6 +82,7 @@ _MODULES = {
     ),
     "outbox": ("ChangeEvent", "OutboxStore", "event_id"),
     "previews": ("PreviewStore",),
+    "published": ("PublishedPages", "PublishedReader", "SiteDelivery"),
     "receipts": ("Receipt", "ReceiptStore"),
     "releases": ("ReleaseStore",),
     "schemas": ("SchemaStore", "schema_text"),
@@ -107,6 +109,7 @@ class Store:
     previews: PreviewStore
     releases: ReleaseStore
     outbox: OutboxStore
+    published: PublishedReader
 
     @classmethod
     def over(
@@ -123,6 +126,7 @@ class Store:
         from chalicelib.store.configs import ConfigStore
         from chalicelib.store.outbox import OutboxStore
         from chalicelib.store.previews import PreviewStore
+        from chalicelib.store.published import PublishedReader
         from chalicelib.store.receipts import ReceiptStore
         from chalicelib.store.releases import ReleaseStore
         from chalicelib.store.schemas import SchemaStore
@@ -145,6 +149,7 @@ class Store:
             previews=PreviewStore(single),
             releases=ReleaseStore(single),
             outbox=OutboxStore(single),
+            published=PublishedReader(single),
         )
 
 
@@ -173,6 +178,8 @@ __all__ = [
     "PreviewLink",
     "PreviewStore",
     "Publication",
+    "PublishedPages",
+    "PublishedReader",
     "Reads",
     "Receipt",
     "ReceiptStore",
@@ -185,6 +192,7 @@ __all__ = [
     "SchemaStore",
     "ServedBefore",
     "Site",
+    "SiteDelivery",
     "SiteStore",
     "Snapshot",
     "SnapshotReader",

@@ -23,6 +23,7 @@ from chalicelib.core import (
     SiteSlug,
     StrictModel,
 )
+from chalicelib.delivery import SiteBundle, SiteManifest
 from chalicelib.editorial import ConfigDiff, ReleaseView
 from chalicelib.store import (
     AuditEntry,
@@ -164,7 +165,9 @@ __all__ = [
     "SchemaInput",
     "SchemaPage",
     "Site",
+    "SiteBundle",
     "SiteInput",
+    "SiteManifest",
     "SitePage",
     "VersionPage",
 ]

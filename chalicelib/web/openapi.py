@@ -82,7 +82,9 @@ RESPONSE_HEADERS: Mapping[str, Tuple[str, Mapping[str, Any]]] = {
         {"type": "string"},
     ),
     "ETag": (
-        "The config version's entity tag: send it as `If-None-Match` to revalidate, or as `If-Match` to write.",
+        "The entity tag of what is answered (a config version, a schema version, or the versions a site serves, "
+        "for its manifest and bundle alike): send it as `If-None-Match` to revalidate, or as `If-Match` to write "
+        "a config or a schema.",
         {"type": "string"},
     ),
     "Cache-Control": ("How long browsers and CDNs may keep the answer.", {"type": "string"}),
