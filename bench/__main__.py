@@ -6,6 +6,7 @@ the machine and the date, replace its own section of docs/benchmarks.md.
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 from typing import List, Optional, Sequence, Tuple
 
@@ -104,7 +105,8 @@ of the read path.
 
 
 def calls_part() -> Tuple[List[Row], str]:
-    measured = calls.measure()
+    everything = calls.measure()
+    measured = everything.calls
     rows: List[Row] = []
     lines: List[List[str]] = []
     for found in measured:
@@ -125,8 +127,9 @@ deployed stage has it. A worker operation is one message applied; the deletion o
 messages of a batch (`DeleteMessageBatch`, by the event source or the worker) is not
 counted. The authorizer's calls are apart: API Gateway caches its answer for 60 seconds.
 
-Floors: a public read, one read call (the page route, drafts or not); two for a config by
-id (its item names its page) and for a preview (the token, then the page); a write
+Floors: a public read, one read call (the page route, drafts or not; a site's manifest
+and bundle, one `Query` per MB of its pages' items); two for a config by id (its item
+names its page) and for a preview (the token, then the page); a write
 request, one `SendMessage` and at most one read (a `BatchGetItem` counts as one), two for
 a write that must read a config before it knows its page or site, and for a release
 (its site, then every config and version it names); a worker operation, at most one
@@ -136,8 +139,47 @@ pages and versions: still one transaction).
 {table(["request", "kind", "calls", "authorizer", "against the floor"], lines)}
 
 {"Above the floor: " + ", ".join(above) + "." if above else "Every request type is at its floor."}
-"""
+
+{site_text(everything.site)}"""
+    rows += site_rows(everything.site)
     return rows, text
+
+
+def site_rows(answers: List[calls.Answer]) -> List[Row]:
+    return [
+        (
+            f"site of {calls.SITE_PAGES} pages",
+            answer.request,
+            f"{answer.total_bytes:,} bytes",
+            f"{answer.requests} request(s), {calls.summary_of(answer.calls)}",
+        )
+        for answer in answers
+    ]
+
+
+def site_text(answers: List[calls.Answer]) -> str:
+    lines = [
+        [
+            answer.request,
+            f"{answer.requests}",
+            f"{answer.header_bytes:,}",
+            f"{answer.body_bytes:,}",
+            f"{answer.total_bytes:,}",
+            calls.summary_of(answer.calls),
+        ]
+        for answer in answers
+    ]
+    headers = ["to have every page", "requests", "header bytes", "body bytes", "total bytes", "table calls"]
+    return f"""### A site of {calls.SITE_PAGES} pages
+
+What a build or a server-side renderer pays to have every page of a site of
+{calls.SITE_PAGES} published pages (each with settings of {len(json.dumps(calls.SITE_SETTINGS))} bytes as JSON, like the
+example seed's), as in the table above (`chalice.test.Client`, moto), with an allowed
+`Origin`. Bytes are of the answers: status line and headers as an HTTP/1.1 server writes
+them (without its `Date` and `Server`), and body; no compression.
+
+{table(headers, lines, "lrrrrl")}
+"""
 
 
 def package_part() -> Tuple[List[Row], str]:
