@@ -11,7 +11,6 @@ from botocore.exceptions import BotoCoreError
 from chalice.app import AuthRequest, AuthResponse, Chalice, CloudWatchEvent, Rate, Response, SQSEvent
 
 from chalicelib import access, delivery, editorial, upkeep
-from chalicelib.access import Scope
 from chalicelib.core import (
     DEFAULT_PAGE_SIZE,
     MAX_PAGE_SIZE,
@@ -33,6 +32,7 @@ from chalicelib.web import Call, Param, empty_response, endpoint, http_middlewar
 from chalicelib.web.endpoint import CURSOR, DRY_RUN, FORCE, IDEMPOTENCY_KEY, IF_MATCH, IF_NONE_MATCH, LIMIT, ORIGIN
 
 if TYPE_CHECKING:
+    from chalicelib.access import Scope
     from chalicelib.store import Listing
     from chalicelib.web.models import (
         ConfigContent,

@@ -11,8 +11,6 @@ from typing import TYPE_CHECKING, Callable, Optional
 
 from chalicelib.core import ConditionFailed, WriteRejected, lazy_names, utc_now
 from chalicelib.store import keys
-from chalicelib.store.cursors import Listing
-from chalicelib.store.table import SingleTable, Transaction
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb.service_resource import Table
@@ -20,6 +18,7 @@ if TYPE_CHECKING:
     from chalicelib.store.audit import AuditStore
     from chalicelib.store.checks import CheckResult, CheckStatus, CheckStore, Finding
     from chalicelib.store.configs import ConfigState, ConfigStore, version_of
+    from chalicelib.store.cursors import Listing
     from chalicelib.store.models import (
         Approval,
         AuditActor,
@@ -50,14 +49,16 @@ if TYPE_CHECKING:
     from chalicelib.store.schemas import SchemaStore, schema_text
     from chalicelib.store.sites import SiteStore
     from chalicelib.store.snapshot import Reads, Snapshot, SnapshotReader
+    from chalicelib.store.table import SingleTable, Transaction
     from chalicelib.store.tokens import TokenStore
 
 # What a module of this package defines, loaded when first used (PEP 562): the stored
-# items are pydantic models, and a cold start builds none.
+# items are pydantic models, and a cold start builds none (nor reaches for the table).
 _MODULES = {
     "audit": ("AuditStore",),
     "checks": ("CheckResult", "CheckStatus", "CheckStore", "Finding"),
     "configs": ("ConfigState", "ConfigStore", "version_of"),
+    "cursors": ("Listing",),
     "models": (
         "Approval",
         "AuditActor",
@@ -88,6 +89,7 @@ _MODULES = {
     "schemas": ("SchemaStore", "schema_text"),
     "sites": ("SiteStore",),
     "snapshot": ("Reads", "Snapshot", "SnapshotReader"),
+    "table": ("SingleTable", "Transaction"),
     "tokens": ("TokenStore",),
 }
 __getattr__ = lazy_names(__name__, {name: module for module, names in _MODULES.items() for name in names})
@@ -132,6 +134,7 @@ class Store:
         from chalicelib.store.schemas import SchemaStore
         from chalicelib.store.sites import SiteStore
         from chalicelib.store.snapshot import SnapshotReader
+        from chalicelib.store.table import SingleTable
         from chalicelib.store.tokens import TokenStore
 
         single = SingleTable(table, clock=clock, sleep=sleep)

@@ -13,18 +13,20 @@ from __future__ import annotations
 
 import functools
 import logging
-from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Callable, Dict, Mapping, Optional, Sequence, Type, TypeVar, Union
+from types import MappingProxyType
+from typing import TYPE_CHECKING, Any, Callable, Dict, Mapping, NamedTuple, Optional, Sequence, Type, TypeVar, Union
 
 from botocore.exceptions import BotoCoreError
 from chalice.app import Chalice, Request, Response
 from pydantic.main import BaseModel
 
-from chalicelib.access import Principal, Scope
 from chalicelib.core import BadRequest, DependencyUnavailable, DomainError, isoformat, set_up_hint, unreachable
 from chalicelib.web.bodies import parse_body
 from chalicelib.web.responses import error_response, internal_error_response, request_id_of
+
+if TYPE_CHECKING:
+    from chalicelib.access import Scope
 
 Model = TypeVar("Model", bound=BaseModel)
 View = Callable[..., Response]
@@ -45,15 +47,19 @@ def resolve_model(ref: ModelRef) -> Type[BaseModel]:
     return found
 
 
-@dataclass
+# The classes defined here are plain classes and named tuples, not dataclasses: app.py
+# imports this module at cold start, and each dataclass costs most of a millisecond to define.
+
+
 class Call:
     """One request as a view sees it."""
 
-    request: Request
-    request_id: str
-    actor: str = ""
-    # The name of the actor's token (for the audit trail).
-    actor_name: str = ""
+    def __init__(self, request: Request, request_id: str, actor: str = "", actor_name: str = "") -> None:
+        self.request = request
+        self.request_id = request_id
+        self.actor = actor
+        # The name of the actor's token (for the audit trail).
+        self.actor_name = actor_name
 
     @property
     def path(self) -> str:
@@ -114,14 +120,13 @@ class Call:
         return parse_body(raw, self.header("Content-Type"), model)
 
 
-@dataclass(frozen=True)
-class Param:
+class Param(NamedTuple):
     """A query parameter or request header a route reads."""
 
     name: str
     description: str
     required: bool = False
-    schema: Mapping[str, Any] = field(default_factory=lambda: {"type": "string"})
+    schema: Mapping[str, Any] = MappingProxyType({"type": "string"})
 
 
 LIMIT = Param("limit", "Items per page.", schema={"type": "integer", "minimum": 1, "maximum": 100, "default": 20})
@@ -148,8 +153,7 @@ DRY_RUN = Param(
 )
 
 
-@dataclass(frozen=True)
-class EndpointSpec:
+class EndpointSpec(NamedTuple):
     """What a route promises, for the OpenAPI document: its scope, inputs and answers."""
 
     scope: Optional[Scope]
@@ -193,6 +197,8 @@ def endpoint(
             call = Call(request, request_id_of(request, app.lambda_context))
             try:
                 if scope is not None:
+                    from chalicelib.access import Principal  # with the first protected request
+
                     authorizer = (request.context or {}).get("authorizer") or {}
                     principal = Principal.from_context(authorizer)
                     call.actor = principal.demand(scope)
