@@ -36,7 +36,9 @@ from tests.stack import LocalStack, free_port, wait_for
 
 REGION = "us-east-1"
 TOKEN = f"bench-{uuid.uuid4().hex[:12]}"
-SETTLE_TIMEOUT = 600.0
+# Long enough on a busy machine: 2,000 writes at 25 a second settle in about 7 minutes on
+# two idle cores, and took over 12 on a loaded one.
+SETTLE_TIMEOUT = 1800.0
 # What a request that got no answer counts as, in place of a status: its connection was
 # refused, or it was opened and then dropped without an answer (bench/connections.py).
 NO_CONNECTION = -1

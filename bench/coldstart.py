@@ -38,6 +38,8 @@ IMPORTS: Dict[str, Tuple[str, str]] = {
     "python-json-logger": ("pythonjsonlogger", "from pythonjsonlogger.json import JsonFormatter"),
     "jsonschema-rs": ("jsonschema_rs", "import jsonschema_rs"),
     "jsonpatch": ("jsonpatch", "import jsonpatch"),
+    # Webhook signatures (the webhooks work adds it to requirements.txt).
+    "standardwebhooks": ("standardwebhooks", "from standardwebhooks import Webhook"),
 }
 # Times the import alone: the interpreter's own start is the same for both.
 PROBE = "import time; t = time.perf_counter(); import app; print(time.perf_counter() - t)"
