@@ -6,7 +6,7 @@ STAMP  := $(VENV)/.installed-$(shell cat requirements.txt requirements-dev.txt |
 STAGE  ?= local
 PORT   ?= 8000
 
-.PHONY: install lint test test-fast run clean browser bench-read bench bench-burst bench-schemas fuzz policy check-policy package lint-templates provision deploy
+.PHONY: install lint openapi-tools test test-fast run clean browser bench-read bench bench-burst bench-schemas fuzz policy check-policy package lint-templates provision deploy
 
 $(STAMP): requirements.txt requirements-dev.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -16,12 +16,24 @@ $(STAMP): requirements.txt requirements-dev.txt
 
 install: $(STAMP)
 
+# The npm packages tests/test_openapi_clients.py runs on /openapi.json (Spectral, Redocly,
+# openapi-typescript, tsc), as tests/clients/package-lock.json locks them; again when it changes.
+CLIENTS       := tests/clients
+CLIENTS_STAMP := $(CLIENTS)/node_modules/.installed-$(shell cat $(CLIENTS)/package-lock.json | sha1sum | cut -c1-12)
+
+$(CLIENTS_STAMP): $(CLIENTS)/package.json $(CLIENTS)/package-lock.json
+	@command -v npm >/dev/null || { echo "make test needs npm (Node.js 20+) for tests/clients: apt-get install nodejs npm" >&2; exit 1; }
+	cd $(CLIENTS) && npm ci --ignore-scripts --no-audit --no-fund --loglevel=error
+	touch $@
+
+openapi-tools: $(CLIENTS_STAMP)
+
 lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy .
 
-test: lint check-policy lint-templates browser
+test: lint check-policy lint-templates browser openapi-tools
 	@command -v node >/dev/null || { echo "make test needs Node.js 18+ for frontend/'s tests: apt-get install nodejs" >&2; exit 1; }
 	node --test frontend/*.test.js
 	$(BIN)/python -m pytest -n 2 --dist loadfile
@@ -59,7 +71,7 @@ provision: install
 deploy: install
 	$(BIN)/python -m infra deploy --stage $(STAGE)
 
-test-fast: install
+test-fast: install openapi-tools
 	$(BIN)/python -m pytest -x -q -m "not e2e"
 
 # The public read route against a bare route, through the local stack (not a test).

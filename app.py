@@ -19,11 +19,12 @@ from chalicelib.core import (
     is_page_slug,
     is_site_slug,
     is_template_name,
+    is_webhook_name,
     required_setting,
     set_up_hint,
     unreachable,
 )
-from chalicelib.core.errors import BadRequest, DependencyUnavailable, NotFound
+from chalicelib.core.errors import BadRequest, Conflict, DependencyUnavailable, NotFound
 from chalicelib.core.etags import if_none_match_holds, schema_etag
 from chalicelib.core.ids import is_config_id, is_release_id
 from chalicelib.core.logs import get_logger
@@ -33,7 +34,7 @@ from chalicelib.web.endpoint import CURSOR, DRY_RUN, FORCE, IDEMPOTENCY_KEY, IF_
 
 if TYPE_CHECKING:
     from chalicelib.access import Scope
-    from chalicelib.store import Listing
+    from chalicelib.store import Listing, Webhook
     from chalicelib.web.models import (
         ConfigContent,
         ConfigCreateInput,
@@ -42,6 +43,7 @@ if TYPE_CHECKING:
         ReleaseInput,
         SchemaInput,
         SiteInput,
+        WebhookInput,
     )
     from chalicelib.writes import Answer, Submission
 
@@ -93,8 +95,14 @@ MAX_REDRIVE = 1000
 # When the backup check runs; like the queue's name, fixed when the app is packaged.
 BACKUP_CHECK_MINUTES = int(os.environ.get("BACKUP_CHECK_RATE_MINUTES", "60"))
 
-# The write queue's name is fixed when the app is packaged; see .chalice/config.json.
+# The queues' names are fixed when the app is packaged; see .chalice/config.json.
 WRITE_QUEUE_NAME = required_setting("WRITE_QUEUE_NAME", "it names the queue the worker apply_writes listens to")
+WEBHOOK_QUEUE_NAME = required_setting("WEBHOOK_QUEUE_NAME", "it names the queue deliver_webhooks listens to")
+REDRIVE_QUEUE = Param(
+    "queue",
+    "Which dead-letter queue: the write queue's (`writes`), or the webhook delivery queue's (`webhooks`).",
+    schema={"type": "string", "enum": ["writes", "webhooks"], "default": "writes"},
+)
 
 
 if os.environ.get("AWS_CHALICE_CLI_MODE") == "true" and os.environ.get("APP_STAGE") == "local":
@@ -627,7 +635,9 @@ def publish_due_releases(event: CloudWatchEvent) -> Dict[str, Any]:
 def send_unsent_events(event: CloudWatchEvent) -> Dict[str, Any]:
     """Sends the change events a worker left in the outbox (EventBridge was down, or the
     function died between commit and send, and the message did not come back)."""
-    return {"sent": services().events.sweep(services().clock())}
+    context: Any = event.context  # the Lambda context (typed as a dict by Chalice): its time left bounds the sweep
+    time_left = (lambda: context.get_remaining_time_in_millis() / 1000) if context is not None else None
+    return {"sent": services().events.sweep(services().clock(), time_left)}
 
 
 # --- audit ---------------------------------------------------------------------------
@@ -671,6 +681,122 @@ def _page(items: Any, next_cursor: Optional[str]) -> Dict[str, Any]:
     return {"items": [item.model_dump(mode="json", exclude_none=True) for item in items], "nextCursor": next_cursor}
 
 
+# --- webhooks --------------------------------------------------------------------------
+
+
+@app.route("/sites/{site}/webhooks/{name}", methods=["PUT"], authorizer=token_authorizer)
+@endpoint(
+    app,
+    log,
+    scope="admin",
+    answers={202: "WebhookAccepted", 200: "Checked"},
+    errors=(400, 404, 409, 413, 415, 422),
+    query=(DRY_RUN,),
+    headers=(IDEMPOTENCY_KEY,),
+)
+def put_webhook(call: Call, site: str, name: str, body: WebhookInput) -> Response:
+    """Creates or replaces a webhook (asynchronously). A new webhook's signing secret is in
+    this answer only; replacing one keeps its secret."""
+    _webhook_path(site, name)
+    return accepted(services().webhook_desk.put_webhook(site, name, body, submission(call)))
+
+
+@app.route("/sites/{site}/webhooks/{name}", methods=["GET"], authorizer=token_authorizer)
+@endpoint(app, log, scope="admin", answers={200: "Webhook"}, errors=(404,))
+def get_webhook(call: Call, site: str, name: str) -> Response:
+    """One webhook: where it posts, which events, whether it is enabled, when its secrets were made."""
+    return json_response(_webhook(site, name))
+
+
+@app.route("/sites/{site}/webhooks", methods=["GET"], authorizer=token_authorizer)
+@endpoint(app, log, scope="admin", answers={200: "WebhookPage"}, errors=(400, 404), query=(LIMIT, CURSOR))
+def list_webhooks(call: Call, site: str) -> Response:
+    """The site's webhooks, by name.
+
+    A site that does not exist is a 404."""
+    if not is_site_slug(site):
+        raise NotFound(f"no site '{site}'")
+    limit = call.query_int("limit", DEFAULT_PAGE_SIZE, 1, MAX_PAGE_SIZE)
+    return _site_page(site, services().store.webhooks.list(site, limit, call.query("cursor")))
+
+
+@app.route("/sites/{site}/webhooks/{name}", methods=["DELETE"], authorizer=token_authorizer)
+@write_endpoint("admin", errors=(400, 404, 409))
+def delete_webhook(call: Call, site: str, name: str) -> Response:
+    """Deletes a webhook (asynchronously): deliveries waiting for a retry are dropped; its
+    delivery log stays for 30 days."""
+    _webhook_path(site, name)
+    return accepted(services().webhook_desk.delete_webhook(site, name, submission(call)))
+
+
+@app.route("/sites/{site}/webhooks/{name}/rotate-secret", methods=["POST"], authorizer=token_authorizer)
+@endpoint(
+    app,
+    log,
+    scope="admin",
+    answers={202: "WebhookAccepted", 200: "Checked"},
+    errors=(400, 404, 409),
+    query=(DRY_RUN,),
+    headers=(IDEMPOTENCY_KEY,),
+)
+def rotate_webhook_secret(call: Call, site: str, name: str) -> Response:
+    """Makes a new signing secret (in this answer only). The previous one signs too for 24
+    hours, so the receiver can switch over without missing a delivery."""
+    _webhook_path(site, name)
+    return accepted(services().webhook_desk.rotate_secret(site, name, submission(call)))
+
+
+@app.route("/sites/{site}/webhooks/{name}/deliveries", methods=["GET"], authorizer=token_authorizer)
+@endpoint(app, log, scope="admin", answers={200: "DeliveryPage"}, errors=(400, 404), query=(LIMIT, CURSOR))
+def list_deliveries(call: Call, site: str, name: str) -> Response:
+    """Every attempt to deliver an event to the webhook, newest first (kept 30 days)."""
+    limit = call.query_int("limit", DEFAULT_PAGE_SIZE, 1, MAX_PAGE_SIZE)
+    if not (is_site_slug(site) and is_webhook_name(name)):
+        raise NotFound(f"site '{site}' has no webhook '{name}'")
+    listing = services().store.deliveries.list(site, name, limit, call.query("cursor"))
+    if not listing.items and call.query("cursor") is None:
+        _webhook(site, name)  # none yet, or no such webhook (a 404)
+    return json_response(_page(listing.items, listing.next_cursor))
+
+
+@app.route("/sites/{site}/webhooks/{name}/test", methods=["POST"], authorizer=token_authorizer)
+@endpoint(app, log, scope="admin", answers={202: "TrialQueued"}, errors=(404, 409))
+def test_webhook(call: Call, site: str, name: str) -> Response:
+    """Sends the webhook a `webhook.test` event, signed and retried as any other; its
+    attempts show in the webhook's deliveries."""
+    from chalicelib import events
+
+    webhook = _webhook(site, name)
+    if not webhook.enabled:
+        raise Conflict(f"webhook '{name}' is disabled ({webhook.disabledReason}); PUT it again to enable it")
+    message = events.trial_message(site, name, services().clock())
+    services().deliveries.send([(message, 0)])
+    from chalicelib.web.models import TrialQueued
+
+    return json_response(TrialQueued(eventId=message.event_id, type=message.event_type), status=202)
+
+
+def _webhook_path(site: str, name: str) -> None:
+    if not is_site_slug(site):
+        raise NotFound(f"no site '{site}'")
+    if not is_webhook_name(name):
+        raise BadRequest("a webhook name is 1 to 63 of a-z, 0-9 and '-', starting with a letter or digit")
+
+
+def _webhook(site: str, name: str) -> Webhook:
+    found = services().store.webhooks.get(site, name) if is_site_slug(site) and is_webhook_name(name) else None
+    if found is None:
+        raise NotFound(f"site '{site}' has no webhook '{name}'")
+    return found[0]
+
+
+@app.on_sqs_message(queue=WEBHOOK_QUEUE_NAME, batch_size=10)
+def deliver_webhooks(event: SQSEvent) -> Dict[str, Any]:
+    """Posts each queued delivery, signed, to its receiver, all of a batch at once; logs every
+    attempt, and queues the next (backoff with jitter) or dead-letters after 24 hours."""
+    return services().deliverer.deliver_bodies([record.body for record in event])
+
+
 # --- operations: backups and the dead-letter queue -------------------------------------
 
 
@@ -684,12 +810,17 @@ def backup_report(call: Call) -> Response:
 
 
 @app.route("/admin/redrive", methods=["POST"], authorizer=token_authorizer)
-@endpoint(app, log, scope="admin", answers={200: "RedriveResult"}, errors=(400,), query=(REDRIVE_LIMIT,))
+@endpoint(app, log, scope="admin", answers={200: "RedriveResult"}, errors=(400,), query=(REDRIVE_LIMIT, REDRIVE_QUEUE))
 def redrive_dead_letters(call: Call) -> Response:
-    """Moves messages from the dead-letter queue back to the write queue, after a fix."""
+    """Moves messages from a dead-letter queue back to its queue, after a fix: the write
+    queue's, or (`queue=webhooks`) the webhook delivery queue's, whose deliveries get
+    another 24 hours of retries."""
     limit = call.query_int("limit", MAX_REDRIVE, 1, MAX_REDRIVE)
+    queue = call.query("queue") or "writes"
+    if queue not in ("writes", "webhooks"):
+        raise BadRequest("query parameter 'queue' is writes or webhooks")
     # It stops in time to answer before the function's timeout; `remaining` says what is left.
-    return json_response(services().redrive(upkeep.time_left_in(app.lambda_context)).run(limit))
+    return json_response(services().redrive(upkeep.time_left_in(app.lambda_context), queue).run(limit))
 
 
 @app.schedule(Rate(BACKUP_CHECK_MINUTES, unit=Rate.MINUTES))

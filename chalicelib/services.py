@@ -13,7 +13,7 @@ from __future__ import annotations
 import logging
 from datetime import datetime, timedelta
 from functools import cached_property, lru_cache
-from typing import TYPE_CHECKING, Callable, Optional, Type, TypeVar
+from typing import TYPE_CHECKING, Any, Callable, List, Optional, Type, TypeVar
 
 import boto3
 from botocore.config import Config
@@ -26,12 +26,22 @@ if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
     from mypy_boto3_dynamodb.service_resource import Table
     from mypy_boto3_events import EventBridgeClient
+    from mypy_boto3_kms import KMSClient
     from mypy_boto3_sqs import SQSClient
 
     from chalicelib.core import StageSettings
-    from chalicelib.events import EventSender
+    from chalicelib.events import DeliveryQueue, EventSender, SecretSealer, WebhookDeliverer
     from chalicelib.upkeep import BackupChecker, Redrive, TimeLeft
-    from chalicelib.writes import Desk, PreviewDesk, ReleaseDesk, SchemaDesk, Worker, WriteDesk, WriteQueue
+    from chalicelib.writes import (
+        Desk,
+        PreviewDesk,
+        ReleaseDesk,
+        SchemaDesk,
+        WebhookDesk,
+        Worker,
+        WriteDesk,
+        WriteQueue,
+    )
 
 D = TypeVar("D", bound="Desk")
 
@@ -111,9 +121,16 @@ class Services:
 
         return self._desk(ReleaseDesk)
 
-    def _desk(self, desk: Type[D]) -> D:
+    @cached_property
+    def webhook_desk(self) -> WebhookDesk:
+        from chalicelib.writes import WebhookDesk
+
+        return self._desk(WebhookDesk, sealer=self.sealer, local=self.settings.local)
+
+    def _desk(self, desk: Type[D], **more: Any) -> D:
         """A desk of the write machinery (which loads with the first write)."""
-        return desk(self.store, self.queue, queue_retention=timedelta(seconds=self.settings.queue_retention_seconds))
+        retention = timedelta(seconds=self.settings.queue_retention_seconds)
+        return desk(self.store, self.queue, queue_retention=retention, **more)
 
     @cached_property
     def backup_checker(self) -> BackupChecker:
@@ -124,7 +141,13 @@ class Services:
             create_backups=settings.backup_create,
             enable_pitr=settings.pitr_remediate,
         )
-        targets = upkeep.Targets(settings.table_name, settings.queue_name, settings.dead_letter_queue_name)
+        targets = upkeep.Targets(
+            settings.table_name,
+            settings.queue_name,
+            settings.dead_letter_queue_name,
+            settings.webhook_queue_name,
+            settings.webhook_dead_letter_queue_name,
+        )
         return upkeep.BackupChecker(self.dynamodb, self.sqs, targets, policy, clock=self.clock)
 
     @cached_property
@@ -134,12 +157,81 @@ class Services:
 
     @cached_property
     def events(self) -> EventSender:
-        from chalicelib.events import EventBridgeSink, EventSender
+        """EventBridge first, then each webhook's message on the delivery queue."""
+        from chalicelib.events import EventBridgeSink, EventSender, WebhookFanout
 
-        sink = EventBridgeSink(self.event_bridge, self.settings.event_bus_name, self.settings.event_source)
-        return EventSender(self.store.outbox, [sink], self.logger)
+        bridge = EventBridgeSink(self.event_bridge, self.settings.event_bus_name, self.settings.event_source)
+        fanout = WebhookFanout(self.store.webhooks, self.deliveries, self.clock)
+        return EventSender(self.store.outbox, [bridge, fanout], self.logger)
 
-    def redrive(self, time_left: Optional[TimeLeft]) -> Redrive:
+    @cached_property
+    def kms(self) -> KMSClient:
+        return self._session.client("kms", config=AWS_CONFIG)
+
+    @cached_property
+    def sealer(self) -> SecretSealer:
+        from chalicelib.events import SecretSealer
+
+        return SecretSealer(self.kms, self.settings.webhook_key_id)
+
+    @cached_property
+    def deliveries(self) -> DeliveryQueue:
+        """The webhook delivery queue (its URL looked up once, on first send, unless given)."""
+        from chalicelib.events import DeliveryQueue
+
+        settings = self.settings
+        return DeliveryQueue(self.sqs, self._queue_url(settings.webhook_queue_url, settings.webhook_queue_name))
+
+    @cached_property
+    def delivery_dead_letters(self) -> DeliveryQueue:
+        from chalicelib.events import DeliveryQueue
+
+        return DeliveryQueue(self.sqs, self._queue_url("", self.settings.webhook_dead_letter_queue_name))
+
+    def _queue_url(self, given: str, name: str) -> Callable[[], str]:
+        found: List[str] = [given] if given else []
+
+        def url() -> str:
+            if not found:
+                found.append(self.sqs.get_queue_url(QueueName=name)["QueueUrl"])
+            return found[0]
+
+        return url
+
+    @cached_property
+    def deliverer(self) -> WebhookDeliverer:
+        from chalicelib import events
+
+        settings = self.settings
+        return events.WebhookDeliverer(
+            self.store.webhooks,
+            self.store.deliveries,
+            self.deliveries,
+            self.delivery_dead_letters,
+            self.sealer,
+            events.PinnedPoster(),
+            self.webhook_desk.disable_gone,
+            local=settings.local,
+            policy=events.RetryPolicy(base_seconds=settings.webhook_retry_base_seconds),
+            clock=self.clock,
+            logger=self.logger,
+        )
+
+    def redrive(self, time_left: Optional[TimeLeft], queue: str = "writes") -> Redrive:
+        """Back from the write queue's dead-letter queue, or (`webhooks`) the delivery queue's."""
+        if queue == "webhooks":
+            from chalicelib.events import redriven
+
+            dead_letters = self.sqs.get_queue_url(QueueName=self.settings.webhook_dead_letter_queue_name)["QueueUrl"]
+            back_to = self.deliveries.url
+            return upkeep.Redrive(
+                self.sqs,
+                dead_letters,
+                back_to,
+                time_left,
+                fifo=False,
+                rewrite=lambda body: redriven(body, self.clock()),
+            )
         dead_letter_url = self.sqs.get_queue_url(QueueName=self.settings.dead_letter_queue_name)["QueueUrl"]
         return upkeep.Redrive(self.sqs, dead_letter_url, self.queue.url, time_left)
 

@@ -23,6 +23,8 @@ environment:
 commands on a running stack (choose it with --port):
   python -m devstack fire NAME   run the scheduled function NAME once, now
   python -m devstack events      print the change events sent to EventBridge, as they come
+  python -m devstack webhook-receiver --port 9100 --secret whsec_...
+                                 receive webhook deliveries, verify and print them
 
 other tools reach the emulated AWS with the `export AWS_ENDPOINT_URL=...` line printed
 at start, e.g. `python -m mmctl tokens create --name me --scope read`
@@ -58,7 +60,7 @@ def parser() -> argparse.ArgumentParser:
         "(AWS_ENDPOINT_URL, AWS_PROFILE, credentials and region as boto3 finds them)",
     )
     root.add_argument("--no-reload", dest="reload", action="store_false", help="do not restart on code changes")
-    commands = root.add_subparsers(dest="command", title="commands", metavar="{fire,events}")
+    commands = root.add_subparsers(dest="command", title="commands", metavar="{fire,events,webhook-receiver}")
     # SUPPRESS: `--port` given before the command is kept, not reset to the default.
     fire = commands.add_parser("fire", help="run a scheduled function once, now, against the running stack")
     fire.add_argument("name", help="the function's name (as in @app.schedule, usually the Python function's)")
@@ -70,6 +72,19 @@ def parser() -> argparse.ArgumentParser:
         "prints the detail of each change event as it arrives, until Ctrl-C.",
     )
     events.add_argument("--port", type=int, default=argparse.SUPPRESS, help="the running stack's API port")
+    receiver = commands.add_parser(
+        "webhook-receiver",
+        help="receive webhook deliveries on 127.0.0.1, verify their signatures and print them",
+        description="Listens on http://127.0.0.1:PORT/hooks (any path) for webhook deliveries, verifies each "
+        "signature (Standard Webhooks) with --secret, prints the event, and answers 200 (401 when the signature "
+        "does not verify). Point a webhook at it: PUT /sites/{site}/webhooks/{name} with "
+        '{"url": "http://127.0.0.1:PORT/hooks"}.',
+    )
+    receiver.add_argument("--port", type=int, default=9100, help="where to listen on 127.0.0.1 (default: 9100)")
+    receiver.add_argument("--secret", help="the webhook's secret (whsec_...), as PUT or rotate-secret showed it")
+    receiver.add_argument("--fail-first", type=int, default=0, metavar="N", help="answer the first N with --status")
+    receiver.add_argument("--status", type=int, default=500, help="what a failing answer is (default: 500; 410: gone)")
+    receiver.add_argument("--delay", type=float, default=0.0, metavar="SECONDS", help="wait before answering")
     return root
 
 
@@ -83,6 +98,10 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         from devstack.events import watch
 
         return watch(args.port)
+    if args.command == "webhook-receiver":
+        from devstack.receiver import serve
+
+        return serve(args.port, args.secret, args.fail_first, args.status, args.delay)
     from devstack.supervisor import run
 
     return run(args.port, args.seed, args.aws, args.reload)

@@ -250,6 +250,8 @@ class Supervisor:
         lines += [
             f"  write queue    {self._provisioned.queue_url}",
             f"  dead letters   {self._provisioned.dead_letter_queue_url}",
+            f"  webhook queue  {self._provisioned.webhook_queue_url}",
+            f"  webhook DLQ    {self._provisioned.webhook_dead_letter_queue_url}",
             "  reload         " + (f"on changes to {', '.join(WATCHED)}" if self._options.reload else "off"),
             "  Ctrl-C stops everything.",
         ]

@@ -12,10 +12,11 @@ import signal
 import sys
 import threading
 from types import FrameType
-from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence
+from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence, Set
 
 import boto3
 from chalice.app import Chalice, SQSEventConfig
+from chalice.local import LambdaContext
 from chalice.test import Client
 
 from devstack.poller import QueuePoller
@@ -26,24 +27,45 @@ from infra.resources import PROJECT_DIR
 log = logging.getLogger("devstack.worker")
 # Lambda takes at most 10 messages of a FIFO queue in one batch.
 MAX_FIFO_BATCH = 10
+# A standard queue (webhook deliveries) is polled by several pollers at once, as Lambda
+# scales its event source: a slow receiver holds one of them, never the others.
+STANDARD_QUEUE_POLLERS = 4
 
 
 class Functions:
     """Invokes the app's functions as Lambda would, one at a time.
 
     `chalice.test.Client` swaps `os.environ` for the stage's during each invocation;
-    two threads doing that at once could leave each other's copy in place.
+    two threads doing that at once could leave each other's copy in place. A function
+    that runs beside the others (`at_once`) is called without the swap: this process was
+    started with the stage's environment already (devstack.supervisor).
     """
 
     def __init__(self, app: Chalice, stage: str) -> None:
+        self._app = app
         self._client = Client(app, stage_name=stage, project_dir=str(PROJECT_DIR))
         self._lock = threading.Lock()
+        self._warm: Set[str] = set()
 
     def invoke(self, name: str, event: Dict[str, Any]) -> Any:
         with self._lock:
             return self._client.lambda_.invoke(name, event).payload
 
-    def for_function(self, name: str) -> Callable[[Dict[str, Any]], Any]:
+    def invoke_at_once(self, name: str, event: Dict[str, Any]) -> Any:
+        handler = self._app.handler_map[name]
+        if name not in self._warm:
+            # The first call builds the function's services (boto3 sessions and clients,
+            # which are not safe to build from two threads at once): one at a time.
+            with self._lock:
+                if name not in self._warm:
+                    result = handler(event, LambdaContext(name, memory_size=512))
+                    self._warm.add(name)
+                    return result
+        return handler(event, LambdaContext(name, memory_size=512))
+
+    def for_function(self, name: str, at_once: bool = False) -> Callable[[Dict[str, Any]], Any]:
+        if at_once:
+            return lambda event: self.invoke_at_once(name, event)
         return lambda event: self.invoke(name, event)
 
 
@@ -71,15 +93,22 @@ def start(app: Chalice, stage: str, sqs: Any, region: str, stop: threading.Event
     for source in queue_sources(app):
         name = _queue_name(source)
         url = sqs.get_queue_url(QueueName=name)["QueueUrl"]
-        poller = QueuePoller(
-            sqs,
-            url,
-            functions.for_function(source.name),
-            batch_size=min(source.batch_size, MAX_FIFO_BATCH),
-            report_batch_item_failures=reports_batch_item_failures(os.environ),
+        fifo = name.endswith(".fifo")
+        pollers = 1 if fifo else STANDARD_QUEUE_POLLERS
+        for number in range(pollers):
+            poller = QueuePoller(
+                sqs,
+                url,
+                functions.for_function(source.name, at_once=not fifo),
+                batch_size=min(source.batch_size, MAX_FIFO_BATCH),
+                report_batch_item_failures=fifo and reports_batch_item_failures(os.environ),
+            )
+            threads.append(threading.Thread(target=poller.run, args=(stop,), name=f"poll-{source.name}-{number}"))
+        print(
+            f"devstack: {source.name} receives {name} in batches of up to {source.batch_size}"
+            + ("" if fifo else f", {pollers} batches at once"),
+            flush=True,
         )
-        threads.append(threading.Thread(target=poller.run, args=(stop,), name=f"poll-{source.name}"))
-        print(f"devstack: {source.name} receives {name} in batches of up to {source.batch_size}", flush=True)
     scheduler = Scheduler(app, stage, region, functions.invoke)
     for line in scheduler.describe():
         print(f"devstack: schedule {line}", flush=True)

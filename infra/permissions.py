@@ -30,6 +30,9 @@ class Target(Enum):
     DEAD_LETTER_QUEUE = "the write queue's dead-letter queue"
     LOG_GROUP = "the function's own log group"
     EVENT_BUS = "the EventBridge bus change events go to"
+    WEBHOOK_QUEUE = "the webhook delivery queue"
+    WEBHOOK_DEAD_LETTER_QUEUE = "the webhook delivery queue's dead-letter queue"
+    WEBHOOK_KEY = "the KMS key that seals webhook secrets"
     # Only for actions IAM cannot limit to a resource (checked against IAM's own list).
     ANY = "any resource ('*')"
 
@@ -40,6 +43,9 @@ BACKUPS = Target.BACKUPS
 QUEUE = Target.QUEUE
 DEAD_LETTER_QUEUE = Target.DEAD_LETTER_QUEUE
 EVENT_BUS = Target.EVENT_BUS
+WEBHOOK_QUEUE = Target.WEBHOOK_QUEUE
+WEBHOOK_DEAD_LETTER_QUEUE = Target.WEBHOOK_DEAD_LETTER_QUEUE
+WEBHOOK_KEY = Target.WEBHOOK_KEY
 ANY = Target.ANY
 
 
@@ -80,6 +86,12 @@ PERMISSIONS: Dict[str, Tuple[Grant, ...]] = {
         # POST /admin/redrive: from the dead-letter queue back to the write queue.
         calls(DEAD_LETTER_QUEUE, "sqs:GetQueueUrl", "sqs:ReceiveMessage", "sqs:DeleteMessage"),
         calls(DEAD_LETTER_QUEUE, "sqs:GetQueueAttributes"),
+        # A new webhook secret is sealed here (and shown once); the test route queues a
+        # delivery; redrive moves dead-lettered deliveries back.
+        calls(WEBHOOK_KEY, "kms:Encrypt"),
+        calls(WEBHOOK_QUEUE, "sqs:GetQueueUrl", "sqs:SendMessage"),
+        calls(WEBHOOK_DEAD_LETTER_QUEUE, "sqs:GetQueueUrl", "sqs:ReceiveMessage", "sqs:DeleteMessage"),
+        calls(WEBHOOK_DEAD_LETTER_QUEUE, "sqs:GetQueueAttributes"),
     ),
     # Resolves a bearer token: one GetItem.
     "token_authorizer": (calls(TABLE, "dynamodb:GetItem"),),
@@ -96,6 +108,9 @@ PERMISSIONS: Dict[str, Tuple[Grant, ...]] = {
         # outbox (an operation delivered again reads what a crash left there).
         calls(EVENT_BUS, "events:PutEvents"),
         calls(TABLE, "dynamodb:GetItem", "dynamodb:BatchWriteItem", leading_keys=(f"{keys.OUTBOX_PREFIX}*",)),
+        # ... and queues one delivery per webhook of the site (a Query of its webhooks).
+        calls(TABLE, "dynamodb:Query", leading_keys=("SITE#*",)),
+        calls(WEBHOOK_QUEUE, "sqs:GetQueueUrl", "sqs:SendMessage"),
     ),
     # Every minute: sends the change events left unsent for a while (a Query of GSI1 per
     # shard), then deletes them from the outbox.
@@ -103,6 +118,19 @@ PERMISSIONS: Dict[str, Tuple[Grant, ...]] = {
         calls(INDEXES, "dynamodb:Query"),
         calls(EVENT_BUS, "events:PutEvents"),
         calls(TABLE, "dynamodb:BatchWriteItem", leading_keys=(f"{keys.OUTBOX_PREFIX}*",)),
+        calls(TABLE, "dynamodb:Query", leading_keys=("SITE#*",)),
+        calls(WEBHOOK_QUEUE, "sqs:GetQueueUrl", "sqs:SendMessage"),
+    ),
+    # Posts each queued delivery: reads the webhook, opens its secrets, logs the attempt,
+    # queues the next attempt or dead-letters it, and queues `webhook.disable` on a 410.
+    "deliver_webhooks": (
+        polls(WEBHOOK_QUEUE),
+        calls(TABLE, "dynamodb:GetItem", leading_keys=("SITE#*",)),
+        calls(TABLE, "dynamodb:PutItem", leading_keys=(f"{keys.DELIVERIES_PREFIX}*",)),
+        calls(WEBHOOK_KEY, "kms:Decrypt"),
+        calls(WEBHOOK_QUEUE, "sqs:GetQueueUrl", "sqs:SendMessage"),
+        calls(WEBHOOK_DEAD_LETTER_QUEUE, "sqs:GetQueueUrl", "sqs:SendMessage"),
+        calls(QUEUE, "sqs:GetQueueUrl", "sqs:SendMessage"),
     ),
     # Every minute: finds the scheduled releases that are due (a Query of GSI1) and queues
     # their publication; the worker applies it.
@@ -117,6 +145,10 @@ PERMISSIONS: Dict[str, Tuple[Grant, ...]] = {
         calls(ANY, "dynamodb:ListBackups"),  # IAM cannot limit ListBackups to a table
         calls(BACKUPS, "dynamodb:DeleteBackup"),
         calls(TABLE, "dynamodb:PutItem", leading_keys=(keys.backup_checks_pk(),)),
-        calls((QUEUE, DEAD_LETTER_QUEUE), "sqs:GetQueueUrl", "sqs:GetQueueAttributes"),
+        calls(
+            (QUEUE, DEAD_LETTER_QUEUE, WEBHOOK_QUEUE, WEBHOOK_DEAD_LETTER_QUEUE),
+            "sqs:GetQueueUrl",
+            "sqs:GetQueueAttributes",
+        ),
     ),
 }

@@ -29,6 +29,10 @@ class ArnNames(Protocol):
 
     def arns(self, target: Target, function: str) -> List[Any]: ...
 
+    def condition(self, target: Target) -> Dict[str, Any]:
+        """What else names the target, when its ARN cannot (a KMS key by its alias)."""
+        ...
+
 
 @dataclass(frozen=True)
 class StageArns:
@@ -48,10 +52,26 @@ class StageArns:
             Target.LOG_GROUP: [
                 f"arn:aws:logs:*:*:log-group:{log_group_name(self.app_name, self.resources.stage, function)}:*"
             ],
-            Target.EVENT_BUS: [f"arn:aws:events:*:*:event-bus/{self.resources.event_bus_name}"],
+            Target.EVENT_BUS: [self.resources.event_bus_arn("arn:aws:events:*:*:event-bus")],
+            Target.WEBHOOK_QUEUE: [f"arn:aws:sqs:*:*:{self.resources.webhook_queue_name}"],
+            Target.WEBHOOK_DEAD_LETTER_QUEUE: [f"arn:aws:sqs:*:*:{self.resources.webhook_dead_letter_queue_name}"],
+            # A key's ARN holds its id, made when the key is: the alias names it instead.
+            Target.WEBHOOK_KEY: ["arn:aws:kms:*:*:key/*"],
             Target.ANY: ["*"],
         }
         return by_target[target]
+
+    def condition(self, target: Target) -> Dict[str, Any]:
+        if target == Target.WEBHOOK_KEY:
+            return {"ForAnyValue:StringEquals": {"kms:ResourceAliases": [self.resources.webhook_key_alias]}}
+        return event_source_condition(self.resources, target)
+
+
+def event_source_condition(resources: StageResources, target: Target) -> Dict[str, Any]:
+    """Events may be put on the bus with the stage's own source only."""
+    if target == Target.EVENT_BUS:
+        return {"StringEquals": {"events:source": f"metadata-manager.{resources.stage}"}}
+    return {}
 
 
 def index_names(resources: StageResources) -> List[str]:
@@ -73,6 +93,10 @@ def statement(grant: Grant, function: str, names: ArnNames) -> Dict[str, Any]:
         # A key ending in `*` names a kind of item (IAM's StringLike).
         operator = "StringLike" if any(key.endswith("*") for key in grant.leading_keys) else "StringEquals"
         result["Condition"] = {f"ForAllValues:{operator}": {"dynamodb:LeadingKeys": list(grant.leading_keys)}}
+    for target in grant.targets:
+        result.setdefault("Condition", {}).update(names.condition(target))
+    if not result.get("Condition"):
+        result.pop("Condition", None)
     return result
 
 

@@ -1,5 +1,6 @@
 """The one definition of the service's AWS resources: the table, the write queue and its
-dead-letter queue. Tests, the local stack and the deploy path all build from here, with
+dead-letter queue, the webhook delivery queue and its dead-letter queue, and the KMS key
+that seals webhook secrets. Tests, the local stack and the deploy path all build from here, with
 names and limits taken from the stage in `.chalice/config.json`.
 
 Not packaged into the Lambda: functions only read names from their environment.
@@ -18,6 +19,9 @@ from chalicelib.store import keys
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 WORKER_FUNCTION = "apply_writes"
+DELIVERY_FUNCTION = "deliver_webhooks"
+# A delivery message is re-sent for each retry, so it never waits long in the queue.
+WEBHOOK_QUEUE_RETENTION_SECONDS = 4 * 24 * 3600
 # AWS asks for a visibility timeout of at least six times the function's timeout, so a
 # batch still running is never handed to a second worker.
 VISIBILITY_TIMEOUT_FACTOR = 6
@@ -38,10 +42,25 @@ class StageResources:
     queue_retention_seconds: int
     worker_timeout_seconds: int
     event_bus_name: str = "default"
+    webhook_queue_name: str = ""
+    webhook_dead_letter_queue_name: str = ""
+    # The alias of the KMS key that seals webhook signing secrets (`alias/...`).
+    webhook_key_alias: str = ""
+    delivery_timeout_seconds: int = 30
+
+    def event_bus_arn(self, prefix: str) -> str:
+        """The bus's ARN: EVENT_BUS_NAME as given when it is an ARN (a bus of another
+        account or region), else the named bus under `prefix` (`arn:...:event-bus`)."""
+        name = self.event_bus_name
+        return name if name.startswith("arn:") else f"{prefix}/{name}"
 
     @property
     def visibility_timeout_seconds(self) -> int:
         return VISIBILITY_TIMEOUT_FACTOR * self.worker_timeout_seconds
+
+    @property
+    def delivery_visibility_timeout_seconds(self) -> int:
+        return VISIBILITY_TIMEOUT_FACTOR * self.delivery_timeout_seconds
 
     @classmethod
     def for_stage(cls, stage: str, project_dir: Path = PROJECT_DIR) -> StageResources:
@@ -50,8 +69,10 @@ class StageResources:
             raise ValueError(f"no stage '{stage}' in .chalice/config.json (stages: {', '.join(config['stages'])})")
         stage_config = config["stages"][stage]
         env = {**config.get("environment_variables", {}), **stage_config.get("environment_variables", {})}
-        worker = stage_config.get("lambda_functions", {}).get(WORKER_FUNCTION, {})
-        timeout = worker.get("lambda_timeout", stage_config.get("lambda_timeout", config.get("lambda_timeout", 60)))
+        functions = stage_config.get("lambda_functions", {})
+        default_timeout = stage_config.get("lambda_timeout", config.get("lambda_timeout", 60))
+        timeout = functions.get(WORKER_FUNCTION, {}).get("lambda_timeout", default_timeout)
+        delivery_timeout = functions.get(DELIVERY_FUNCTION, {}).get("lambda_timeout", default_timeout)
         return cls(
             stage=stage,
             table_name=env["TABLE_NAME"],
@@ -61,6 +82,10 @@ class StageResources:
             queue_retention_seconds=int(env.get("QUEUE_RETENTION_SECONDS", 345600)),
             worker_timeout_seconds=int(timeout),
             event_bus_name=env.get("EVENT_BUS_NAME", "default"),
+            webhook_queue_name=env["WEBHOOK_QUEUE_NAME"],
+            webhook_dead_letter_queue_name=env["WEBHOOK_DEAD_LETTER_QUEUE_NAME"],
+            webhook_key_alias=env["WEBHOOK_KEY_ID"],
+            delivery_timeout_seconds=int(delivery_timeout),
         )
 
     def environment(self) -> Dict[str, str]:
@@ -148,6 +173,28 @@ def queue_attributes(resources: StageResources, dead_letter_queue_arn: str) -> D
     }
 
 
+def webhook_dead_letter_queue_attributes(resources: StageResources) -> Dict[str, str]:
+    return {"MessageRetentionPeriod": str(DLQ_RETENTION_SECONDS), "SqsManagedSseEnabled": "true"}
+
+
+def webhook_queue_attributes(resources: StageResources, dead_letter_queue_arn: str) -> Dict[str, str]:
+    """A standard queue: deliveries to one receiver wait behind no other's. A message comes
+    back after the visibility timeout only when the delivery function failed as a whole;
+    after a few such returns it is dead-lettered (a failed attempt is re-sent instead)."""
+    return {
+        "VisibilityTimeout": str(resources.delivery_visibility_timeout_seconds),
+        "MessageRetentionPeriod": str(WEBHOOK_QUEUE_RETENTION_SECONDS),
+        "SqsManagedSseEnabled": "true",
+        "RedrivePolicy": json.dumps(
+            {"deadLetterTargetArn": dead_letter_queue_arn, "maxReceiveCount": resources.max_receive_count}
+        ),
+    }
+
+
+def webhook_key_description(resources: StageResources) -> str:
+    return f"Seals the webhook signing secrets of metadata-manager ({resources.stage})"
+
+
 @dataclass(frozen=True)
 class Provisioned:
     table_name: str
@@ -155,6 +202,9 @@ class Provisioned:
     queue_arn: str
     dead_letter_queue_url: str
     dead_letter_queue_arn: str
+    webhook_queue_url: str = ""
+    webhook_dead_letter_queue_url: str = ""
+    webhook_key_arn: str = ""
 
 
 def provision(session: Any, resources: StageResources) -> Provisioned:
@@ -165,7 +215,37 @@ def provision(session: Any, resources: StageResources) -> Provisioned:
     dlq_url = _ensure_queue(sqs, resources.dead_letter_queue_name, dead_letter_queue_attributes(resources))
     dlq_arn = _queue_arn(sqs, dlq_url)
     queue_url = _ensure_queue(sqs, resources.queue_name, queue_attributes(resources, dlq_arn))
-    return Provisioned(resources.table_name, queue_url, _queue_arn(sqs, queue_url), dlq_url, dlq_arn)
+    webhook_dlq_url = _ensure_queue(
+        sqs, resources.webhook_dead_letter_queue_name, webhook_dead_letter_queue_attributes(resources)
+    )
+    webhook_queue_url = _ensure_queue(
+        sqs, resources.webhook_queue_name, webhook_queue_attributes(resources, _queue_arn(sqs, webhook_dlq_url))
+    )
+    key_arn = _ensure_key(session.client("kms"), resources)
+    return Provisioned(
+        resources.table_name,
+        queue_url,
+        _queue_arn(sqs, queue_url),
+        dlq_url,
+        dlq_arn,
+        webhook_queue_url,
+        webhook_dlq_url,
+        key_arn,
+    )
+
+
+def _ensure_key(kms: Any, resources: StageResources) -> str:
+    """The stage's key for webhook secrets, found by its alias, or made (with yearly rotation)."""
+    try:
+        key = kms.describe_key(KeyId=resources.webhook_key_alias)["KeyMetadata"]
+    except ClientError as exc:
+        if exc.response["Error"]["Code"] != "NotFoundException":
+            raise
+        key = kms.create_key(Description=webhook_key_description(resources), KeyUsage="ENCRYPT_DECRYPT")["KeyMetadata"]
+        kms.create_alias(AliasName=resources.webhook_key_alias, TargetKeyId=key["KeyId"])
+    if not kms.get_key_rotation_status(KeyId=key["KeyId"]).get("KeyRotationEnabled"):
+        kms.enable_key_rotation(KeyId=key["KeyId"])
+    return str(key["Arn"])
 
 
 def _ensure_table(dynamodb: Any, resources: StageResources) -> None:

@@ -15,7 +15,7 @@ own rules; `tests/test_release_template.py` checks that each merged key lands on
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Dict, List, Sequence
+from typing import Any, Dict, List, Optional, Sequence
 
 from chalice.app import SQSEventConfig
 from chalice.utils import to_cfn_resource_name
@@ -23,19 +23,27 @@ from chalice.utils import to_cfn_resource_name
 from infra.functions import API_HANDLER, deployed_name
 from infra.gateway_responses import sam_gateway_responses
 from infra.permissions import Target
-from infra.policies import index_names, policy_document
+from infra.policies import event_source_condition, index_names, policy_document
 from infra.resources import (
+    DELIVERY_FUNCTION,
     LOG_RETENTION_DAYS,
     StageResources,
     dead_letter_queue_attributes,
     queue_attributes,
     queue_properties,
     table_properties,
+    webhook_dead_letter_queue_attributes,
+    webhook_key_description,
+    webhook_queue_attributes,
 )
 
 TABLE = "MetadataTable"
 QUEUE = "WriteQueue"
 DEAD_LETTER_QUEUE = "WriteDeadLetterQueue"
+WEBHOOK_QUEUE = "WebhookQueue"
+WEBHOOK_DEAD_LETTER_QUEUE = "WebhookDeadLetterQueue"
+WEBHOOK_KEY = "WebhookKey"
+WEBHOOK_KEY_ALIAS = "WebhookKeyAlias"
 REST_API = "RestAPI"
 # The only stage whose table outlives its stack and refuses to be deleted.
 PROTECTED_STAGE = "prod"
@@ -80,10 +88,16 @@ class TemplateArns:
             Target.DEAD_LETTER_QUEUE: [{"Fn::GetAtt": [DEAD_LETTER_QUEUE, "Arn"]}],
             # A log group's Arn attribute ends in ":*", so it covers the group's streams.
             Target.LOG_GROUP: [{"Fn::GetAtt": [log_group_id(function), "Arn"]}],
-            Target.EVENT_BUS: [{"Fn::Sub": f"{EVENT_BUS_ARN_PREFIX}/{self.resources.event_bus_name}"}],
+            Target.EVENT_BUS: [{"Fn::Sub": self.resources.event_bus_arn(EVENT_BUS_ARN_PREFIX)}],
+            Target.WEBHOOK_QUEUE: [{"Fn::GetAtt": [WEBHOOK_QUEUE, "Arn"]}],
+            Target.WEBHOOK_DEAD_LETTER_QUEUE: [{"Fn::GetAtt": [WEBHOOK_DEAD_LETTER_QUEUE, "Arn"]}],
+            Target.WEBHOOK_KEY: [{"Fn::GetAtt": [WEBHOOK_KEY, "Arn"]}],
             Target.ANY: ["*"],
         }
         return by_target[target]
+
+    def condition(self, target: Target) -> Dict[str, Any]:
+        return event_source_condition(self.resources, target)
 
 
 def merge_template(
@@ -117,24 +131,78 @@ def merge_template(
                     {"Fn::GetAtt": [DEAD_LETTER_QUEUE, "Arn"]},
                 ),
             },
+            **_webhook_resources(resources),
             REST_API: {"Properties": {"GatewayResponses": sam_gateway_responses()}},
         },
         "Outputs": {
             "TableName": {"Value": {"Ref": TABLE}},
             "WriteQueueUrl": {"Value": {"Ref": QUEUE}},
             "DeadLetterQueueUrl": {"Value": {"Ref": DEAD_LETTER_QUEUE}},
+            "WebhookQueueUrl": {"Value": {"Ref": WEBHOOK_QUEUE}},
+            "WebhookDeadLetterQueueUrl": {"Value": {"Ref": WEBHOOK_DEAD_LETTER_QUEUE}},
         },
     }
     names = TemplateArns(resources)
     for function in functions:
-        template["Resources"].update(
-            _function_resources(resources, app_name, function, names, function in sqs_functions)
-        )
+        queue = (WEBHOOK_QUEUE if function == DELIVERY_FUNCTION else QUEUE) if function in sqs_functions else None
+        template["Resources"].update(_function_resources(resources, app_name, function, names, queue))
     return template
 
 
+def _webhook_resources(resources: StageResources) -> Dict[str, Any]:
+    """The delivery queue, its dead-letter queue, and the key that seals webhook secrets."""
+    return {
+        WEBHOOK_DEAD_LETTER_QUEUE: {
+            "Type": "AWS::SQS::Queue",
+            "DeletionPolicy": "Delete",
+            "UpdateReplacePolicy": "Delete",
+            "Properties": queue_properties(
+                resources.webhook_dead_letter_queue_name, webhook_dead_letter_queue_attributes(resources)
+            ),
+        },
+        WEBHOOK_QUEUE: {
+            "Type": "AWS::SQS::Queue",
+            "DeletionPolicy": "Delete",
+            "UpdateReplacePolicy": "Delete",
+            "Properties": queue_properties(
+                resources.webhook_queue_name,
+                webhook_queue_attributes(resources, dead_letter_queue_arn=""),
+                {"Fn::GetAtt": [WEBHOOK_DEAD_LETTER_QUEUE, "Arn"]},
+            ),
+        },
+        WEBHOOK_KEY: {
+            "Type": "AWS::KMS::Key",
+            # Without the key, the stored secrets open no more: it outlives the stack.
+            "DeletionPolicy": "Retain",
+            "UpdateReplacePolicy": "Retain",
+            "Properties": {
+                "Description": webhook_key_description(resources),
+                "EnableKeyRotation": True,
+                # The account administers the key; the functions' roles use it as their
+                # policies allow (kms:Encrypt for the API, kms:Decrypt for the delivery).
+                "KeyPolicy": {
+                    "Version": "2012-10-17",
+                    "Statement": [
+                        {
+                            "Sid": "AccountAdministers",
+                            "Effect": "Allow",
+                            "Principal": {"AWS": {"Fn::Sub": "arn:${AWS::Partition}:iam::${AWS::AccountId}:root"}},
+                            "Action": "kms:*",
+                            "Resource": "*",
+                        }
+                    ],
+                },
+            },
+        },
+        WEBHOOK_KEY_ALIAS: {
+            "Type": "AWS::KMS::Alias",
+            "Properties": {"AliasName": resources.webhook_key_alias, "TargetKeyId": {"Ref": WEBHOOK_KEY}},
+        },
+    }
+
+
 def _function_resources(
-    resources: StageResources, app_name: str, function: str, names: TemplateArns, polls_queue: bool
+    resources: StageResources, app_name: str, function: str, names: TemplateArns, queue: Optional[str]
 ) -> Dict[str, Any]:
     name = deployed_name(app_name, resources.stage, function)
     environment: Dict[str, Any] = {
@@ -143,13 +211,17 @@ def _function_resources(
         "DEAD_LETTER_QUEUE_NAME": {"Fn::GetAtt": [DEAD_LETTER_QUEUE, "QueueName"]},
         # `Ref` of a queue is its URL: no lookup by name at run time.
         "QUEUE_URL": {"Ref": QUEUE},
+        "WEBHOOK_QUEUE_NAME": {"Fn::GetAtt": [WEBHOOK_QUEUE, "QueueName"]},
+        "WEBHOOK_DEAD_LETTER_QUEUE_NAME": {"Fn::GetAtt": [WEBHOOK_DEAD_LETTER_QUEUE, "QueueName"]},
+        "WEBHOOK_QUEUE_URL": {"Ref": WEBHOOK_QUEUE},
+        "WEBHOOK_KEY_ID": {"Fn::GetAtt": [WEBHOOK_KEY, "Arn"]},
     }
     properties: Dict[str, Any] = {
         # The names `chalice deploy` gives, so the log group is known before the function.
         "FunctionName": name,
         "Environment": {"Variables": environment},
     }
-    if polls_queue:
+    if queue == QUEUE:
         environment.update(WORKER_ENVIRONMENT)
         properties["Events"] = {
             sqs_event_id(function): {
@@ -162,6 +234,10 @@ def _function_resources(
                 }
             }
         }
+    elif queue is not None:
+        # The delivery function re-sends what failed itself; a batch comes back whole only
+        # when the function failed as a whole.
+        properties["Events"] = {sqs_event_id(function): {"Properties": {"Queue": {"Fn::Sub": f"${{{queue}.Arn}}"}}}}
     return {
         function_id(function): {
             # Logs from the first invocation on go to a group with a retention.

@@ -43,7 +43,14 @@ def build_parser() -> argparse.ArgumentParser:
 
     redrive = commands.add_parser(
         "redrive",
-        help="move messages from the dead-letter queue back to the write queue (after fixing their cause)",
+        help="move messages from a dead-letter queue back to its queue (after fixing their cause)",
+    )
+    redrive.add_argument(
+        "--queue",
+        choices=("writes", "webhooks"),
+        default="writes",
+        help="the write queue's dead letters (default), or the webhook delivery queue's (each gets another 24 "
+        "hours of retries)",
     )
     redrive.add_argument("--max", type=int, default=1000, help="move at most this many messages (default 1000)")
     redrive.add_argument(
@@ -66,11 +73,23 @@ def main(argv: List[str], session_factory: SessionFactory = boto3.session.Sessio
 
 
 def _redrive(args: argparse.Namespace, sqs: Any, resources: StageResources, out: TextIO) -> int:
-    dead_letters = sqs.get_queue_url(QueueName=resources.dead_letter_queue_name)["QueueUrl"]
-    queue = sqs.get_queue_url(QueueName=resources.queue_name)["QueueUrl"]
+    webhooks = args.queue == "webhooks"
+    dead_name = resources.webhook_dead_letter_queue_name if webhooks else resources.dead_letter_queue_name
+    dead_letters = sqs.get_queue_url(QueueName=dead_name)["QueueUrl"]
+    queue_name = resources.webhook_queue_name if webhooks else resources.queue_name
+    queue = sqs.get_queue_url(QueueName=queue_name)["QueueUrl"]
     # No Lambda timeout here: it runs until the queue is empty or --max, or --max-seconds.
     time_left = time_budget(args.max_seconds) if args.max_seconds is not None else None
-    result = Redrive(sqs, dead_letters, queue, time_left).run(args.max)
+    if webhooks:
+        from chalicelib.core import utc_now
+        from chalicelib.events import redriven
+
+        redrive = Redrive(
+            sqs, dead_letters, queue, time_left, fifo=False, rewrite=lambda body: redriven(body, utc_now())
+        )
+    else:
+        redrive = Redrive(sqs, dead_letters, queue, time_left)
+    result = redrive.run(args.max)
     print(json.dumps(result.model_dump()), file=out)
     return 0 if result.failed == 0 else 1
 

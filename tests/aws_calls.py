@@ -60,6 +60,10 @@ class IamRequest:
     resource: str
     # The partition keys of the items the request touches (dynamodb:LeadingKeys).
     leading_keys: Optional[Tuple[str, ...]] = None
+    # The aliases of the KMS key the request uses (kms:ResourceAliases).
+    aliases: Tuple[str, ...] = ()
+    # The source of the events a PutEvents puts (events:source).
+    source: Optional[str] = None
 
 
 # Batch operations of SQS are authorized as their single-message actions.
@@ -84,9 +88,23 @@ def iam_requests(service: str, operation: str, params: Mapping[str, Any], region
     if service == "sqs":
         return [IamRequest(f"sqs:{_SQS_ACTIONS.get(operation, operation)}", _queue_arn(params, region))]
     if service == "events" and operation == "PutEvents":
-        buses = {entry.get("EventBusName") or "default" for entry in params.get("Entries", [])}
-        return [IamRequest("events:PutEvents", _event_bus_arn(bus, region)) for bus in sorted(buses)]
+        # IAM authorizes each entry: its bus, with its source (events:source).
+        puts = {(entry.get("EventBusName") or "default", entry.get("Source")) for entry in params.get("Entries", [])}
+        return [
+            IamRequest("events:PutEvents", _event_bus_arn(bus, region), source=source) for bus, source in sorted(puts)
+        ]
+    if service == "kms" and operation in ("Encrypt", "Decrypt"):
+        return [_kms_request(operation, params, region)]
     return [IamRequest(f"{service}:{operation}", "*")]
+
+
+def _kms_request(operation: str, params: Mapping[str, Any], region: str) -> IamRequest:
+    """IAM authorizes a key's use on the key's ARN, and a policy may name the key by an alias
+    (kms:ResourceAliases). Encrypt names the key; Decrypt does not (the ciphertext does):
+    every ciphertext in the tests is sealed under the stage's key, so its alias is the one."""
+    key = str(params.get("KeyId") or StageResources.for_stage(STAGE).webhook_key_alias)
+    aliases = (key,) if key.startswith("alias/") else ()
+    return IamRequest(f"kms:{operation}", f"arn:aws:kms:{region}:{ACCOUNT}:key/a-key-id", aliases=aliases)
 
 
 def _event_bus_arn(bus: str, region: str) -> str:
@@ -188,6 +206,15 @@ def _listed(value: Any) -> List[Any]:
 
 def _condition_holds(condition: Mapping[str, Any], request: IamRequest) -> bool:
     for operator, clauses in condition.items():
+        if operator == "StringEquals" and set(clauses) == {"events:source"}:
+            if request.source not in _listed(clauses["events:source"]):
+                return False
+            continue
+        if operator == "ForAnyValue:StringEquals" and set(clauses) == {"kms:ResourceAliases"}:
+            # As IAM does: ForAnyValue fails when the request has no such key at all.
+            if not set(_listed(clauses["kms:ResourceAliases"])) & set(request.aliases):
+                return False
+            continue
         known = ("ForAllValues:StringEquals", "ForAllValues:StringLike")
         if operator not in known or set(clauses) != {"dynamodb:LeadingKeys"}:
             raise ValueError(f"tests/aws_calls.py cannot evaluate the condition {operator} {clauses}")

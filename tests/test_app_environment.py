@@ -1,4 +1,4 @@
-"""app.py reads the write queue's name when it is imported: without it, it refuses to
+"""app.py reads the queues' names when it is imported: without it, it refuses to
 load and names the variable, instead of wiring the worker to some default queue."""
 
 from __future__ import annotations
@@ -34,11 +34,17 @@ def test_importing_app_without_the_write_queue_name_fails_naming_it(value: str |
     assert ".chalice/config.json" in result.stderr
 
 
-def test_with_the_write_queue_name_set_the_worker_listens_to_that_queue() -> None:
-    code = "import app; print([s.queue for s in app.app.event_sources if hasattr(s, 'queue')])"
-    result = python(code, WRITE_QUEUE_NAME="some-stage-writes.fifo")
+def test_importing_app_without_the_webhook_queue_name_fails_naming_it() -> None:
+    result = python("import app", WRITE_QUEUE_NAME="some-stage-writes.fifo")
+    assert result.returncode != 0
+    assert "MissingSetting: WEBHOOK_QUEUE_NAME is not set" in result.stderr
+
+
+def test_with_the_queue_names_set_the_functions_listen_to_those_queues() -> None:
+    code = "import app; print(sorted(s.queue for s in app.app.event_sources if hasattr(s, 'queue')))"
+    result = python(code, WRITE_QUEUE_NAME="some-stage-writes.fifo", WEBHOOK_QUEUE_NAME="some-stage-webhooks")
     assert result.returncode == 0, result.stderr
-    assert result.stdout.strip() == "['some-stage-writes.fifo']"
+    assert result.stdout.strip() == "['some-stage-webhooks', 'some-stage-writes.fifo']"
 
 
 def test_chalice_imports_app_with_the_stages_own_variables() -> None:
@@ -50,16 +56,16 @@ def test_chalice_imports_app_with_the_stages_own_variables() -> None:
     )
     result = python(code)
     assert result.returncode == 0, result.stderr
-    assert result.stdout.strip() == "['metadata-manager-prod-writes.fifo']"
+    assert result.stdout.strip() == "['metadata-manager-prod-webhooks', 'metadata-manager-prod-writes.fifo']"
 
 
 def test_the_infra_commands_load_the_app_with_the_local_stages_variables_unless_set() -> None:
     code = (
         "from infra.functions import load_app; "
-        "print([s.queue for s in load_app().event_sources if hasattr(s, 'queue')])"
+        "print(sorted(s.queue for s in load_app().event_sources if hasattr(s, 'queue')))"
     )
     result = python(code)
     assert result.returncode == 0, result.stderr
-    assert result.stdout.strip() == "['metadata-manager-local-writes.fifo']"
+    assert result.stdout.strip() == "['metadata-manager-local-webhooks', 'metadata-manager-local-writes.fifo']"
     kept = python(code, WRITE_QUEUE_NAME="chosen-writes.fifo")
-    assert kept.stdout.strip() == "['chosen-writes.fifo']", kept.stderr
+    assert kept.stdout.strip() == "['chosen-writes.fifo', 'metadata-manager-local-webhooks']", kept.stderr

@@ -51,6 +51,13 @@ PROTECTED = [
     ("POST", f"/sites/shop/releases/{RELEASE_ID}/publish", None, "write"),
     ("POST", f"/sites/shop/releases/{RELEASE_ID}/cancel", None, "write"),
     ("POST", f"/sites/shop/releases/{RELEASE_ID}/revert", None, "write"),
+    ("PUT", "/sites/shop/webhooks/cdn", {"url": "http://127.0.0.1:9/"}, "admin"),
+    ("GET", "/sites/shop/webhooks/cdn", None, "admin"),
+    ("GET", "/sites/shop/webhooks", None, "admin"),
+    ("DELETE", "/sites/shop/webhooks/cdn", None, "admin"),
+    ("POST", "/sites/shop/webhooks/cdn/rotate-secret", None, "admin"),
+    ("GET", "/sites/shop/webhooks/cdn/deliveries", None, "admin"),
+    ("POST", "/sites/shop/webhooks/cdn/test", None, "admin"),
 ]
 PUBLIC = [
     ("GET", "/health"),
@@ -102,6 +109,13 @@ ADMITTED: Dict[Tuple[str, str], Tuple[int, Optional[str]]] = {
     ("POST", f"/sites/shop/releases/{RELEASE_ID}/publish"): (404, "NotFound"),
     ("POST", f"/sites/shop/releases/{RELEASE_ID}/cancel"): (404, "NotFound"),
     ("POST", f"/sites/shop/releases/{RELEASE_ID}/revert"): (404, "NotFound"),
+    ("PUT", "/sites/shop/webhooks/cdn"): (404, "NotFound"),  # site 'shop' does not exist
+    ("GET", "/sites/shop/webhooks/cdn"): (404, "NotFound"),
+    ("GET", "/sites/shop/webhooks"): (404, "NotFound"),
+    ("DELETE", "/sites/shop/webhooks/cdn"): (404, "NotFound"),
+    ("POST", "/sites/shop/webhooks/cdn/rotate-secret"): (404, "NotFound"),
+    ("GET", "/sites/shop/webhooks/cdn/deliveries"): (404, "NotFound"),
+    ("POST", "/sites/shop/webhooks/cdn/test"): (404, "NotFound"),
 }
 ANSWERED_WITHOUT_A_TOKEN: Dict[Tuple[str, str], Tuple[int, Optional[str]]] = {
     ("GET", "/health"): (200, None),

@@ -250,3 +250,20 @@ def deliver(api: Api) -> None:
         raise
     for message in messages:  # what Lambda's event source does after a success
         api.queue.sqs.delete_message(QueueUrl=api.queue.url, ReceiptHandle=message["ReceiptHandle"])
+
+
+def test_the_sweeper_stops_in_time_and_the_next_run_sends_the_rest(
+    shop: Api, tap: EventTap, bridge_faults: Faults, quiet_service_logs: None
+) -> None:
+    bridge_faults.fail("InternalException", "PutEvents")
+    for page in ("a", "b", "c"):
+        shop.write("POST", "/metadata", {"site": "shop", "page": page, "layout": "l", "theme": "t"})
+    bridge_faults.heal()
+    before = len(tap.events())
+    later = utc_now() + timedelta(minutes=2)
+    left = iter([30.0, 30.0, 1.5])  # seconds left before each operation's events (the margin is 2)
+    assert get_services().events.sweep(later, lambda: next(left)) == 2
+    assert len(outbox(shop)) == 1
+    assert get_services().events.sweep(later, lambda: 30.0) == 1
+    assert outbox(shop) == []
+    assert len(tap.events()) - before == 3

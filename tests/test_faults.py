@@ -78,7 +78,7 @@ from chalicelib.writes import BatchIncomplete
 from devstack.poller import lambda_sqs_event
 from infra.resources import StageResources, provision
 from tests.conftest import REGION, STAGE, Api
-from tests.helpers import Call, Crash, Faults, assert_error, scheduled_event
+from tests.helpers import Call, Crash, EventTap, Faults, assert_error, scheduled_event
 
 PAGES = ("home", "about", "blog")
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -602,6 +602,9 @@ class Scenario:
         faults.doomed.clear()
         fresh_queues(api)
         self.plan = plan
+        # What a consumer of the bus receives (one rule for the whole run; each example's
+        # site is its own).
+        self.tap = EventTap(get_services().settings.event_source)
 
     @property
     def site_fields(self) -> Dict[str, Any]:
@@ -833,6 +836,32 @@ class Scenario:
         self.sweep()
         unsent = get_services().store.outbox.unsent(datetime.now(UTC) + timedelta(days=1))
         assert [events for events in unsent if events[0].site == self.model.site] == []
+        self.check_events()
+
+    def check_events(self) -> None:
+        """What a consumer of the bus gets: an event as often as it was sent, the same each
+        time (dedupe by id), and each page's events, ordered by `sequence`, ending with
+        what the page serves now."""
+        received: Dict[str, Dict[str, Any]] = {}
+        for sent in self.tap.events():
+            if sent["site"] == self.model.site:
+                assert received.setdefault(sent["id"], sent) == sent, "\n".join(self.delivery.trace)
+        for config in self.model.configs.values():
+            mine = [e for e in received.values() if e.get("configId") == config.id and e["type"].startswith("page.")]
+            sequences = [e["sequence"] for e in mine]
+            assert len(set(sequences)) == len(sequences), (mine, "\n".join(self.delivery.trace))
+            last = max(mine, key=lambda e: e["sequence"]) if mine else None
+            if config.deleted:
+                assert last is None or last["type"] in ("page.deleted", "page.unpublished"), (config, mine)
+            elif config.published is None:
+                assert last is None or last["type"] == "page.unpublished", (config, mine)
+            else:
+                assert last is not None, (config, "\n".join(self.delivery.trace))
+                assert (last["type"], last["version"], last["etag"]) == (
+                    "page.published",
+                    config.published,
+                    f'"{config.id}.{config.published}"',
+                ), (config, mine, "\n".join(self.delivery.trace))
 
     def sweep(self) -> None:
         """`send_unsent_events` as its schedule runs it, a couple of minutes on."""

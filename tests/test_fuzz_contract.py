@@ -92,6 +92,10 @@ def schemathesis_command(stack: LocalStack, config: Path) -> List[str]:
         "--no-color",
         "run",
         f"{stack.url}/openapi.json",
+        # The document's server is relative to where it is served ("."), which schemathesis
+        # takes as a path rather than resolving it: the base URL is given instead.
+        "--url",
+        stack.url,
         "--header",
         f"Authorization: Bearer {ADMIN_TOKEN}",
         "--checks",

@@ -196,3 +196,26 @@ def test_a_cold_release_scheduler_looks_its_queue_up_by_name(api: Api) -> None:
     assert aws_calls.RECORDER.calls[lookup] == before + 1
     api.apply()
     assert api.request("GET", "/sites/shop/pages/home", scope=None).status_code == 200
+
+
+def test_putevents_is_authorized_per_bus_and_source_and_only_the_stages_source_is_allowed() -> None:
+    params = {"Entries": [{"Source": "metadata-manager.local", "DetailType": "x", "Detail": "{}"}]}
+    (request,) = iam_requests("events", "PutEvents", params, REGION)
+    assert request == IamRequest(
+        "events:PutEvents",
+        f"arn:aws:events:{REGION}:{aws_calls.ACCOUNT}:event-bus/default",
+        source="metadata-manager.local",
+    )
+    document = aws_calls._document("apply_writes")
+    assert aws_calls.allowing_statements(document, request)
+    other = IamRequest(request.action, request.resource, source="someone-else")
+    assert aws_calls.allowing_statements(document, other) == []
+
+
+def test_kms_use_is_authorized_on_the_key_named_by_the_stages_alias() -> None:
+    params = {"KeyId": "alias/metadata-manager-local-webhooks", "Plaintext": b"x"}
+    (request,) = iam_requests("kms", "Encrypt", params, REGION)
+    assert aws_calls.allowing_statements(aws_calls._document("api_handler"), request)
+    assert aws_calls.allowing_statements(aws_calls._document("deliver_webhooks"), request) == []
+    another = iam_requests("kms", "Encrypt", {**params, "KeyId": "alias/someone-elses"}, REGION)[0]
+    assert aws_calls.allowing_statements(aws_calls._document("api_handler"), another) == []

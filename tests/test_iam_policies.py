@@ -179,3 +179,17 @@ def test_a_policy_for_another_stage_is_generated_from_that_stages_names() -> Non
     names = policies.StageArns(StageResources.for_stage("local"), "metadata-manager")
     document = policies.policy_document("token_authorizer", names)
     assert document["Statement"][1]["Resource"] == ["arn:aws:dynamodb:*:*:table/metadata-manager-local"]
+
+
+def test_an_event_bus_given_as_an_arn_is_named_as_it_is() -> None:
+    from dataclasses import replace
+
+    from infra.permissions import Target
+    from infra.policies import StageArns
+    from infra.resources import StageResources
+
+    arn = "arn:aws:events:eu-west-1:210987654321:event-bus/central"
+    resources = replace(StageResources.for_stage("dev"), event_bus_name=arn)
+    assert StageArns(resources, "metadata-manager").arns(Target.EVENT_BUS, "apply_writes") == [arn]
+    named = StageArns(StageResources.for_stage("dev"), "metadata-manager").arns(Target.EVENT_BUS, "apply_writes")
+    assert named == ["arn:aws:events:*:*:event-bus/default"]

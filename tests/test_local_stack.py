@@ -12,19 +12,31 @@ import shutil
 import signal
 import subprocess
 import sys
+import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Any, Dict, Iterator
+from typing import Any, Dict, Iterator, List
 
 import pytest
 import requests
 
 from devstack import state
+from devstack.receiver import WebhookReceiver
 from devstack.schedule import scheduled_functions
 from infra.resources import PROJECT_DIR
 from tests.helpers import assert_error, wait_for
-from tests.stack import Http, LocalStack, alive, children_of, exchange, port_open, raw_request, running_stack
+from tests.stack import (
+    Http,
+    LocalStack,
+    alive,
+    children_of,
+    exchange,
+    free_port,
+    port_open,
+    raw_request,
+    running_stack,
+)
 
 pytestmark = pytest.mark.e2e
 
@@ -358,6 +370,87 @@ def test_devstack_events_prints_each_change_event_once_the_page_serves_it(stack:
     assert (page.status_code, page.headers["ETag"]) == (200, published["etag"])
 
 
+def hooked_site(http: Http, site: str, url: str, name: str = "hook", **fields: Any) -> str:
+    """A site with a webhook; answers the webhook's secret."""
+    http.applied("PUT", f"/sites/{site}", {"name": site})
+    accepted = http.accepted("PUT", f"/sites/{site}/webhooks/{name}", {"url": url, **fields})
+    http.operation(accepted["operationId"])
+    return str(accepted["secret"])
+
+
+def test_a_webhook_receiver_gets_a_signed_event_and_the_page_already_serves_it(http: Http) -> None:
+    """The "only once readable" promise, as a receiver experiences it: on receiving the
+    event, it fetches the page route and sees the version the event names."""
+    seen: List[Dict[str, Any]] = []
+
+    def fetch(event: Dict[str, Any]) -> None:
+        page = http.request("GET", f"/sites/{event['site']}/pages/{event['page']}", token=None)
+        seen.append({"status": page.status_code, "etag": page.headers.get("ETag"), "event": event})
+
+    with WebhookReceiver(on_event=fetch, secret=None) as receiver:
+        receiver.secret = hooked_site(http, "e2e-hooks", receiver.url, events=["page.published"])
+        created = http.applied("POST", "/metadata", config_body("e2e-hooks", "home"))
+        http.applied("PUT", f"/metadata/{created['resourceId']}", {"layout": "l", "theme": "t", "settings": {"n": 2}})
+        wait_for(lambda: len(seen) == 2, 20, "two signed deliveries")
+    assert all(r.verified for r in receiver.received)
+    for fetched in seen:
+        assert fetched["status"] == 200
+        assert fetched["etag"] == fetched["event"]["etag"]
+    assert sorted(fetched["event"]["version"] for fetched in seen) == [1, 2]
+
+
+def test_a_receiver_failing_three_times_gets_the_event_once_and_four_attempts_are_logged(http: Http) -> None:
+    with WebhookReceiver(fail_first=3, status=500) as receiver:
+        receiver.secret = hooked_site(http, "e2e-retries", receiver.url, events=["page.published"])
+        http.applied("POST", "/metadata", config_body("e2e-retries", "home"))
+        wait_for(lambda: receiver.events(), 30, "the delivery after three failures")
+
+        def logged() -> List[Dict[str, Any]]:
+            items = http.request("GET", "/sites/e2e-retries/webhooks/hook/deliveries").json()["items"]
+            return list(items) if len(items) == 4 else []
+
+        attempts = wait_for(logged, 10, "four logged attempts")
+    assert len(receiver.events()) == 1
+    assert [a["status"] for a in sorted(attempts, key=lambda a: a["attempt"])] == ["failed"] * 3 + ["delivered"]
+
+
+def test_a_receiver_that_times_out_does_not_hold_up_another(http: Http) -> None:
+    with WebhookReceiver(delay=8.0) as slow, WebhookReceiver() as fast:
+        hooked_site(http, "e2e-slow", slow.url, events=["page.published"])
+        hooked_site(http, "e2e-fast", fast.url, events=["page.published"])
+        http.accepted("POST", "/metadata", config_body("e2e-slow", "home"))
+        wait_for(lambda: slow.received, 10, "the slow receiver's first delivery")
+        started = time.monotonic()
+        http.accepted("POST", "/metadata", config_body("e2e-fast", "home"))
+        wait_for(lambda: fast.received, 4, "the fast receiver's delivery while the slow one hangs")
+        assert time.monotonic() - started < 4
+
+
+def test_devstack_webhook_receiver_verifies_and_prints_each_delivery(stack: LocalStack, http: Http) -> None:
+    port = free_port()
+    secret = hooked_site(http, "e2e-cli", f"http://127.0.0.1:{port}/hooks", events=["page.published"])
+    receiver = subprocess.Popen(  # noqa: S603
+        [sys.executable, "-m", "devstack", "webhook-receiver", "--port", str(port), "--secret", secret],
+        cwd=PROJECT_DIR,
+        env=stack.env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert receiver.stderr is not None
+        assert receiver.stdout is not None
+        assert f"webhook receiver at http://127.0.0.1:{port}/hooks" in receiver.stderr.readline()
+        created = http.applied("POST", "/metadata", config_body("e2e-cli", "home"))
+        line = receiver.stdout.readline()
+    finally:
+        receiver.send_signal(signal.SIGINT)
+        receiver.wait(timeout=10)
+    assert line.startswith("200 verified ")
+    event = json.loads(line.split(" ", 3)[3])
+    assert (event["type"], event["configId"]) == ("page.published", created["resourceId"])
+
+
 def fire(stack: LocalStack, name: str) -> subprocess.CompletedProcess[str]:
     """`python -m devstack fire NAME` against the module's stack."""
     return subprocess.run(  # noqa: S603
@@ -395,6 +488,8 @@ def test_the_backup_check_result_shows_at_admin_backups(stack: LocalStack, http:
         "onDemandBackups",
         "writeQueue",
         "deadLetterQueue",
+        "webhookQueue",
+        "webhookDeadLetterQueue",
     }
     backups = next(finding for finding in latest["findings"] if finding["check"] == "onDemandBackups")
     assert backups["status"] == "ok"

@@ -12,7 +12,7 @@ import boto3
 from infra.resources import PROJECT_DIR
 from mmctl.cli import main
 from tests.conftest import Api
-from tests.helpers import assert_error
+from tests.helpers import Queue, assert_error
 
 
 def run(*argv: str) -> tuple[int, str]:
@@ -86,3 +86,18 @@ def test_redrive_with_a_time_limit_starts_no_round_it_has_no_time_for(api: Api) 
     assert (code, json.loads(output)) == (0, {"moved": 0, "failed": 0, "remaining": 3})
     code, output = run("redrive", "--max-seconds", "60")
     assert (code, json.loads(output)) == (0, {"moved": 3, "failed": 0, "remaining": 0})
+
+
+def test_redrive_of_webhook_deliveries_gives_each_another_day(api: Api) -> None:
+    sqs = boto3.client("sqs", region_name="us-east-1")
+    old = {"v": 1, "site": "shop", "webhook": "cdn", "event": {"id": "e.00"}, "attempt": 12}
+    message = {**old, "firstQueuedAt": "2026-01-01T00:00:00.000Z", "lastError": "the receiver answered 500"}
+    sqs.send_message(QueueUrl=api.stack.webhook_dead_letter_queue_url, MessageBody=json.dumps(message))
+    code, output = run("redrive", "--queue", "webhooks")
+    assert code == 0
+    assert json.loads(output) == {"moved": 1, "failed": 0, "remaining": 0}
+    (back,) = Queue(sqs, api.stack.webhook_queue_url).receive_all()
+    body = json.loads(back["Body"])
+    assert body["attempt"] == 12
+    assert body["firstQueuedAt"] > "2026-01-01T00:00:00.000Z"
+    assert "lastError" not in body

@@ -1,11 +1,13 @@
 """GET /openapi.json: a valid OpenAPI document of exactly the routes the app serves, whose
-security, schemas and headers say what the API really demands and answers."""
+security, schemas and headers say what the API really demands and answers: required
+headers are sent, optional fields may be absent, codes are the ones there are.
+(tests/test_openapi_clients.py: what linters and client generators make of it.)"""
 
 from __future__ import annotations
 
 import json
 import re
-from typing import Any, Dict, Iterator, List, Optional, Tuple
+from typing import Any, Dict, Iterator, List, Optional, Set, Tuple
 
 import pytest
 from chalice.test import Client
@@ -28,6 +30,7 @@ SAMPLE_PATH_VALUES = {
     "layout": "hero",
     "link": "a" * 26,
     "release": "0" * 26,
+    "name": "cdn-purge",
 }
 NEXT_SMALLER_SCOPE = {"read": None, "write": "read", "admin": "write"}
 
@@ -77,6 +80,13 @@ ANSWERS = {
     ("/sites/{site}/releases/{release}/publish", "post"): 404,
     ("/sites/{site}/releases/{release}/cancel", "post"): 404,
     ("/sites/{site}/releases/{release}/revert", "post"): 404,
+    ("/sites/{site}/webhooks/{name}", "put"): 422,  # the empty body lacks its url
+    ("/sites/{site}/webhooks/{name}", "get"): 404,
+    ("/sites/{site}/webhooks/{name}", "delete"): 404,
+    ("/sites/{site}/webhooks", "get"): 404,
+    ("/sites/{site}/webhooks/{name}/rotate-secret", "post"): 404,
+    ("/sites/{site}/webhooks/{name}/deliveries", "get"): 404,
+    ("/sites/{site}/webhooks/{name}/test", "post"): 404,
 }
 
 VALID_CONFIG = {"site": "shop", "page": "home", "layout": "two-column", "theme": "dark", "settings": {"hero": True}}
@@ -115,11 +125,33 @@ def body_schema(spec: Dict[str, Any], method: str, path: str) -> Draft202012Vali
     return schema_validator(spec, spec["paths"][path][method]["requestBody"]["content"]["application/json"]["schema"])
 
 
-def assert_documented(spec: Dict[str, Any], method: str, path: str, response: Any) -> None:
-    """The answer's status is documented, its body fits the documented schema, and each of
-    its headers the document knows of is documented for that status."""
+def known_headers(spec: Dict[str, Any]) -> Set[str]:
+    """Every response header the document names, anywhere."""
+    return {
+        name.lower()
+        for item in spec["paths"].values()
+        for operation in item.values()
+        for answer in operation["responses"].values()
+        for name in answer.get("headers", {})
+    }
+
+
+def header_object(spec: Dict[str, Any], header: Dict[str, Any]) -> Dict[str, Any]:
+    if "$ref" in header:
+        found: Dict[str, Any] = spec["components"]["headers"][header["$ref"].rsplit("/", 1)[-1]]
+        return found
+    return header
+
+
+def assert_documented(spec: Dict[str, Any], method: str, path: str, response: Any, default: bool = False) -> None:
+    """The answer's status is documented (or, with `default`, falls to the `default`
+    answer), its body fits the documented schema, each of its headers the document knows
+    of is documented for that status, and each header documented as required is sent."""
     documented = spec["paths"][path][method]["responses"]
     status = str(response.status_code)
+    if default:
+        assert status not in documented, (method, path, status)
+        status = "default"
     assert status in documented, (method, path, status, sorted(documented))
     answer = documented[status]
     if "content" in answer:
@@ -129,10 +161,18 @@ def assert_documented(spec: Dict[str, Any], method: str, path: str, response: An
         assert not errors, (method, path, status, errors, body)
     else:
         assert not response.body, (method, path, status, response.body)
-    known = {name.lower() for name in spec["components"]["headers"]}
     declared = {name.lower() for name in answer.get("headers", {})}
     sent = {name.lower() for name in response.headers}
-    assert (sent & known) <= declared, (method, path, status, sorted((sent & known) - declared))
+    assert (sent & known_headers(spec)) <= declared, (
+        method,
+        path,
+        status,
+        sorted((sent & known_headers(spec)) - declared),
+    )
+    required = {
+        name.lower() for name, header in answer.get("headers", {}).items() if header_object(spec, header)["required"]
+    }
+    assert required <= sent, (method, path, status, sorted(required - sent))
 
 
 def concrete(path: str) -> str:
@@ -172,7 +212,8 @@ def test_protected_operations_declare_bearer_security_and_their_scope(spec: Dict
             continue
         scope = operation["x-scope"]
         assert scope in auth.SCOPES, (method, path)
-        assert operation["security"] == [{scheme_name: [scope]}], (method, path)
+        # The scope is in `x-scope`: the requirement's list is for OAuth scopes only.
+        assert operation["security"] == [{scheme_name: []}], (method, path)
         assert f"`{scope}` scope" in operation["description"]
         assert {"401", "403"} <= set(operation["responses"]), (method, path)
 
@@ -208,11 +249,13 @@ def test_every_error_is_documented_with_the_error_body(spec: Dict[str, Any]) -> 
     error_ref = {"$ref": "#/components/schemas/ErrorBody"}
     for path, method, operation in operations(spec):
         responses = operation["responses"]
-        assert "500" in responses, (method, path)
+        assert {"429", "500", "default"} <= set(responses), (method, path)
         if "requestBody" in operation:
             assert {"400", "413", "415", "422"} <= set(responses), (method, path)
+        if method in ("post", "put", "patch", "delete"):
+            assert "415" in responses, (method, path)  # Chalice refuses a body not declared as JSON
         for status, answer in responses.items():
-            if int(status) >= 400:
+            if status == "default" or int(status) >= 400:
                 assert answer["content"]["application/json"]["schema"] == error_ref, (method, path, status)
                 assert answer["description"], (method, path, status)
 
@@ -323,3 +366,126 @@ def test_the_document_is_built_once_per_process() -> None:
     from chalicelib.web import openapi
 
     assert openapi.document(app) is openapi.document(app)
+
+
+def test_the_server_is_where_the_document_is_served_from(spec: Dict[str, Any]) -> None:
+    # Relative to the document's own URL: the deployed API's stage prefix (`/api`) stays.
+    assert [server["url"] for server in spec["servers"]] == ["."]
+
+
+def test_every_operation_is_tagged_with_its_area_and_every_area_is_described(spec: Dict[str, Any]) -> None:
+    described = {tag["name"]: tag["description"] for tag in spec["tags"]}
+    tagged = {(path, method): operation["tags"] for path, method, operation in operations(spec)}
+    assert all(len(tags) == 1 and described.get(tags[0]) for tags in tagged.values()), tagged
+    assert set(described) == {tags[0] for tags in tagged.values()}
+    assert tagged[("/health", "get")] == tagged[("/openapi.json", "get")] == ["service"]
+    assert tagged[("/sites/{site}/releases/{release}/approve", "post")] == ["releases"]
+    assert tagged[("/metadata/{id}/versions", "get")] == tagged[("/metadata", "post")] == ["configs"]
+    assert tagged[("/metadata/{id}/preview-links", "post")] == tagged[("/preview/sites/{site}/pages/{page}", "get")]
+    assert tagged[("/admin/audit", "get")] == tagged[("/sites/{site}/audit", "get")] == ["audit"]
+
+
+def test_a_sites_own_collection_is_an_area_of_its_own_without_being_listed() -> None:
+    from chalicelib.web.openapi import area
+
+    assert area("/sites/{site}/webhooks/{name}/deliveries") == "webhooks"
+    assert area("/sites/{site}/schemas") == "schemas"
+    assert area("/sites/{site}") == area("/sites") == "sites"
+
+
+def property_schemas(schema: Dict[str, Any]) -> Iterator[Tuple[str, Dict[str, Any]]]:
+    for name, found in schema.get("properties", {}).items():
+        yield name, found
+        for alternative in found.get("anyOf", []):
+            yield name, alternative
+
+
+def test_every_timestamp_is_a_date_time(spec: Dict[str, Any]) -> None:
+    """The service names its times `...At` (and `at`); each is RFC 3339, and says so."""
+    timestamps = [
+        (model, name, found)
+        for model, schema in spec["components"]["schemas"].items()
+        for name, found in property_schemas(schema)
+        if re.fullmatch(r"at|\w+At", name) and found.get("type") == "string"
+    ]
+    assert len(timestamps) > 10
+    assert all(found.get("format") == "date-time" for _, _, found in timestamps), [
+        (model, name) for model, name, found in timestamps if found.get("format") != "date-time"
+    ]
+
+
+def test_error_codes_are_every_code_the_service_and_its_gateway_answer(spec: Dict[str, Any]) -> None:
+    from chalicelib.web.status import ANSWERS
+    from infra.gateway_responses import GATEWAY_ERRORS
+
+    codes = set(spec["components"]["schemas"]["ErrorBody"]["properties"]["error"]["enum"])
+    assert {code for _, code in ANSWERS.values()} | {"InternalError"} <= codes
+    assert {error.code for error in GATEWAY_ERRORS} <= codes
+
+
+def test_a_method_the_path_does_not_have_is_the_default_answer(spec: Dict[str, Any], api: Api) -> None:
+    response = api.request("PATCH", "/health", scope=None)
+    assert response.status_code == 405, response.body
+    assert json.loads(response.body)["error"] == "MethodNotAllowed"
+    assert_documented(spec, "get", "/health", response, default=True)
+
+
+def test_a_body_sent_to_a_route_that_takes_none_is_a_documented_415(spec: Dict[str, Any], api: Api) -> None:
+    api.create_site()
+    config = api.create_config()
+    response = api.request("DELETE", f"/metadata/{config['id']}", b"please", headers={"Content-Type": "text/plain"})
+    assert response.status_code == 415, response.body
+    assert_documented(spec, "delete", "/metadata/{id}", response)
+
+
+def test_a_site_with_only_a_name_is_what_the_request_schema_asks_for(spec: Dict[str, Any], api: Api) -> None:
+    body = {"name": "The Shop"}
+    assert body_schema(spec, "put", "/sites/{site}").is_valid(body)
+    site_input = spec["paths"]["/sites/{site}"]["put"]["requestBody"]["content"]["application/json"]["schema"]
+    properties = spec["components"]["schemas"][site_input["$ref"].rsplit("/", 1)[-1]]["properties"]
+    # Said, not given as `default`: generators would make the field required.
+    assert "default" not in properties["cacheMaxAge"]
+    assert "Default: `60`" in properties["cacheMaxAge"]["description"]
+    response = api.request("PUT", "/sites/shop", body)
+    assert response.status_code == 202, response.body
+    assert_documented(spec, "put", "/sites/{site}", response)
+    api.apply()
+    site = api.request("GET", "/sites/shop", scope="read")
+    assert site.json_body["cacheMaxAge"] == 60
+    assert_documented(spec, "get", "/sites/{site}", site)  # a default is sent: required in the answer
+
+
+def test_an_operation_read_before_it_is_applied_has_no_version_as_documented(spec: Dict[str, Any], api: Api) -> None:
+    api.create_site()
+    accepted = api.request("POST", "/metadata", VALID_CONFIG).json_body
+    pending = api.request("GET", f"/operations/{accepted['operationId']}", scope="write")
+    assert pending.json_body["status"] == "pending"
+    assert "version" not in pending.json_body
+    assert "error" not in pending.json_body
+    assert_documented(spec, "get", "/operations/{operation_id}", pending)
+    schema = spec["components"]["schemas"]["Operation"]
+    assert not {"version", "error", "completedAt"} & set(schema["required"])
+    assert schema["properties"]["version"] == {"type": "integer"}  # absent, never null
+
+
+def test_a_deleted_version_without_content_is_as_documented(spec: Dict[str, Any], api: Api) -> None:
+    api.create_site()
+    config = api.create_config()
+    api.write("DELETE", f"/metadata/{config['id']}")
+    versions = api.request("GET", f"/metadata/{config['id']}/versions", scope="read")
+    deleted = versions.json_body["items"][0]
+    assert deleted["deleted"] is True
+    assert "layout" not in deleted
+    assert_documented(spec, "get", "/metadata/{id}/versions", versions)
+
+
+@pytest.mark.parametrize("path", ["/sites/{site}/pages/{page}", "/preview/sites/{site}/pages/{page}"])
+def test_a_preflight_for_a_site_that_does_not_exist_is_the_documented_204(
+    spec: Dict[str, Any], api: Api, path: str
+) -> None:
+    headers = {"Origin": "https://shop.example", "Access-Control-Request-Method": "GET"}
+    response = api.request("OPTIONS", path.format(site="nowhere", page="home"), scope=None, headers=headers)
+    assert response.status_code == 204
+    assert "Access-Control-Allow-Origin" not in response.headers
+    assert_documented(spec, "options", path, response)
+    assert "a 204 without a grant" in spec["paths"][path]["options"]["responses"]["404"]["description"]

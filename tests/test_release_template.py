@@ -91,7 +91,8 @@ def test_every_merged_key_lands_on_a_resource_chalice_made(resources: Dict[str, 
 def test_the_worker_is_fed_by_the_stages_queue_by_reference_and_reports_failed_items(
     resources: Dict[str, Any], transformed: Dict[str, Any]
 ) -> None:
-    (worker,) = sqs_functions(load_app())
+    assert sorted(sqs_functions(load_app())) == ["apply_writes", "deliver_webhooks"]
+    worker = "apply_writes"
     events = list(properties(resources, function_id(worker))["Events"].values())
     assert len(events) == 1
     assert events[0]["Type"] == "SQS"
@@ -100,9 +101,35 @@ def test_the_worker_is_fed_by_the_stages_queue_by_reference_and_reports_failed_i
     assert properties(resources, function_id(worker))["Environment"]["Variables"]["WORKER_REPORTS_BATCH_FAILURES"] == (
         "true"
     )
-    mappings = [r for r in transformed["Resources"].values() if r["Type"] == "AWS::Lambda::EventSourceMapping"]
-    assert [m["Properties"]["EventSourceArn"] for m in mappings] == [QUEUE_BY_REFERENCE]
-    assert [m["Properties"]["FunctionResponseTypes"] for m in mappings] == [["ReportBatchItemFailures"]]
+    mappings = {
+        m["Properties"]["FunctionName"]["Ref"]: m["Properties"]
+        for m in transformed["Resources"].values()
+        if m["Type"] == "AWS::Lambda::EventSourceMapping"
+    }
+    assert mappings[function_id(worker)]["EventSourceArn"] == QUEUE_BY_REFERENCE
+    assert mappings[function_id(worker)]["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
+
+
+def test_the_delivery_function_is_fed_by_the_webhook_queue_and_uses_the_stacks_key(
+    resources: Dict[str, Any], transformed: Dict[str, Any]
+) -> None:
+    delivery = function_id("deliver_webhooks")
+    (event,) = properties(resources, delivery)["Events"].values()
+    assert event["Properties"]["Queue"] == {"Fn::Sub": "${WebhookQueue.Arn}"}
+    assert "FunctionResponseTypes" not in event["Properties"]
+    assert "WORKER_REPORTS_BATCH_FAILURES" not in properties(resources, delivery)["Environment"]["Variables"]
+    stage = StageResources.for_stage(STAGE)
+    assert properties(resources, "WebhookQueue")["QueueName"] == stage.webhook_queue_name
+    assert properties(resources, "WebhookQueue")["RedrivePolicy"]["deadLetterTargetArn"] == {
+        "Fn::GetAtt": ["WebhookDeadLetterQueue", "Arn"]
+    }
+    assert properties(resources, "WebhookKeyAlias")["AliasName"] == stage.webhook_key_alias
+    assert resources["WebhookKey"]["DeletionPolicy"] == "Retain"
+    policy = properties(resources, role_id("deliver_webhooks"))["Policies"][0]["PolicyDocument"]
+    decrypt = [s for s in policy["Statement"] if s["Action"] == ["kms:Decrypt"]]
+    assert decrypt == [
+        {"Effect": "Allow", "Action": ["kms:Decrypt"], "Resource": [{"Fn::GetAtt": ["WebhookKey", "Arn"]}]}
+    ]
 
 
 def test_every_function_finds_the_stages_resources_by_reference(resources: Dict[str, Any]) -> None:
@@ -170,14 +197,16 @@ def test_a_dev_table_goes_with_its_stack() -> None:
 def test_the_queue_outlasts_a_running_batch_and_sends_failures_to_its_dead_letter_queue(
     resources: Dict[str, Any],
 ) -> None:
-    (worker,) = sqs_functions(load_app())
     queue = properties(resources, QUEUE)
-    assert queue["VisibilityTimeout"] >= 6 * properties(resources, function_id(worker))["Timeout"]
+    assert queue["VisibilityTimeout"] >= 6 * properties(resources, function_id("apply_writes"))["Timeout"]
     assert queue["FifoQueue"] is True
     assert queue["RedrivePolicy"] == {
         "deadLetterTargetArn": {"Fn::GetAtt": [DEAD_LETTER_QUEUE, "Arn"]},
         "maxReceiveCount": 5,
     }
+    deliveries = properties(resources, "WebhookQueue")
+    assert deliveries["VisibilityTimeout"] >= 6 * properties(resources, function_id("deliver_webhooks"))["Timeout"]
+    assert "FifoQueue" not in deliveries  # standard: no receiver waits behind another
 
 
 def test_each_function_logs_to_a_group_with_a_retention_made_before_it(resources: Dict[str, Any]) -> None:

@@ -58,19 +58,35 @@ from chalicelib.core.limits import (
     MAX_SCHEMA_DESCRIPTION,
     MAX_SETTINGS_BYTES,
     MAX_SETTINGS_DEPTH,
+    MAX_WEBHOOKS_PER_SITE,
     PAGE_PATTERN,
     SITE_PATTERN,
     TEMPLATE_PATTERN,
+    TEST_EVENT_TYPE,
+    WEBHOOK_NAME_PATTERN,
     is_page_slug,
     is_site_slug,
     is_template_name,
+    is_webhook_name,
     json_depth,
     settings_size,
 )
 from chalicelib.core.logs import get_logger, log_context, metric_fields
 
 if TYPE_CHECKING:
-    from chalicelib.core.fields import ConfigContent, Model, PageSlug, SiteFields, SiteSlug, StrictModel, TemplateName
+    from chalicelib.core.fields import (
+        EVENT_TYPES,
+        ConfigContent,
+        Model,
+        PageSlug,
+        SiteFields,
+        SiteSlug,
+        StrictModel,
+        TemplateName,
+        Timestamp,
+        WebhookFields,
+        WebhookName,
+    )
     from chalicelib.core.outcomes import (
         Accepted,
         Checked,
@@ -78,6 +94,7 @@ if TYPE_CHECKING:
         ImpactReport,
         OperationStatus,
         PreviewLinkAccepted,
+        WebhookAccepted,
     )
     from chalicelib.core.patches import FieldChange, make_patch, summarize
     from chalicelib.core.stage import StageSettings, get_settings
@@ -86,10 +103,31 @@ __getattr__ = lazy_names(
     __name__,
     {
         **dict.fromkeys(
-            ("ConfigContent", "Model", "PageSlug", "SiteFields", "SiteSlug", "StrictModel", "TemplateName"), "fields"
+            (
+                "EVENT_TYPES",
+                "ConfigContent",
+                "Model",
+                "PageSlug",
+                "SiteFields",
+                "SiteSlug",
+                "StrictModel",
+                "TemplateName",
+                "Timestamp",
+                "WebhookFields",
+                "WebhookName",
+            ),
+            "fields",
         ),
         **dict.fromkeys(
-            ("Accepted", "Checked", "ImpactedConfig", "ImpactReport", "OperationStatus", "PreviewLinkAccepted"),
+            (
+                "Accepted",
+                "Checked",
+                "ImpactedConfig",
+                "ImpactReport",
+                "OperationStatus",
+                "PreviewLinkAccepted",
+                "WebhookAccepted",
+            ),
             "outcomes",
         ),
         **dict.fromkeys(("FieldChange", "make_patch", "summarize"), "patches"),
@@ -100,6 +138,7 @@ __getattr__ = lazy_names(
 __all__ = [
     "AWS_ERRORS",
     "DEFAULT_PAGE_SIZE",
+    "EVENT_TYPES",
     "ID_PATTERN",
     "MAX_BODY_BYTES",
     "MAX_PAGE_SIZE",
@@ -107,9 +146,12 @@ __all__ = [
     "MAX_SCHEMA_DESCRIPTION",
     "MAX_SETTINGS_BYTES",
     "MAX_SETTINGS_DEPTH",
+    "MAX_WEBHOOKS_PER_SITE",
     "PAGE_PATTERN",
     "SITE_PATTERN",
     "TEMPLATE_PATTERN",
+    "TEST_EVENT_TYPE",
+    "WEBHOOK_NAME_PATTERN",
     "Accepted",
     "AlreadyApproved",
     "ApprovalRequired",
@@ -143,9 +185,13 @@ __all__ = [
     "StillPublished",
     "StrictModel",
     "TemplateName",
+    "Timestamp",
     "Unauthorized",
     "UnsupportedMediaType",
     "ValidationFailed",
+    "WebhookAccepted",
+    "WebhookFields",
+    "WebhookName",
     "WriteRejected",
     "describe",
     "epoch_seconds",
@@ -161,6 +207,7 @@ __all__ = [
     "is_release_id",
     "is_site_slug",
     "is_template_name",
+    "is_webhook_name",
     "isoformat",
     "json_depth",
     "jsontext",

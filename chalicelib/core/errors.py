@@ -1,10 +1,36 @@
 """Domain errors: each says what happened. Which HTTP answer it becomes is decided in one
 table at the web edge (`chalicelib.web.status`). The worker has its own two signals
-(`chalicelib.writes`): `OperationFailed` (failed for good) and `RetryLater`."""
+(`chalicelib.writes`): `OperationFailed` (failed for good) and `RetryLater`; the codes a
+failed operation can end with are `FailureCode`."""
 
 from __future__ import annotations
 
-from typing import Any, Dict, List, Optional
+from typing import Any, Dict, List, Literal, Optional, Tuple, get_args
+
+# Why an accepted operation failed: the `error.code` of a failed operation, and the
+# `failure.code` of a failed release. The worker records these only (`OperationFailed`
+# takes one), and the OpenAPI document lists them, so clients can branch on them.
+FailureCode = Literal[
+    "AlreadyApproved",
+    "ApprovalRequired",
+    "Conflict",
+    "DeliveryFailed",
+    "IdempotencyKeyReused",
+    "NotFound",
+    "NotPublished",
+    "PageChangedSince",
+    "PreconditionFailed",
+    "Rejected",
+    "ReleaseFailed",
+    "ReleaseStateConflict",
+    "ReleaseTooLarge",
+    "SchemaViolation",
+    "SelfApproval",
+    "StillPublished",
+    "Superseded",
+    "UnknownSite",
+]
+FAILURE_CODES: Tuple[str, ...] = get_args(FailureCode)
 
 
 class DomainError(Exception):

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import ipaddress
 import re
-from typing import Annotated, Any, Dict, List, Literal
+from typing import Annotated, Any, Dict, List, Literal, Tuple, get_args
 from urllib.parse import urlsplit
 
 from pydantic.config import ConfigDict
@@ -24,6 +24,7 @@ from chalicelib.core.limits import (
     PAGE_PATTERN,
     SITE_PATTERN,
     TEMPLATE_PATTERN,
+    WEBHOOK_NAME_PATTERN,
     json_depth,
     settings_size,
 )
@@ -33,6 +34,19 @@ from chalicelib.core.limits import (
 SiteSlug = Annotated[str, Field(pattern=SITE_PATTERN)]
 PageSlug = Annotated[str, Field(pattern=PAGE_PATTERN)]
 TemplateName = Annotated[str, Field(pattern=TEMPLATE_PATTERN)]
+WebhookName = Annotated[str, Field(pattern=WEBHOOK_NAME_PATTERN)]
+# The change events a webhook can subscribe to (PRODUCT.md, "Change events").
+EventType = Literal[
+    "page.published",
+    "page.unpublished",
+    "page.deleted",
+    "release.published",
+    "release.reverted",
+    "site.changed",
+    "schema.changed",
+    "schema.deleted",
+]
+EVENT_TYPES: Tuple[str, ...] = get_args(EventType)
 
 
 def _bounded_settings(settings: Dict[str, Any]) -> Dict[str, Any]:
@@ -152,6 +166,9 @@ StrictBool = Annotated[bool, Field(strict=True)]
 # page changes only when a version is published.
 PublishMode = Literal["direct", "review"]
 RequiredApprovals = Annotated[int, Field(ge=0, le=MAX_REQUIRED_APPROVALS, strict=True)]
+# A time as the service writes it (`clock.isoformat`: UTC, milliseconds, `Z`): RFC 3339,
+# which the OpenAPI document says with `format: date-time`.
+Timestamp = Annotated[str, Field(json_schema_extra={"format": "date-time"})]
 
 
 class Model(BaseModel):
@@ -179,6 +196,24 @@ class SiteFields(StrictModel):
     requireSchemas: StrictBool = False
     publishMode: PublishMode = "direct"
     requiredApprovals: RequiredApprovals = 0
+
+
+# The events a webhook subscribes to; each once, in the order first given.
+EventTypes = Annotated[List[EventType], Field(min_length=1, max_length=len(EVENT_TYPES)), AfterValidator(_unique)]
+WebhookURL = Annotated[
+    str,
+    Field(
+        min_length=1,
+        max_length=2048,
+        description="https://host/path: a host that resolves to public addresses only (the local stage: "
+        "http or https on 127.0.0.1, ::1 or localhost). Redirects are not followed.",
+    ),
+]
+
+
+class WebhookFields(StrictModel):
+    url: WebhookURL
+    events: EventTypes = list(get_args(EventType))
 
 
 class ConfigContent(StrictModel):

@@ -25,11 +25,20 @@ SITE_PATTERN = r"^[a-z0-9][a-z0-9-]{0,62}$"
 PAGE_PATTERN = r"^[a-z0-9][a-z0-9._-]{0,127}$"
 # Layout and theme name a template in the site's code: short, printable, no spaces.
 TEMPLATE_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._/-]{0,99}$"
+# A webhook's name, unique within its site: a slug, as a site's is.
+WEBHOOK_NAME_PATTERN = SITE_PATTERN
+MAX_WEBHOOKS_PER_SITE = 10
+# What POST /sites/{site}/webhooks/{name}/test sends: to that webhook only, whatever it subscribes to.
+TEST_EVENT_TYPE = "webhook.test"
 
 
 def is_site_slug(text: str) -> bool:
     # fullmatch: with re.match, `$` also matches before a trailing newline ("shop\n").
     return re.fullmatch(SITE_PATTERN, text) is not None
+
+
+def is_webhook_name(text: str) -> bool:
+    return re.fullmatch(WEBHOOK_NAME_PATTERN, text) is not None
 
 
 def is_page_slug(text: str) -> bool:

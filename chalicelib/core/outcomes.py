@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Any, Dict, List, Literal, Optional
 
-from chalicelib.core.fields import Model
+from chalicelib.core.fields import Model, Timestamp
 
 OperationStatus = Literal["pending", "succeeded", "failed"]
 
@@ -23,7 +23,14 @@ class PreviewLinkAccepted(Accepted):
 
     url: Optional[str] = None
     token: Optional[str] = None
-    expiresAt: Optional[str] = None
+    expiresAt: Optional[Timestamp] = None
+
+
+class WebhookAccepted(Accepted):
+    """A webhook being created, or its secret rotated: `secret` (shown only in this answer)
+    is what its receiver verifies signatures with (Standard Webhooks, `whsec_...`)."""
+
+    secret: Optional[str] = None
 
 
 class Checked(Model):

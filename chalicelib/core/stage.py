@@ -47,6 +47,20 @@ class StageSettings(BaseModel):
     # Change events go to this EventBridge bus ("default": the account's default bus),
     # with source metadata-manager.<stage>.
     event_bus_name: str = Field(default="default", alias="EVENT_BUS_NAME")
+    # Webhooks (chalicelib.events): the delivery queue and its dead-letter queue (by name;
+    # the URL when infrastructure as code gives it), and the KMS key (an alias or ARN) that
+    # seals signing secrets.
+    webhook_queue_name: str = Field(default="", alias="WEBHOOK_QUEUE_NAME")
+    webhook_queue_url: str = Field(default="", alias="WEBHOOK_QUEUE_URL")
+    webhook_dead_letter_queue_name: str = Field(default="", alias="WEBHOOK_DEAD_LETTER_QUEUE_NAME")
+    webhook_key_id: str = Field(default="", alias="WEBHOOK_KEY_ID")
+    # The first retry of a failed delivery waits about this long; each next one twice as long.
+    webhook_retry_base_seconds: float = Field(default=30, alias="WEBHOOK_RETRY_BASE_SECONDS", gt=0)
+
+    @property
+    def local(self) -> bool:
+        """The stage that runs only on a developer's machine (it delivers to 127.0.0.1)."""
+        return self.stage == "local"
 
     @property
     def event_source(self) -> str:

@@ -10,7 +10,7 @@ from typing import Any, Callable, Dict, List, Optional
 
 from chalice.app import Response
 
-from chalicelib.core import Model, etag, if_none_match_holds, is_site_slug, pages_etag
+from chalicelib.core import Model, Timestamp, etag, if_none_match_holds, is_site_slug, pages_etag
 from chalicelib.delivery.pages import cache_headers, cors_headers, impossible_site_response, not_found
 from chalicelib.store import PageRender, PublishedPages, PublishedReader, RenderConfig
 from chalicelib.web import empty_response, json_response
@@ -23,7 +23,7 @@ class ManifestEntry(Model):
     page: str
     version: int
     etag: str
-    updatedAt: str
+    updatedAt: Timestamp
 
 
 class SiteManifest(Model):

@@ -12,7 +12,7 @@ import json
 import logging
 import time
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Any, Callable, List, Protocol, Sequence
+from typing import TYPE_CHECKING, Any, Callable, List, Optional, Protocol, Sequence
 
 from botocore.exceptions import BotoCoreError, ClientError
 
@@ -31,6 +31,10 @@ SWEEP_AFTER = timedelta(minutes=1)
 # After a failure, the worker leaves events to the sweeper for this long instead of
 # trying again on every operation: a slow EventBridge must not hold writes back.
 PAUSE_AFTER_FAILURE_SECONDS = 30.0
+# The sweeper starts an operation's events only while the time left, less this margin,
+# exceeds its slowest send so far (a PutEvents, a webhook Query and SendMessageBatch, a
+# BatchWriteItem): a Lambda function is stopped at its timeout.
+SWEEP_MARGIN_SECONDS = 2.0
 
 
 def detail_type(event: ChangeEvent) -> str:
@@ -130,8 +134,19 @@ class EventSender:
             return False
         return self.send(events)
 
-    def sweep(self, now: datetime) -> int:
+    def sweep(self, now: datetime, time_left: Optional[Callable[[], float]] = None) -> int:
         """Sends the events left unsent for a while, an operation's at a time (what goes
-        stays gone if a later one fails); answers how many went."""
+        stays gone if a later one fails), while `time_left` (seconds) leaves a margin:
+        what is left waits for the next run. Answers how many went."""
         unsent = self._outbox.unsent(now - SWEEP_AFTER)
-        return sum(len(events) for events in unsent if self.send(events, even_if_paused=True))
+        sent = 0
+        slowest = 0.0
+        for done, events in enumerate(unsent):
+            if time_left is not None and time_left() - SWEEP_MARGIN_SECONDS <= slowest:
+                self._log.info("the sweep stops for now: its time is up", extra={"left": len(unsent) - done})
+                break
+            started = self._monotonic()
+            if self.send(events, even_if_paused=True):
+                sent += len(events)
+            slowest = max(slowest, self._monotonic() - started)
+        return sent

@@ -24,6 +24,8 @@ if TYPE_CHECKING:
         AuditActor,
         AuditEntry,
         ConfigVersion,
+        Delivery,
+        DeliveryStatus,
         IdempotencyRecord,
         LastApplied,
         LayoutSchema,
@@ -37,9 +39,12 @@ if TYPE_CHECKING:
         ReleaseFailure,
         ReleaseItem,
         RenderConfig,
+        SealedSecret,
         ServedBefore,
         Site,
         Token,
+        Webhook,
+        WebhookSecret,
     )
     from chalicelib.store.outbox import ChangeEvent, OutboxStore, event_id
     from chalicelib.store.previews import PreviewStore
@@ -51,6 +56,7 @@ if TYPE_CHECKING:
     from chalicelib.store.snapshot import Reads, Snapshot, SnapshotReader
     from chalicelib.store.table import SingleTable, Transaction
     from chalicelib.store.tokens import TokenStore
+    from chalicelib.store.webhooks import DeliveryLog, WebhookStore
 
 # What a module of this package defines, loaded when first used (PEP 562): the stored
 # items are pydantic models, and a cold start builds none (nor reaches for the table).
@@ -64,6 +70,8 @@ _MODULES = {
         "AuditActor",
         "AuditEntry",
         "ConfigVersion",
+        "Delivery",
+        "DeliveryStatus",
         "IdempotencyRecord",
         "LastApplied",
         "LayoutSchema",
@@ -77,9 +85,12 @@ _MODULES = {
         "ReleaseFailure",
         "ReleaseItem",
         "RenderConfig",
+        "SealedSecret",
         "ServedBefore",
         "Site",
         "Token",
+        "Webhook",
+        "WebhookSecret",
     ),
     "outbox": ("ChangeEvent", "OutboxStore", "event_id"),
     "previews": ("PreviewStore",),
@@ -91,6 +102,7 @@ _MODULES = {
     "snapshot": ("Reads", "Snapshot", "SnapshotReader"),
     "table": ("SingleTable", "Transaction"),
     "tokens": ("TokenStore",),
+    "webhooks": ("DeliveryLog", "WebhookStore"),
 }
 __getattr__ = lazy_names(__name__, {name: module for module, names in _MODULES.items() for name in names})
 
@@ -111,6 +123,8 @@ class Store:
     previews: PreviewStore
     releases: ReleaseStore
     outbox: OutboxStore
+    webhooks: WebhookStore
+    deliveries: DeliveryLog
     published: PublishedReader
 
     @classmethod
@@ -136,6 +150,7 @@ class Store:
         from chalicelib.store.snapshot import SnapshotReader
         from chalicelib.store.table import SingleTable
         from chalicelib.store.tokens import TokenStore
+        from chalicelib.store.webhooks import DeliveryLog, WebhookStore
 
         single = SingleTable(table, clock=clock, sleep=sleep)
         audit = AuditStore(single, audit_retention or DEFAULT_RETENTION)
@@ -152,6 +167,8 @@ class Store:
             previews=PreviewStore(single),
             releases=ReleaseStore(single),
             outbox=OutboxStore(single),
+            webhooks=WebhookStore(single),
+            deliveries=DeliveryLog(single),
             published=PublishedReader(single),
         )
 
@@ -169,6 +186,9 @@ __all__ = [
     "ConfigState",
     "ConfigStore",
     "ConfigVersion",
+    "Delivery",
+    "DeliveryLog",
+    "DeliveryStatus",
     "Finding",
     "IdempotencyRecord",
     "LastApplied",
@@ -193,6 +213,7 @@ __all__ = [
     "ReleaseStore",
     "RenderConfig",
     "SchemaStore",
+    "SealedSecret",
     "ServedBefore",
     "Site",
     "SiteDelivery",
@@ -203,6 +224,9 @@ __all__ = [
     "Token",
     "TokenStore",
     "Transaction",
+    "Webhook",
+    "WebhookSecret",
+    "WebhookStore",
     "WriteRejected",
     "event_id",
     "keys",

@@ -9,7 +9,7 @@ from typing import Any, Dict, List, Literal
 
 from boto3.dynamodb.conditions import Key
 
-from chalicelib.core import Model, epoch_seconds
+from chalicelib.core import Model, Timestamp, epoch_seconds
 from chalicelib.store import keys
 from chalicelib.store.table import SingleTable
 
@@ -24,7 +24,7 @@ class Finding(Model):
 
 class CheckResult(Model):
     runId: str
-    checkedAt: str
+    checkedAt: Timestamp
     status: CheckStatus
     findings: List[Finding]
     # What the run changed: backups created or deleted, PITR switched on.

@@ -24,6 +24,9 @@ Items and their keys (pk / sk, and gsi1pk / gsi1sk where an item is listed):
 |   (of no site: tokens)    | AUDIT#GLOBAL       | <time>#<opId>       |          |             |
 | change events to send     | OUTBOX#<opId>      | EVENTS              | OUTBOX#<shard>         |
 |   (outbox, TTL)           |                    |                     | <occurredAt>#<opId>    |
+| webhook of a site         | SITE#<site>        | WEBHOOK#<name>      |          |             |
+| webhook delivery attempt  | DELIVERIES#<site>#<name> | <attemptedAt>#<eventId>#<attempt> |  |  |
+|   (TTL)                   |                    |                     |          |             |
 
 A config's CURRENT item holds its latest version. Its page's item holds the latest
 version too (for listings) and what the page serves (`published`): the public route for
@@ -215,3 +218,22 @@ def outbox_entry(operation_id: str, occurred_at: str) -> Key:
 
 def outbox_shards() -> list[str]:
     return [f"OUTBOX#{shard}" for shard in range(OUTBOX_SHARDS)]
+
+
+WEBHOOK_PREFIX = "WEBHOOK#"
+DELIVERIES_PREFIX = "DELIVERIES#"
+
+
+def webhook_key(site: str, name: str) -> Key:
+    """A webhook lives in its site's partition: the worker lists a site's webhooks with one
+    Query when it sends the site's events."""
+    return {PK: site_pk(site), SK: f"{WEBHOOK_PREFIX}{name}"}
+
+
+def deliveries_pk(site: str, name: str) -> str:
+    """A webhook's delivery log: one partition, oldest first (slugs hold no '#')."""
+    return f"{DELIVERIES_PREFIX}{site}#{name}"
+
+
+def delivery_key(site: str, name: str, attempted_at: str, event_id: str, attempt: int) -> Key:
+    return {PK: deliveries_pk(site, name), SK: f"{attempted_at}#{event_id}#{attempt:03d}"}

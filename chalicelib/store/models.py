@@ -10,7 +10,7 @@ from typing import Any, Dict, List, Literal, Mapping, Optional
 from pydantic.config import ConfigDict
 from pydantic.fields import Field
 
-from chalicelib.core import Model, OperationStatus
+from chalicelib.core import Model, OperationStatus, Timestamp, errors
 
 
 class Site(Model):
@@ -24,8 +24,8 @@ class Site(Model):
     publishMode: Literal["direct", "review"] = "direct"
     requiredApprovals: int = 0
     version: int
-    createdAt: str
-    updatedAt: str
+    createdAt: Timestamp
+    updatedAt: Timestamp
 
 
 class PageRender(Model):
@@ -37,7 +37,7 @@ class PageRender(Model):
     theme: str
     settings: Dict[str, Any]
     version: int
-    updatedAt: str
+    updatedAt: Timestamp
 
     def content(self) -> Dict[str, Any]:
         """What an editor writes: the layout, the theme and the settings."""
@@ -50,7 +50,7 @@ class RenderConfig(PageRender):
     version the page serves (null while it serves none)."""
 
     id: str
-    createdAt: str
+    createdAt: Timestamp
     publishedVersion: Optional[int] = None
 
 
@@ -62,8 +62,8 @@ class Publication(Model):
     theme: str
     settings: Dict[str, Any]
     # When that version was written, and when it was published.
-    updatedAt: str
-    publishedAt: str
+    updatedAt: Timestamp
+    publishedAt: Timestamp
 
     def content(self) -> Dict[str, Any]:
         return {"layout": self.layout, "theme": self.theme, "settings": self.settings}
@@ -96,7 +96,7 @@ class Publication(Model):
 
 class ConfigVersion(Model):
     version: int
-    updatedAt: str
+    updatedAt: Timestamp
     deleted: bool = False
     layout: Optional[str] = None
     theme: Optional[str] = None
@@ -119,14 +119,14 @@ class LayoutSchema(Model):
     schema_: Dict[str, Any] = Field(alias="schema")
     description: Optional[str] = None
     version: int
-    createdAt: str
-    updatedAt: str
+    createdAt: Timestamp
+    updatedAt: Timestamp
 
     model_config = ConfigDict(defer_build=True, populate_by_name=True, serialize_by_alias=True)
 
 
 class OperationError(Model):
-    code: str
+    code: str = Field(json_schema_extra={"enum": list(errors.FAILURE_CODES)})
     message: str
     # One entry per problem (e.g. each schema error of a `SchemaViolation`).
     details: Optional[List[Dict[str, Any]]] = None
@@ -141,8 +141,8 @@ class Operation(Model):
     resourceId: Optional[str] = None
     version: Optional[int] = None
     error: Optional[OperationError] = None
-    submittedAt: Optional[str] = None
-    completedAt: Optional[str] = None
+    submittedAt: Optional[Timestamp] = None
+    completedAt: Optional[Timestamp] = None
 
 
 class IdempotencyRecord(Model):
@@ -169,9 +169,70 @@ class PreviewLink(Model):
     page: str
     # The version shown; absent: the latest, whatever it is when the link is opened.
     version: Optional[int] = None
-    createdAt: str
-    expiresAt: str
+    createdAt: Timestamp
+    expiresAt: Timestamp
     createdBy: str
+
+
+class WebhookSecret(Model):
+    """A signing secret (never shown but once, when it is made): when it was made, and
+    until when it still signs, once a newer one has replaced it (the rotation's overlap)."""
+
+    createdAt: Timestamp
+    expiresAt: Optional[Timestamp] = None
+
+    def signs_at(self, now: datetime) -> bool:
+        """Whether it still signs at `now`: the newest does, a replaced one until its overlap ends."""
+        return not self.expiresAt or datetime.fromisoformat(self.expiresAt) > now
+
+
+class SealedSecret(WebhookSecret):
+    """A signing secret as stored: encrypted under the stage's KMS key, with the site and
+    the webhook as its encryption context (the table alone cannot sign anything)."""
+
+    sealed: str
+
+
+class Webhook(Model):
+    """Where a site's change events are posted, signed per the Standard Webhooks
+    specification. A `410 Gone` from the receiver disables it (`enabled` false, with
+    when and why); a PUT enables it again."""
+
+    site: str
+    name: str
+    url: str
+    events: List[str]
+    enabled: bool = True
+    disabledAt: Optional[Timestamp] = None
+    disabledReason: Optional[str] = None
+    secrets: List[WebhookSecret]
+    version: int
+    createdAt: Timestamp
+    updatedAt: Timestamp
+
+
+DeliveryStatus = Literal["delivered", "failed", "gone"]
+
+
+class Delivery(Model):
+    """One attempt to deliver one event to a webhook. `failed` attempts are tried again
+    (`nextAttemptAt`) until the event has waited 24 hours, then dead-lettered
+    (`deadLettered`); `gone` (410) disabled the webhook."""
+
+    eventId: str
+    eventType: str
+    attempt: int
+    attemptedAt: Timestamp
+    status: DeliveryStatus
+    url: str
+    # The receiver's answer; absent when there was none (refused, unreachable, timed out).
+    statusCode: Optional[int] = None
+    durationMs: int
+    error: Optional[str] = None
+    # The start of the receiver's answer, for debugging (at most 256 characters).
+    response: Optional[str] = None
+    nextAttemptAt: Optional[Timestamp] = None
+    deadLettered: bool = False
 
 
 ReleaseStatus = Literal["open", "approved", "scheduled", "published", "cancelled", "failed", "reverted"]
@@ -193,7 +254,7 @@ class ReleaseActor(Model):
 
 
 class Approval(ReleaseActor):
-    at: str
+    at: Timestamp
 
 
 class ServedBefore(Model):
@@ -205,7 +266,7 @@ class ServedBefore(Model):
 
 
 class ReleaseFailure(Model):
-    code: str
+    code: str = Field(json_schema_extra={"enum": list(errors.FAILURE_CODES)})
     message: str
     details: Optional[List[Dict[str, Any]]] = None
 
@@ -220,16 +281,16 @@ class Release(Model):
     status: ReleaseStatus
     items: List[ReleaseItem]
     createdBy: ReleaseActor
-    createdAt: str
-    updatedAt: str
+    createdAt: Timestamp
+    updatedAt: Timestamp
     approvals: List[Approval] = []
     requiredApprovals: int = 0
-    publishAt: Optional[str] = None
-    publishedAt: Optional[str] = None
+    publishAt: Optional[Timestamp] = None
+    publishedAt: Optional[Timestamp] = None
     # The operation that published it: a revert puts pages back only while they still
     # serve what that operation published.
     publishOperationId: Optional[str] = None
-    revertedAt: Optional[str] = None
+    revertedAt: Optional[Timestamp] = None
     servedBefore: Optional[List[ServedBefore]] = None
     failure: Optional[ReleaseFailure] = None
     version: int
@@ -245,7 +306,7 @@ class AuditActor(Model):
 class AuditEntry(Model):
     """One applied change, written in the same transaction as the change itself."""
 
-    at: str
+    at: Timestamp
     operationId: str
     # An operation type, or token.create / token.revoke.
     type: str
@@ -265,7 +326,7 @@ class Token(Model):
     tokenId: str
     name: str
     scope: str
-    createdAt: str
+    createdAt: Timestamp
 
 
 # The attribute of a site's item, and of a config's items, that names the last operation

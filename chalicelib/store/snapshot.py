@@ -5,7 +5,7 @@ only one is asked for)."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
-from typing import Any, Callable, Dict, Optional, Tuple
+from typing import Any, Callable, Dict, List, Optional, Tuple
 
 from chalicelib.store import keys
 from chalicelib.store.configs import ConfigState, config_from_item, state_from_item, version_from_item
@@ -18,7 +18,9 @@ from chalicelib.store.models import (
     PreviewLink,
     Release,
     RenderConfig,
+    SealedSecret,
     Site,
+    Webhook,
 )
 from chalicelib.store.previews import TOKEN_HASH, link_from_item
 from chalicelib.store.receipts import idempotency_from_item, operation_from_item
@@ -26,6 +28,7 @@ from chalicelib.store.releases import release_from_item
 from chalicelib.store.schemas import schema_from_item
 from chalicelib.store.sites import site_from_item
 from chalicelib.store.table import Item, SingleTable
+from chalicelib.store.webhooks import sealed_from_item, webhook_from_item
 
 
 @dataclass(frozen=True)
@@ -47,6 +50,8 @@ class Reads:
     release: Optional[Tuple[str, str]] = None
     pages: Tuple[Tuple[str, str], ...] = ()
     versions: Tuple[Tuple[str, int], ...] = ()
+    # (site, name): a webhook.
+    webhook: Optional[Tuple[str, str]] = None
     # Also the page and the site of the config (`config_id`), read once the config names
     # them: a second read.
     follow_config: bool = False
@@ -78,6 +83,9 @@ class Snapshot:
     # (site, page) -> the page's config; (config id, version) -> the version (as found).
     pages: Dict[Tuple[str, str], ConfigState] = field(default_factory=dict)
     versions: Dict[Tuple[str, int], ConfigVersion] = field(default_factory=dict)
+    webhook: Optional[Webhook] = None
+    webhook_secrets: List[SealedSecret] = field(default_factory=list)
+    webhook_applied: Optional[LastApplied] = None
 
 
 # What each Snapshot field is read from: the Reads field naming it, and its key.
@@ -91,6 +99,7 @@ _KEYS: Dict[str, Tuple[str, Callable[[Any], keys.Key]]] = {
     "version": ("version", lambda version: keys.version_key(*version)),
     "preview": ("preview", lambda link: keys.preview_link_key(*link)),
     "release": ("release", lambda release: keys.release_key(*release)),
+    "webhook": ("webhook", lambda webhook: keys.webhook_key(*webhook)),
 }
 
 
@@ -123,7 +132,7 @@ class SnapshotReader:
 
         site, page, config, schema = item("site"), item("page"), item("config"), item("schema")
         operation, idempotency, version = item("operation"), item("idempotency"), item("version")
-        preview, release = item("preview"), item("release")
+        preview, release, webhook = item("preview"), item("release"), item("webhook")
 
         def of(key: keys.Key) -> Optional[Item]:
             return found.get((key[keys.PK], key[keys.SK]))
@@ -149,4 +158,7 @@ class SnapshotReader:
             release=release_from_item(release) if release else None,
             pages={page: state_from_item(item) for page, item in pages.items() if item},
             versions={v: version_from_item(item) for v, item in versions.items() if item},
+            webhook=webhook_from_item(webhook) if webhook else None,
+            webhook_secrets=sealed_from_item(webhook) if webhook else [],
+            webhook_applied=LastApplied.of_item(webhook),
         )

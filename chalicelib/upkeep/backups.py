@@ -41,6 +41,9 @@ class Targets:
     table_name: str
     queue_name: str
     dead_letter_queue_name: str
+    # The webhook delivery queue and its dead-letter queue (checked when named).
+    webhook_queue_name: str = ""
+    webhook_dead_letter_queue_name: str = ""
 
 
 class BackupChecker:
@@ -69,6 +72,10 @@ class BackupChecker:
             ("writeQueue", self._check_queue),
             ("deadLetterQueue", self._check_dead_letters),
         ]
+        if self._targets.webhook_queue_name:
+            checks.append(("webhookQueue", self._check_webhook_queue))
+        if self._targets.webhook_dead_letter_queue_name:
+            checks.append(("webhookDeadLetterQueue", self._check_webhook_dead_letters))
         for name, check in checks:
             try:
                 findings.append(check(now, actions, metrics))
@@ -173,24 +180,39 @@ class BackupChecker:
 
     def _check_queue(self, now: datetime, actions: List[str], metrics: Dict[str, float]) -> Finding:
         counts = self._queue_counts(self._targets.queue_name)
-        metrics["QueueVisibleMessages"] = float(counts["visible"])
         metrics["QueueInFlightMessages"] = float(counts["inFlight"])
-        summary = f"{counts['visible']} waiting, {counts['inFlight']} in flight"
-        if counts["visible"] > self._policy.backlog_warning:
-            return Finding(check="writeQueue", status="warning", reason=f"backlog: {summary}")
-        return Finding(check="writeQueue", status="ok", reason=summary)
+        return self._backlog("writeQueue", counts, metrics, "QueueVisibleMessages")
 
     def _check_dead_letters(self, now: datetime, actions: List[str], metrics: Dict[str, float]) -> Finding:
-        counts = self._queue_counts(self._targets.dead_letter_queue_name)
+        what = "message(s) could not be applied; fix the cause, then redrive them"
+        return self._dead("deadLetterQueue", self._targets.dead_letter_queue_name, metrics, "DeadLetterMessages", what)
+
+    def _check_webhook_queue(self, now: datetime, actions: List[str], metrics: Dict[str, float]) -> Finding:
+        counts = self._queue_counts(self._targets.webhook_queue_name)
+        return self._backlog("webhookQueue", counts, metrics, "WebhookQueueVisibleMessages")
+
+    def _check_webhook_dead_letters(self, now: datetime, actions: List[str], metrics: Dict[str, float]) -> Finding:
+        what = (
+            "webhook delivery(ies) failed for 24 hours; see each webhook's deliveries, fix the receiver, "
+            "then redrive them (POST /admin/redrive?queue=webhooks)"
+        )
+        name = self._targets.webhook_dead_letter_queue_name
+        return self._dead("webhookDeadLetterQueue", name, metrics, "WebhookDeadLetterMessages", what)
+
+    def _backlog(self, check: str, counts: Dict[str, int], metrics: Dict[str, float], metric: str) -> Finding:
+        metrics[metric] = float(counts["visible"])
+        summary = f"{counts['visible']} waiting, {counts['inFlight']} in flight"
+        if counts["visible"] > self._policy.backlog_warning:
+            return Finding(check=check, status="warning", reason=f"backlog: {summary}")
+        return Finding(check=check, status="ok", reason=summary)
+
+    def _dead(self, check: str, queue_name: str, metrics: Dict[str, float], metric: str, what: str) -> Finding:
+        counts = self._queue_counts(queue_name)
         dead = counts["visible"] + counts["inFlight"]
-        metrics["DeadLetterMessages"] = float(dead)
+        metrics[metric] = float(dead)
         if dead:
-            return Finding(
-                check="deadLetterQueue",
-                status="failing",
-                reason=f"{dead} message(s) could not be applied; fix the cause, then redrive them",
-            )
-        return Finding(check="deadLetterQueue", status="ok", reason="empty")
+            return Finding(check=check, status="failing", reason=f"{dead} {what}")
+        return Finding(check=check, status="ok", reason="empty")
 
 
 def emf_record(result: CheckResult, namespace: str, stage: str) -> Dict[str, Any]:

@@ -1,4 +1,5 @@
-"""Moving messages from the dead-letter queue back to the write queue, after a fix.
+"""Moving messages from a dead-letter queue back to its queue, after a fix: the write
+queue's, and the webhook delivery queue's.
 
 Each message is sent to the write queue first and deleted from the dead-letter queue
 only once the send succeeded: an interrupted redrive leaves a message in both queues at
@@ -60,6 +61,11 @@ class Redrive:
     # Seconds the caller may still run (`time_left_in` a Lambda context, or a
     # `time_budget`); None: no limit, until the queue is empty or the count is reached.
     time_left: Optional[TimeLeft] = None
+    # False for a standard queue (webhook deliveries): no message group, no deduplication.
+    fifo: bool = True
+    # What a message's body becomes on its way back (webhook deliveries start their day of
+    # retries anew); None: the body as it is.
+    rewrite: Optional[Callable[[str], str]] = None
 
     def run(self, max_messages: int = 1000) -> RedriveResult:
         """Moves up to `max_messages`, a round of up to ten at a time, and starts a round
@@ -94,16 +100,14 @@ class Redrive:
     def _send(self, messages: List[Any]) -> List[Any]:
         entries: List[Dict[str, Any]] = []
         for index, message in enumerate(messages):
-            entries.append(
-                {
-                    "Id": str(index),
-                    "MessageBody": message["Body"],
-                    "MessageGroupId": message.get("Attributes", {}).get("MessageGroupId") or "redriven",
-                    # Not the original id: SQS would drop a resend within five minutes of it.
-                    # A repeated redrive of the same message is dropped, which is what we want.
-                    "MessageDeduplicationId": f"redrive-{message['MessageId']}",
-                }
-            )
+            body = self.rewrite(message["Body"]) if self.rewrite else message["Body"]
+            entry: Dict[str, Any] = {"Id": str(index), "MessageBody": body}
+            if self.fifo:
+                entry["MessageGroupId"] = message.get("Attributes", {}).get("MessageGroupId") or "redriven"
+                # Not the original id: SQS would drop a resend within five minutes of it.
+                # A repeated redrive of the same message is dropped, which is what we want.
+                entry["MessageDeduplicationId"] = f"redrive-{message['MessageId']}"
+            entries.append(entry)
         response = self.sqs.send_message_batch(QueueUrl=self.queue_url, Entries=entries)  # type: ignore[arg-type]
         return [messages[int(entry["Id"])] for entry in response.get("Successful", [])]
 

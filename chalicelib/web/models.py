@@ -22,12 +22,16 @@ from chalicelib.core import (
     SiteFields,
     SiteSlug,
     StrictModel,
+    Timestamp,
+    WebhookAccepted,
+    WebhookFields,
 )
 from chalicelib.delivery import SiteBundle, SiteManifest
 from chalicelib.editorial import ConfigDiff, ReleaseView
 from chalicelib.store import (
     AuditEntry,
     ConfigVersion,
+    Delivery,
     LayoutSchema,
     Operation,
     PageRender,
@@ -35,6 +39,7 @@ from chalicelib.store import (
     Release,
     RenderConfig,
     Site,
+    Webhook,
 )
 from chalicelib.upkeep import BackupReport, RedriveResult
 
@@ -127,7 +132,7 @@ class ReleaseInput(StrictModel):
 
     title: str = Field(min_length=1, max_length=200)
     items: List[ReleaseItemInput] = Field(min_length=1, max_length=50)
-    publishAt: Optional[str] = Field(default=None, max_length=40)
+    publishAt: Optional[Timestamp] = Field(default=None, max_length=40)
 
 
 class ReleasePage(Model):
@@ -135,6 +140,32 @@ class ReleasePage(Model):
 
     items: List[Release]
     nextCursor: Optional[str]
+
+
+class WebhookInput(WebhookFields):
+    """Where to post the site's change events, and which (all of them when `events` is absent)."""
+
+
+class WebhookPage(Model):
+    """One page of a site's webhooks, by name; `nextCursor` as in other listings."""
+
+    items: List[Webhook]
+    nextCursor: Optional[str]
+
+
+class DeliveryPage(Model):
+    """One page of a webhook's delivery attempts, newest first; `nextCursor` as in other listings."""
+
+    items: List[Delivery]
+    nextCursor: Optional[str]
+
+
+class TrialQueued(Model):
+    """A test event on its way to the webhook: its attempts show in the webhook's deliveries."""
+
+    eventId: str
+    type: str
+    status: Literal["queued"] = "queued"
 
 
 # Every model a route names: those above, and those defined with what they describe.
@@ -147,6 +178,7 @@ __all__ = [
     "ConfigCreateInput",
     "ConfigDiff",
     "ConfigPage",
+    "DeliveryPage",
     "Health",
     "ImpactReport",
     "LayoutSchema",
@@ -169,5 +201,10 @@ __all__ = [
     "SiteInput",
     "SiteManifest",
     "SitePage",
+    "TrialQueued",
     "VersionPage",
+    "Webhook",
+    "WebhookAccepted",
+    "WebhookInput",
+    "WebhookPage",
 ]

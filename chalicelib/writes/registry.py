@@ -13,7 +13,7 @@ from pydantic.config import ConfigDict
 from pydantic.fields import Field
 from pydantic.type_adapter import TypeAdapter
 
-from chalicelib.core import DomainError, isoformat
+from chalicelib.core import DomainError, errors, isoformat
 from chalicelib.store import (
     AuditActor,
     AuditEntry,
@@ -53,7 +53,11 @@ class OperationFailed(DomainError):
     failure (a release records that it failed, and why)."""
 
     def __init__(
-        self, code: str, message: str, details: Optional[List[Dict[str, Any]]] = None, keep: bool = False
+        self,
+        code: errors.FailureCode,
+        message: str,
+        details: Optional[List[Dict[str, Any]]] = None,
+        keep: bool = False,
     ) -> None:
         super().__init__(message, details)
         self.code = code
