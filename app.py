@@ -11,55 +11,44 @@ from botocore.exceptions import BotoCoreError
 from chalice.app import AuthRequest, AuthResponse, Chalice, CloudWatchEvent, Rate, Response, SQSEvent
 
 from chalicelib import access, delivery, editorial, upkeep
-from chalicelib.access import Scope
-from chalicelib.core import set_up_hint, unreachable
-from chalicelib.core.errors import BadRequest, Conflict, DependencyUnavailable, NotFound
-from chalicelib.core.etags import if_none_match_holds, schema_etag
-from chalicelib.core.fields import (
+from chalicelib.core import (
     DEFAULT_PAGE_SIZE,
     MAX_PAGE_SIZE,
     PAGE_PATTERN,
     SITE_PATTERN,
-    ConfigContent,
     is_page_slug,
     is_site_slug,
     is_template_name,
     is_webhook_name,
+    required_setting,
+    set_up_hint,
+    unreachable,
 )
+from chalicelib.core.errors import BadRequest, Conflict, DependencyUnavailable, NotFound
+from chalicelib.core.etags import if_none_match_holds, schema_etag
 from chalicelib.core.ids import is_config_id, is_release_id
 from chalicelib.core.logs import get_logger
-from chalicelib.core.outcomes import Accepted, Checked, ImpactReport, PreviewLinkAccepted, WebhookAccepted
-from chalicelib.core.stage import required_setting
-from chalicelib.editorial import ConfigDiff
 from chalicelib.services import Services, get_services
-from chalicelib.store import LayoutSchema, Listing, Operation, PageRender, RenderConfig, Site, Webhook
-from chalicelib.upkeep import BackupReport, RedriveResult
 from chalicelib.web import Call, Param, empty_response, endpoint, http_middleware, json_response
 from chalicelib.web.endpoint import CURSOR, DRY_RUN, FORCE, IDEMPOTENCY_KEY, IF_MATCH, IF_NONE_MATCH, LIMIT, ORIGIN
-from chalicelib.web.models import (
-    AuditPage,
-    ConfigCreateInput,
-    ConfigPage,
-    DeliveryPage,
-    Health,
-    PreviewLinkInput,
-    PreviewLinkList,
-    PublishInput,
-    ReleaseInput,
-    ReleasePage,
-    SchemaInput,
-    SchemaPage,
-    SiteInput,
-    SitePage,
-    TrialQueued,
-    VersionPage,
-    WebhookInput,
-    WebhookPage,
-)
 
 if TYPE_CHECKING:
+    from chalicelib.access import Scope
+    from chalicelib.store import Listing, Webhook
+    from chalicelib.web.models import (
+        ConfigContent,
+        ConfigCreateInput,
+        PreviewLinkInput,
+        PublishInput,
+        ReleaseInput,
+        SchemaInput,
+        SiteInput,
+        WebhookInput,
+    )
     from chalicelib.writes import Answer, Submission
 
+# Routes name their bodies' and answers' models: `chalicelib.web.models` is loaded when one
+# is first needed, not when this module is imported (a cold start builds no model).
 app = Chalice(app_name="metadata-manager", configure_logs=False)
 log = get_logger()
 app.register_middleware(http_middleware(app, log), "http")
@@ -89,6 +78,11 @@ UNTIL = Param(
 RELEASE_STATUSES = ("open", "approved", "scheduled", "published", "cancelled", "failed", "reverted")
 RELEASE_STATUS = Param(
     "status", "Only the releases in this status.", schema={"type": "string", "enum": list(RELEASE_STATUSES)}
+)
+SITE_CURSOR = Param(
+    "cursor",
+    "The `nextCursor` of the previous part, exactly as received: a site whose pages' items hold more than "
+    "1 MB is answered in parts.",
 )
 PREVIEW_TOKEN = Param("token", "A preview link's token (instead of a bearer token).")
 AUTHORIZATION = Param("Authorization", "`Bearer <token>` with the read scope (instead of a preview link's token).")
@@ -127,7 +121,13 @@ def write_endpoint(
 ) -> Callable[[Callable[..., Response]], Callable[..., Response]]:
     """A write route: 202 with its operation, or 200 for a dry run (`?dryRun=true`)."""
     return endpoint(
-        app, log, scope=scope, answers={202: Accepted, 200: Checked}, errors=errors, query=(DRY_RUN,), headers=headers
+        app,
+        log,
+        scope=scope,
+        answers={202: "Accepted", 200: "Checked"},
+        errors=errors,
+        query=(DRY_RUN,),
+        headers=headers,
     )
 
 
@@ -142,6 +142,8 @@ def submission(call: Call) -> Submission:
 
 def accepted(result: Answer) -> Response:
     """202 with the operation; 200 for a dry run that found nothing wrong."""
+    from chalicelib.core import Accepted
+
     if isinstance(result, Accepted):
         return json_response(result, status=202, headers={"Location": f"/operations/{result.operationId}"})
     return json_response(result)
@@ -180,10 +182,10 @@ def token_authorizer(request: AuthRequest) -> AuthResponse:
 
 
 @app.route("/health", methods=["GET"])
-@endpoint(app, log, scope=None, answers={200: Health})
+@endpoint(app, log, scope=None, answers={200: "Health"})
 def health(call: Call) -> Response:
     """Liveness: cheap, public, and says nothing about the data."""
-    return json_response(Health(status="ok", service=app.app_name, stage=services().settings.stage))
+    return json_response({"status": "ok", "service": app.app_name, "stage": services().settings.stage})
 
 
 @app.route("/openapi.json", methods=["GET"])
@@ -196,7 +198,7 @@ def openapi_document(call: Call) -> Response:
 
 
 @app.route("/sites/{site}/pages/{page}", methods=["GET"])
-@endpoint(app, log, scope=None, answers={200: PageRender, 304: None}, errors=(404,), headers=(ORIGIN, IF_NONE_MATCH))
+@endpoint(app, log, scope=None, answers={200: "PageRender", 304: None}, errors=(404,), headers=(ORIGIN, IF_NONE_MATCH))
 def render_page(call: Call, site: str, page: str) -> Response:
     """The render config of one page, for frontends: cacheable, with CORS for the site."""
     return delivery.page_response(
@@ -213,8 +215,74 @@ def render_page_preflight(call: Call, site: str, page: str) -> Response:
     return delivery.preflight_response(services().store.sites.get(site), call.header("Origin"))
 
 
+@app.route("/sites/{site}/manifest", methods=["GET"])
+@endpoint(
+    app,
+    log,
+    scope=None,
+    answers={200: "SiteManifest", 304: None},
+    errors=(400, 404),
+    query=(SITE_CURSOR,),
+    headers=(ORIGIN, IF_NONE_MATCH),
+)
+def site_manifest(call: Call, site: str) -> Response:
+    """Every page the site serves, with its version, ETag and updatedAt: what a build or a
+    server-side renderer checks before fetching anything (one read; its ETag is the bundle's)."""
+    return delivery.manifest_response(
+        services().store.published,
+        site,
+        call.query("cursor"),
+        call.header("Origin"),
+        call.header("If-None-Match"),
+        call.request_id,
+    )
+
+
+@app.route("/sites/{site}/bundle", methods=["GET"])
+@endpoint(
+    app,
+    log,
+    scope=None,
+    answers={200: "SiteBundle", 304: None},
+    errors=(400, 404),
+    query=(SITE_CURSOR,),
+    headers=(ORIGIN, IF_NONE_MATCH),
+)
+def site_bundle(call: Call, site: str) -> Response:
+    """The render config of every page the site serves, as the page route answers each: a
+    whole site in one request and one read, for builds and server-side renderers."""
+    return delivery.bundle_response(
+        services().store.published,
+        site,
+        call.query("cursor"),
+        call.header("Origin"),
+        call.header("If-None-Match"),
+        call.request_id,
+    )
+
+
+@app.route("/sites/{site}/manifest", methods=["OPTIONS"])
+@endpoint(app, log, scope=None, answers={204: None}, errors=(404,), headers=(ORIGIN,))
+def site_manifest_preflight(call: Call, site: str) -> Response:
+    """CORS preflight, granted to the site's allowed origins only."""
+    return _site_preflight(call, site)
+
+
+@app.route("/sites/{site}/bundle", methods=["OPTIONS"])
+@endpoint(app, log, scope=None, answers={204: None}, errors=(404,), headers=(ORIGIN,))
+def site_bundle_preflight(call: Call, site: str) -> Response:
+    """CORS preflight, granted to the site's allowed origins only."""
+    return _site_preflight(call, site)
+
+
+def _site_preflight(call: Call, site: str) -> Response:
+    if not is_site_slug(site):
+        return delivery.impossible_site_response(site, call.request_id)
+    return delivery.preflight_response(services().store.sites.get(site), call.header("Origin"))
+
+
 @app.route("/metadata/{id}", methods=["GET"])
-@endpoint(app, log, scope=None, answers={200: RenderConfig, 304: None}, errors=(404,), headers=(IF_NONE_MATCH,))
+@endpoint(app, log, scope=None, answers={200: "RenderConfig", 304: None}, errors=(404,), headers=(IF_NONE_MATCH,))
 def get_config(call: Call, id: str) -> Response:
     """One config by id as its page serves it (the published version), with its ETag."""
     state = services().store.configs.state(id) if is_config_id(id) else None
@@ -234,7 +302,7 @@ def put_site(call: Call, site: str, body: SiteInput) -> Response:
 
 
 @app.route("/sites/{site}", methods=["GET"], authorizer=token_authorizer)
-@endpoint(app, log, scope="read", answers={200: Site}, errors=(404,))
+@endpoint(app, log, scope="read", answers={200: "Site"}, errors=(404,))
 def get_site(call: Call, site: str) -> Response:
     """One site."""
     found = services().store.sites.get(site) if is_site_slug(site) else None
@@ -244,7 +312,7 @@ def get_site(call: Call, site: str) -> Response:
 
 
 @app.route("/sites", methods=["GET"], authorizer=token_authorizer)
-@endpoint(app, log, scope="read", answers={200: SitePage}, errors=(400,), query=(LIMIT, CURSOR))
+@endpoint(app, log, scope="read", answers={200: "SitePage"}, errors=(400,), query=(LIMIT, CURSOR))
 def list_sites(call: Call) -> Response:
     """All sites, by slug, a page at a time."""
     listing = services().store.sites.list(
@@ -261,7 +329,7 @@ def list_sites(call: Call) -> Response:
     app,
     log,
     scope="admin",
-    answers={202: Accepted, 200: ImpactReport},
+    answers={202: "Accepted", 200: "ImpactReport"},
     errors=(400, 404, 409, 412, 413, 415, 422),
     query=(DRY_RUN, FORCE),
     headers=(IF_MATCH, IDEMPOTENCY_KEY),
@@ -271,11 +339,13 @@ def put_schema(call: Call, site: str, layout: str, body: SchemaInput) -> Respons
     _schema_path(site, layout)
     desk = services().schema_desk
     result = desk.put_schema(site, layout, body, call.header("If-Match"), call.query_flag("force"), submission(call))
+    from chalicelib.core import ImpactReport
+
     return json_response(result) if isinstance(result, ImpactReport) else accepted(result)
 
 
 @app.route("/sites/{site}/schemas/{layout}", methods=["GET"], authorizer=token_authorizer)
-@endpoint(app, log, scope="read", answers={200: LayoutSchema, 304: None}, errors=(404,), headers=(IF_NONE_MATCH,))
+@endpoint(app, log, scope="read", answers={200: "LayoutSchema", 304: None}, errors=(404,), headers=(IF_NONE_MATCH,))
 def get_schema(call: Call, site: str, layout: str) -> Response:
     """The settings schema of a layout, with its ETag (for If-Match when changing it)."""
     found = services().store.schemas.get(site, layout) if is_site_slug(site) and is_template_name(layout) else None
@@ -288,7 +358,7 @@ def get_schema(call: Call, site: str, layout: str) -> Response:
 
 
 @app.route("/sites/{site}/schemas", methods=["GET"], authorizer=token_authorizer)
-@endpoint(app, log, scope="read", answers={200: SchemaPage}, errors=(400, 404), query=(LIMIT, CURSOR))
+@endpoint(app, log, scope="read", answers={200: "SchemaPage"}, errors=(400, 404), query=(LIMIT, CURSOR))
 def list_schemas(call: Call, site: str) -> Response:
     """The settings schemas of a site's layouts, by layout.
 
@@ -346,7 +416,7 @@ def delete_config(call: Call, id: str) -> Response:
 
 
 @app.route("/metadata/{id}/draft", methods=["GET"], authorizer=token_authorizer)
-@endpoint(app, log, scope="read", answers={200: RenderConfig, 304: None}, errors=(404,), headers=(IF_NONE_MATCH,))
+@endpoint(app, log, scope="read", answers={200: "RenderConfig", 304: None}, errors=(404,), headers=(IF_NONE_MATCH,))
 def get_draft(call: Call, id: str) -> Response:
     """A config's latest version (a draft when it is ahead of `publishedVersion`), with its
     ETag: the one If-Match names when changing the config."""
@@ -379,7 +449,7 @@ def unpublish_config(call: Call, id: str) -> Response:
     app,
     log,
     scope="write",
-    answers={202: PreviewLinkAccepted, 200: Checked},
+    answers={202: "PreviewLinkAccepted", 200: "Checked"},
     errors=(400, 404, 409, 413, 415, 422),
     query=(DRY_RUN,),
     headers=(IDEMPOTENCY_KEY,),
@@ -394,12 +464,14 @@ def create_preview_link(call: Call, id: str, body: PreviewLinkInput) -> Response
 
 
 @app.route("/metadata/{id}/preview-links", methods=["GET"], authorizer=token_authorizer)
-@endpoint(app, log, scope="read", answers={200: PreviewLinkList}, errors=(404,))
+@endpoint(app, log, scope="read", answers={200: "PreviewLinkList"}, errors=(404,))
 def list_preview_links(call: Call, id: str) -> Response:
     """The config's preview links that have not expired, newest first (never their tokens)."""
     links = services().store.previews.of_config(id) if is_config_id(id) else []
     if not links and (not is_config_id(id) or services().store.configs.state(id) is None):
         raise NotFound(f"no config '{id}'")
+    from chalicelib.web.models import PreviewLinkList
+
     return json_response(PreviewLinkList(items=links))
 
 
@@ -417,7 +489,7 @@ def revoke_preview_link(call: Call, id: str, link: str) -> Response:
     app,
     log,
     scope=None,
-    answers={200: PageRender},
+    answers={200: "PageRender"},
     errors=(401, 403, 404),
     query=(PREVIEW_TOKEN,),
     headers=(AUTHORIZATION, ORIGIN),
@@ -447,7 +519,7 @@ def preview_page_preflight(call: Call, site: str, page: str) -> Response:
 
 
 @app.route("/metadata/{id}/diff", methods=["GET"], authorizer=token_authorizer)
-@endpoint(app, log, scope="read", answers={200: ConfigDiff}, errors=(400, 404), query=(DIFF_FROM, DIFF_TO))
+@endpoint(app, log, scope="read", answers={200: "ConfigDiff"}, errors=(400, 404), query=(DIFF_FROM, DIFF_TO))
 def diff_config(call: Call, id: str) -> Response:
     """What changed between two versions of a config: an RFC 6902 patch and each field's change."""
     start = editorial.parse_version_ref("from", call.query("from"), "published")
@@ -459,7 +531,7 @@ def diff_config(call: Call, id: str) -> Response:
 
 @app.route("/metadata", methods=["GET"], authorizer=token_authorizer)
 @endpoint(
-    app, log, scope="read", answers={200: ConfigPage}, errors=(400,), query=(SITE_QUERY, PAGE_QUERY, LIMIT, CURSOR)
+    app, log, scope="read", answers={200: "ConfigPage"}, errors=(400,), query=(SITE_QUERY, PAGE_QUERY, LIMIT, CURSOR)
 )
 def list_configs(call: Call) -> Response:
     """The configs of a site, by page; `page` narrows it to one page."""
@@ -474,7 +546,7 @@ def list_configs(call: Call) -> Response:
 
 
 @app.route("/metadata/{id}/versions", methods=["GET"], authorizer=token_authorizer)
-@endpoint(app, log, scope="read", answers={200: VersionPage}, errors=(400, 404), query=(LIMIT, CURSOR))
+@endpoint(app, log, scope="read", answers={200: "VersionPage"}, errors=(400, 404), query=(LIMIT, CURSOR))
 def list_versions(call: Call, id: str) -> Response:
     """A config's versions, newest first, including its deletion."""
     limit = call.query_int("limit", DEFAULT_PAGE_SIZE, 1, MAX_PAGE_SIZE)
@@ -485,7 +557,7 @@ def list_versions(call: Call, id: str) -> Response:
 
 
 @app.route("/operations/{operation_id}", methods=["GET"], authorizer=token_authorizer)
-@endpoint(app, log, scope="write", answers={200: Operation}, errors=(404,))
+@endpoint(app, log, scope="write", answers={200: "Operation"}, errors=(404,))
 def get_operation(call: Call, operation_id: str) -> Response:
     """How an accepted write is going: pending, succeeded or failed."""
     return json_response(services().desk.operation(operation_id))
@@ -504,7 +576,9 @@ def create_release(call: Call, site: str, body: ReleaseInput) -> Response:
 
 
 @app.route("/sites/{site}/releases", methods=["GET"], authorizer=token_authorizer)
-@endpoint(app, log, scope="read", answers={200: ReleasePage}, errors=(400, 404), query=(RELEASE_STATUS, LIMIT, CURSOR))
+@endpoint(
+    app, log, scope="read", answers={200: "ReleasePage"}, errors=(400, 404), query=(RELEASE_STATUS, LIMIT, CURSOR)
+)
 def list_releases(call: Call, site: str) -> Response:
     """The site's releases, newest first; `status` narrows it.
 
@@ -520,7 +594,7 @@ def list_releases(call: Call, site: str) -> Response:
 
 
 @app.route("/sites/{site}/releases/{release}", methods=["GET"], authorizer=token_authorizer)
-@endpoint(app, log, scope="read", answers={200: editorial.ReleaseView}, errors=(404,))
+@endpoint(app, log, scope="read", answers={200: "ReleaseView"}, errors=(404,))
 def get_release(call: Call, site: str, release: str) -> Response:
     """One release, each page with what publishing it changes against what the page serves now."""
     found = services().store.releases.get(site, release) if is_site_slug(site) and is_release_id(release) else None
@@ -570,7 +644,7 @@ def send_unsent_events(event: CloudWatchEvent) -> Dict[str, Any]:
 
 
 @app.route("/sites/{site}/audit", methods=["GET"], authorizer=token_authorizer)
-@endpoint(app, log, scope="admin", answers={200: AuditPage}, errors=(400, 404), query=(SINCE, UNTIL, LIMIT, CURSOR))
+@endpoint(app, log, scope="admin", answers={200: "AuditPage"}, errors=(400, 404), query=(SINCE, UNTIL, LIMIT, CURSOR))
 def site_audit(call: Call, site: str) -> Response:
     """What was changed on a site, by whom and how, newest first.
 
@@ -581,7 +655,7 @@ def site_audit(call: Call, site: str) -> Response:
 
 
 @app.route("/admin/audit", methods=["GET"], authorizer=token_authorizer)
-@endpoint(app, log, scope="admin", answers={200: AuditPage}, errors=(400,), query=(SINCE, UNTIL, LIMIT, CURSOR))
+@endpoint(app, log, scope="admin", answers={200: "AuditPage"}, errors=(400,), query=(SINCE, UNTIL, LIMIT, CURSOR))
 def global_audit(call: Call) -> Response:
     """Changes that belong to no site (tokens created and revoked), newest first."""
     return _audit(call, None)
@@ -615,7 +689,7 @@ def _page(items: Any, next_cursor: Optional[str]) -> Dict[str, Any]:
     app,
     log,
     scope="admin",
-    answers={202: WebhookAccepted, 200: Checked},
+    answers={202: "WebhookAccepted", 200: "Checked"},
     errors=(400, 404, 409, 413, 415, 422),
     query=(DRY_RUN,),
     headers=(IDEMPOTENCY_KEY,),
@@ -628,14 +702,14 @@ def put_webhook(call: Call, site: str, name: str, body: WebhookInput) -> Respons
 
 
 @app.route("/sites/{site}/webhooks/{name}", methods=["GET"], authorizer=token_authorizer)
-@endpoint(app, log, scope="admin", answers={200: Webhook}, errors=(404,))
+@endpoint(app, log, scope="admin", answers={200: "Webhook"}, errors=(404,))
 def get_webhook(call: Call, site: str, name: str) -> Response:
     """One webhook: where it posts, which events, whether it is enabled, when its secrets were made."""
     return json_response(_webhook(site, name))
 
 
 @app.route("/sites/{site}/webhooks", methods=["GET"], authorizer=token_authorizer)
-@endpoint(app, log, scope="admin", answers={200: WebhookPage}, errors=(400, 404), query=(LIMIT, CURSOR))
+@endpoint(app, log, scope="admin", answers={200: "WebhookPage"}, errors=(400, 404), query=(LIMIT, CURSOR))
 def list_webhooks(call: Call, site: str) -> Response:
     """The site's webhooks, by name.
 
@@ -660,7 +734,7 @@ def delete_webhook(call: Call, site: str, name: str) -> Response:
     app,
     log,
     scope="admin",
-    answers={202: WebhookAccepted, 200: Checked},
+    answers={202: "WebhookAccepted", 200: "Checked"},
     errors=(400, 404, 409),
     query=(DRY_RUN,),
     headers=(IDEMPOTENCY_KEY,),
@@ -673,7 +747,7 @@ def rotate_webhook_secret(call: Call, site: str, name: str) -> Response:
 
 
 @app.route("/sites/{site}/webhooks/{name}/deliveries", methods=["GET"], authorizer=token_authorizer)
-@endpoint(app, log, scope="admin", answers={200: DeliveryPage}, errors=(400, 404), query=(LIMIT, CURSOR))
+@endpoint(app, log, scope="admin", answers={200: "DeliveryPage"}, errors=(400, 404), query=(LIMIT, CURSOR))
 def list_deliveries(call: Call, site: str, name: str) -> Response:
     """Every attempt to deliver an event to the webhook, newest first (kept 30 days)."""
     limit = call.query_int("limit", DEFAULT_PAGE_SIZE, 1, MAX_PAGE_SIZE)
@@ -686,7 +760,7 @@ def list_deliveries(call: Call, site: str, name: str) -> Response:
 
 
 @app.route("/sites/{site}/webhooks/{name}/test", methods=["POST"], authorizer=token_authorizer)
-@endpoint(app, log, scope="admin", answers={202: TrialQueued}, errors=(404, 409))
+@endpoint(app, log, scope="admin", answers={202: "TrialQueued"}, errors=(404, 409))
 def test_webhook(call: Call, site: str, name: str) -> Response:
     """Sends the webhook a `webhook.test` event, signed and retried as any other; its
     attempts show in the webhook's deliveries."""
@@ -697,6 +771,8 @@ def test_webhook(call: Call, site: str, name: str) -> Response:
         raise Conflict(f"webhook '{name}' is disabled ({webhook.disabledReason}); PUT it again to enable it")
     message = events.trial_message(site, name, services().clock())
     services().deliveries.send([(message, 0)])
+    from chalicelib.web.models import TrialQueued
+
     return json_response(TrialQueued(eventId=message.event_id, type=message.event_type), status=202)
 
 
@@ -725,16 +801,16 @@ def deliver_webhooks(event: SQSEvent) -> Dict[str, Any]:
 
 
 @app.route("/admin/backups", methods=["GET"], authorizer=token_authorizer)
-@endpoint(app, log, scope="admin", answers={200: BackupReport}, errors=(400,), query=(LIMIT,))
+@endpoint(app, log, scope="admin", answers={200: "BackupReport"}, errors=(400,), query=(LIMIT,))
 def backup_report(call: Call) -> Response:
     """The latest backup check in full, and the recent ones, newest first."""
     history = services().store.checks.recent(call.query_int("limit", DEFAULT_PAGE_SIZE, 1, MAX_PAGE_SIZE))
-    report = BackupReport(latest=history[0] if history else None, history=history)
+    report = upkeep.BackupReport(latest=history[0] if history else None, history=history)
     return json_response(report.model_dump(mode="json"))
 
 
 @app.route("/admin/redrive", methods=["POST"], authorizer=token_authorizer)
-@endpoint(app, log, scope="admin", answers={200: RedriveResult}, errors=(400,), query=(REDRIVE_LIMIT, REDRIVE_QUEUE))
+@endpoint(app, log, scope="admin", answers={200: "RedriveResult"}, errors=(400,), query=(REDRIVE_LIMIT, REDRIVE_QUEUE))
 def redrive_dead_letters(call: Call) -> Response:
     """Moves messages from a dead-letter queue back to its queue, after a fix: the write
     queue's, or (`queue=webhooks`) the webhook delivery queue's, whose deliveries get

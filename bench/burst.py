@@ -28,6 +28,7 @@ from typing import Any, Dict, List, Optional, Tuple
 import boto3
 import requests
 
+from bench.connections import REFUSED, classify
 from bench.emulator import Emulator, TokenBucket
 from devstack import state
 from infra.resources import PROJECT_DIR, StageResources
@@ -35,7 +36,13 @@ from tests.stack import LocalStack, free_port, wait_for
 
 REGION = "us-east-1"
 TOKEN = f"bench-{uuid.uuid4().hex[:12]}"
-SETTLE_TIMEOUT = 600.0
+# Long enough on a busy machine: 2,000 writes at 25 a second settle in about 7 minutes on
+# two idle cores, and took over 12 on a loaded one.
+SETTLE_TIMEOUT = 1800.0
+# What a request that got no answer counts as, in place of a status: its connection was
+# refused, or it was opened and then dropped without an answer (bench/connections.py).
+NO_CONNECTION = -1
+NO_ANSWER = 0
 
 
 @dataclass(frozen=True)
@@ -141,8 +148,9 @@ def _burst(url: str, site: str, load: Load) -> Tuple[List[Tuple[int, float, Dict
         started = time.monotonic()
         try:
             response = local.session.post(f"{url}/metadata", json=body, headers=headers, timeout=60)
-        except requests.RequestException:
-            return 0, time.monotonic() - started, {}
+        except requests.RequestException as exc:
+            failed = NO_CONNECTION if classify(exc) == REFUSED else NO_ANSWER
+            return failed, time.monotonic() - started, {}
         elapsed = time.monotonic() - started
         try:
             answer: Dict[str, Any] = response.json()
@@ -313,7 +321,8 @@ def measure(load: Load) -> Tuple[Load, List[Outcome]]:
 def describe_errors(errors: Dict[int, int]) -> str:
     if not errors:
         return "none"
-    return ", ".join(f"{count} x {status or 'no answer'}" for status, count in sorted(errors.items()))
+    names = {NO_CONNECTION: "refused", NO_ANSWER: "dropped (no answer)"}
+    return ", ".join(f"{count} x {names.get(status, status)}" for status, count in sorted(errors.items()))
 
 
 def median(values: List[float]) -> float:

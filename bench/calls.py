@@ -2,7 +2,8 @@
 sessions, each call attributed to the function that made it (the authorizer apart), with
 the API and the worker run as in the tests: `chalice.test.Client` against moto.
 
-Floors: a public read is one read call (two for a config by id and for a preview); a
+Floors: a public read is one read call (two for a config by id and for a preview; for
+a site's manifest and bundle, one `Query` per MB of its pages' items); a
 write request one `SendMessage` and at most one read (a `BatchGetItem` counts as one; two
 where the config must be read before its page or site is known, and for a release); a
 worker operation at most one read and one transaction (two reads for a release's
@@ -26,6 +27,9 @@ import boto3
 from botocore import handlers
 
 READS = frozenset({"GetItem", "BatchGetItem", "Query"})
+# The site the manifest and the bundle are measured on, against a page request per page.
+SITE_PAGES = 100
+SITE_SETTINGS = {"hero": {"title": "Summer sale", "image": "/img/summer.jpg"}, "productsPerRow": 4}
 TRANSACTIONS = frozenset({"TransactWriteItems"})
 AUTHORIZER = "token_authorizer"
 WORKER = "apply_writes"
@@ -118,7 +122,29 @@ class CallCounter:
         found.extend(self.seen[start:])
 
 
-def measure() -> List[Calls]:
+@dataclass(frozen=True)
+class Answer:
+    """One kind of request on the site of SITE_PAGES pages: how many requests it takes,
+    the bytes of their answers (status line and headers, and body), and the table calls."""
+
+    request: str
+    requests: int
+    header_bytes: int
+    body_bytes: int
+    calls: Tuple[str, ...]
+
+    @property
+    def total_bytes(self) -> int:
+        return self.header_bytes + self.body_bytes
+
+
+@dataclass(frozen=True)
+class Measured:
+    calls: List[Calls]
+    site: List[Answer]
+
+
+def measure() -> Measured:
     from moto import mock_aws
 
     os.environ.update(AWS_ACCESS_KEY_ID="testing", AWS_SECRET_ACCESS_KEY="testing", AWS_DEFAULT_REGION="us-east-1")  # noqa: S106 (moto)
@@ -129,7 +155,7 @@ def measure() -> List[Calls]:
         return _measure(counter)
 
 
-def _measure(counter: CallCounter) -> List[Calls]:
+def _measure(counter: CallCounter) -> Measured:
     from chalice.test import Client
 
     from chalicelib import access as auth
@@ -221,8 +247,74 @@ def _measure(counter: CallCounter) -> List[Calls]:
         request("POST /metadata (layout with a schema)", "write", "POST", "/metadata", body)
         worker("worker: config.create (layout with a schema)")
         _editorial(request, worker)
+        site = _whole_site(call, request, sqs, provisioned, client, counter)
     reset_services()
-    return results
+    return Measured(results, site)
+
+
+def _whole_site(call: Any, request: Any, sqs: Any, provisioned: Any, client: Any, counter: CallCounter) -> List[Answer]:
+    """A site of SITE_PAGES published pages: the manifest and the bundle (and their 304s),
+    against fetching every page from the page route."""
+    from devstack.poller import QueuePoller
+
+    poller = QueuePoller(sqs, provisioned.queue_url, lambda event: client.lambda_.invoke(WORKER, event))
+    origin = "https://hundred.example"
+    assert call("PUT", "/sites/hundred", {"name": "Hundred", "allowedOrigins": [origin]}).status_code == 202
+    poller.drain()
+    pages = [f"page-{number:03d}" for number in range(SITE_PAGES)]
+    for page in pages:
+        body = {"site": "hundred", "page": page, "layout": "hero-grid", "theme": "light", "settings": SITE_SETTINGS}
+        assert call("POST", "/metadata", body).status_code == 202
+    poller.drain()
+    headers = {"Origin": origin}
+    manifest = request("GET /sites/{site}/manifest", "public read", "GET", "/sites/hundred/manifest", **headers)
+    assert len(manifest.json_body["pages"]) == SITE_PAGES
+    tag = manifest.headers["ETag"]
+    conditional = {**headers, "If-None-Match": tag}
+    request("GET /sites/{site}/manifest (304)", "public read", "GET", "/sites/hundred/manifest", **conditional)
+    bundle = request("GET /sites/{site}/bundle", "public read", "GET", "/sites/hundred/bundle", **headers)
+    request("GET /sites/{site}/bundle (304)", "public read", "GET", "/sites/hundred/bundle", **conditional)
+
+    def measured(name: str, paths: List[str], extra: Dict[str, str]) -> Answer:
+        header_bytes = body_bytes = 0
+        with counter.window() as seen:
+            for path in paths:
+                response = call("GET", path, headers={**headers, **extra})
+                assert response.status_code in (200, 304), (path, response.status_code)
+                header_bytes += _head_size(response)
+                body_bytes += len(response.body or b"")
+        own = tuple(call for function, call in seen if function != AUTHORIZER)
+        return Answer(name, len(paths), header_bytes, body_bytes, own)
+
+    page_paths = [f"/sites/hundred/pages/{page}" for page in pages]
+    tags = [call("GET", path).headers["ETag"] for path in page_paths]
+    answers = [
+        measured("every page from the page route", page_paths, {}),
+        measured("GET /sites/{site}/bundle", ["/sites/hundred/bundle"], {}),
+        measured("GET /sites/{site}/manifest", ["/sites/hundred/manifest"], {}),
+        measured("GET /sites/{site}/manifest, unchanged (304)", ["/sites/hundred/manifest"], {"If-None-Match": tag}),
+    ]
+    # What each page costs revalidated on its own: a 304 per page.
+    header_bytes = 0
+    with counter.window() as seen:
+        for path, page_tag in zip(page_paths, tags, strict=True):
+            response = call("GET", path, headers={**headers, "If-None-Match": page_tag})
+            assert response.status_code == 304
+            header_bytes += _head_size(response)
+    own = tuple(call for function, call in seen if function != AUTHORIZER)
+    answers.insert(1, Answer("every page from the page route, unchanged (304s)", SITE_PAGES, header_bytes, 0, own))
+    assert bundle.headers["ETag"] == tag
+    return answers
+
+
+def _head_size(response: Any) -> int:
+    """The status line and headers as an HTTP/1.1 server writes them (without its own
+    Date and Server headers)."""
+    lines = [f"HTTP/1.1 {response.status_code} X"] + [f"{name}: {value}" for name, value in response.headers.items()]
+    length = len(response.body or b"")
+    if "content-length" not in {name.lower() for name in response.headers} and response.status_code != 304:
+        lines.append(f"Content-Length: {length}")
+    return len(("\r\n".join(lines) + "\r\n\r\n").encode("latin-1"))
 
 
 def _editorial(request: Any, worker: Any) -> None:
@@ -269,5 +361,9 @@ def _calls(name: str, kind: str, seen: List[Tuple[Optional[str], str]]) -> Calls
 
 
 def summary(calls: Calls) -> str:
-    counted = Counter(call.split(":")[1] for call in calls.calls)
+    return summary_of(calls.calls)
+
+
+def summary_of(seen: Tuple[str, ...]) -> str:
+    counted = Counter(call.split(":")[1] for call in seen)
     return ", ".join(f"{n} x {op}" if n > 1 else op for op, n in counted.items()) or "none"

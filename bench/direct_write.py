@@ -28,6 +28,8 @@ from chalicelib.store import Operation, Publication, Receipt, RenderConfig, vers
 from chalicelib.store.configs import ConfigStore
 from chalicelib.web.models import ConfigCreateInput
 from chalicelib.web.status import answer_for
+from devstack.gateway import ContractRequestHandler
+from devstack.supervisor import LISTEN_BACKLOG
 
 app = Chalice(app_name="direct-write", configure_logs=False)
 
@@ -77,9 +79,9 @@ def create_config() -> Response:
 
 
 class _Server(ThreadedHTTPServer):
-    # The local stack's API listens with a backlog of 128 (devstack/supervisor.py); the
-    # socketserver default of 5 would refuse a burst's connections.
-    request_queue_size = 128
+    # As the local stack's API listens (devstack/supervisor.py); the socketserver default
+    # of 5 would refuse a burst's connections.
+    request_queue_size = LISTEN_BACKLOG
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
@@ -88,7 +90,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     args = parser.parse_args(argv)
     logging.basicConfig(stream=sys.stderr, level=logging.WARNING)
     config = Config.create(chalice_app=app, app_name=app.app_name)
-    server = LocalDevServer(app, config, "127.0.0.1", args.port, server_cls=_Server)
+    # The local stack's request handler: answers that close their connection say so.
+    server = LocalDevServer(app, config, "127.0.0.1", args.port, handler_cls=ContractRequestHandler, server_cls=_Server)
     server.serve_forever()
     return 0
 

@@ -19,7 +19,7 @@ import boto3
 from botocore.config import Config
 
 from chalicelib import upkeep
-from chalicelib.core import StageSettings, get_logger, get_settings, utc_now
+from chalicelib.core import get_logger, utc_now
 from chalicelib.store import Store
 
 if TYPE_CHECKING:
@@ -29,6 +29,7 @@ if TYPE_CHECKING:
     from mypy_boto3_kms import KMSClient
     from mypy_boto3_sqs import SQSClient
 
+    from chalicelib.core import StageSettings
     from chalicelib.events import DeliveryQueue, EventSender, SecretSealer, WebhookDeliverer
     from chalicelib.upkeep import BackupChecker, Redrive, TimeLeft
     from chalicelib.writes import (
@@ -247,10 +248,14 @@ class Services:
 @lru_cache(maxsize=1)
 def get_services() -> Services:
     """The functions' services: the stage's settings and a new boto3 session."""
+    from chalicelib.core import get_settings  # validated with the first request
+
     return Services(get_settings())
 
 
 def reset_services() -> None:
     """Forget built objects and settings (tests, and the local stack after set-up)."""
+    from chalicelib.core import get_settings
+
     get_services.cache_clear()
     get_settings.cache_clear()

@@ -167,6 +167,16 @@ class ContractRequestHandler(ChaliceRequestHandler):
     # Chalice binds its own _generic_handle to these names.
     do_GET = do_PUT = do_POST = do_HEAD = do_DELETE = do_PATCH = do_OPTIONS = _generic_handle
 
+    def end_headers(self) -> None:
+        """An answer after which the server closes the connection says so (RFC 9112, 9.6):
+        a request that asked to close it, or HTTP/1.0. Without it, a client that keeps
+        connections (requests, urllib3) may send its next request on this one while the
+        server is closing it, and get no answer."""
+        sent = b"".join(getattr(self, "_headers_buffer", []))
+        if self.close_connection and b"\r\nconnection:" not in sent.lower():
+            self.send_header("Connection", "close")
+        super().end_headers()
+
     def handle_expect_100(self) -> bool:
         """A request that will be refused is refused before the client is told to send its body."""
         try:

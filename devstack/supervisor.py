@@ -37,6 +37,10 @@ from infra.resources import PROJECT_DIR, Provisioned, StageResources, provision
 DEFAULT_ADMIN_TOKEN = "local-admin-token"  # noqa: S105 (a documented local-only default)
 STAGE = "local"
 HOST = "127.0.0.1"
+# Connections the kernel holds for the API until it accepts them: more than the clients a
+# burst opens at once (bench-burst goes to 200), so that none is refused or left waiting
+# for a SYN retry while the server is busy (Linux caps it at net.core.somaxconn).
+LISTEN_BACKLOG = 1024
 HEALTH_TIMEOUT_SECONDS = 60.0
 LOOP_SECONDS = 0.5
 # Editors save in several steps; one restart for all of them.
@@ -154,7 +158,7 @@ class Supervisor:
             raise StartupError(
                 f"{HOST}:{self._options.port} is taken ({exc.strerror}); choose another with --port or PORT="
             ) from exc
-        sock.listen(128)
+        sock.listen(LISTEN_BACKLOG)
         self._socket = sock
 
     def _connect_aws(self) -> None:

@@ -104,3 +104,57 @@ export function previewTokenFrom(location?: { search: string }): string | null;
  * `RenderConfigError`: `NotFound` on a 404, `Unavailable` when down and nothing is kept.
  */
 export function getRenderConfig(options: GetRenderConfigOptions): Promise<RenderConfigResult>;
+
+/** A page of a site, as `getSiteBundle` holds it: its render config and that answer's ETag. */
+export interface BundledPage {
+  config: RenderConfig;
+  /** The page route's ETag for this config (`"<id>.<version>"`). */
+  etag: string;
+}
+
+/** Every page a site serves, by page. Plain JSON: write it to disk, pass it back as `previous`. */
+export interface SiteBundle {
+  site: string;
+  /** The manifest's ETag (the bundle's too); null when the site came in several parts (over 1 MB). */
+  etag: string | null;
+  pages: Record<string, BundledPage>;
+  /**
+   * `'network'`: the whole bundle was fetched; `'revalidated'`: the manifest named changes,
+   * and only those pages were fetched; `'unchanged'`: the manifest answered 304.
+   */
+  source: 'network' | 'revalidated' | 'unchanged';
+  /** The pages this call fetched. */
+  fetched: string[];
+  /** The requests this call made (retries not counted). */
+  requests: number;
+}
+
+export interface GetSiteBundleOptions {
+  /** The API's base URL, e.g. `https://api.example.com` or `http://127.0.0.1:8000`. */
+  apiBase: string;
+  /** The site's slug. */
+  site: string;
+  /** What an earlier call resolved: revalidate it with the manifest instead of fetching everything. */
+  previous?: SiteBundle | null;
+  /** More changed pages than this, and the whole bundle is fetched again instead of each. Default 20. */
+  maxPageFetches?: number;
+  /** How long one request may take, body included. Default 3000. Each request is tried at most twice. */
+  timeoutMs?: number;
+  /** The pause before a retry, jittered by ±50%. Default 300. */
+  retryDelayMs?: number;
+  fetch?: FetchLike;
+}
+
+/** `${apiBase}/sites/${site}/bundle`, encoded. */
+export function siteBundleUrl(apiBase: string, site: string): string;
+
+/** `${apiBase}/sites/${site}/manifest`, encoded. */
+export function siteManifestUrl(apiBase: string, site: string): string;
+
+/**
+ * Every page a site serves: the bundle (its parts followed past 1 MB); with `previous`,
+ * revalidated with the manifest's ETags (a 304 when nothing changed; else only the pages
+ * that changed). Rejects with a `RenderConfigError`: `NotFound` for an unknown site,
+ * `Unavailable` when the API cannot be reached.
+ */
+export function getSiteBundle(options: GetSiteBundleOptions): Promise<SiteBundle>;

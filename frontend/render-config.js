@@ -1,6 +1,7 @@
 // The render config of one page, fetched from Metadata Manager's public page route
-// (`GET /sites/{site}/pages/{page}`), for browsers and anything else with `fetch`.
-// No dependencies; types are in render-config.d.ts.
+// (`GET /sites/{site}/pages/{page}`), for browsers and anything else with `fetch`; and
+// every page of a site at once (`getSiteBundle`), for static builds and server-side
+// rendering. No dependencies; types are in render-config.d.ts.
 
 const DEFAULT_TIMEOUT_MS = 3000;
 const DEFAULT_RETRY_DELAY_MS = 300;
@@ -308,4 +309,189 @@ function trimSlashes(apiBase) {
 /** @param {number} ms */
 function sleep(ms) {
   return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+// --- a whole site at once: the bundle, revalidated with the manifest -------------------
+
+const DEFAULT_MAX_PAGE_FETCHES = 20;
+
+/** The bundle's URL (`GET /sites/{site}/bundle`): every page the site serves. */
+export function siteBundleUrl(apiBase, site) {
+  return `${trimSlashes(apiBase)}/sites/${encodeURIComponent(site)}/bundle`;
+}
+
+/** The manifest's URL (`GET /sites/{site}/manifest`): each page's version and ETag. */
+export function siteManifestUrl(apiBase, site) {
+  return `${trimSlashes(apiBase)}/sites/${encodeURIComponent(site)}/manifest`;
+}
+
+/**
+ * Every page a site serves, for static builds and server-side rendering: one request for
+ * the whole site (the bundle; its parts followed when the site is over 1 MB).
+ *
+ * Given what an earlier call resolved (`previous`, which may have been written to disk
+ * as JSON in between), it revalidates with the manifest instead: a `304` when nothing
+ * the site serves changed (that one request, no body), else only the pages whose ETag
+ * changed are fetched from the page route (the whole bundle again when more than
+ * `maxPageFetches` did). Pages the site no longer serves are dropped.
+ *
+ * Resolves `{ site, etag, pages: { [page]: { config, etag } }, source, fetched, requests }`:
+ * `source` is `'network'` (the whole bundle), `'revalidated'` (some pages fetched) or
+ * `'unchanged'`. Rejects with a `RenderConfigError`: `NotFound` for an unknown site,
+ * `Unavailable` when the API cannot be reached (after one retry per request).
+ *
+ * @param {import('./render-config.js').GetSiteBundleOptions} options
+ * @returns {Promise<import('./render-config.js').SiteBundle>}
+ */
+export async function getSiteBundle({
+  apiBase,
+  site,
+  previous = null,
+  maxPageFetches = DEFAULT_MAX_PAGE_FETCHES,
+  timeoutMs = DEFAULT_TIMEOUT_MS,
+  retryDelayMs = DEFAULT_RETRY_DELAY_MS,
+  fetch: fetchImpl = (input, init) => globalThis.fetch(input, init),
+}) {
+  let requests = 0;
+  /** @type {(url: string, headers?: Record<string, string>) => Promise<JsonAnswer>} */
+  const get = (url, headers = {}) => {
+    requests += 1;
+    return getJson(fetchImpl, url, headers, timeoutMs, retryDelayMs);
+  };
+  if (!previous || previous.site !== site || !isObject(previous.pages)) {
+    return { ...(await wholeBundle(get, apiBase, site)), source: 'network', requests };
+  }
+
+  // The ETag covers the whole site only when it came in one part (else it is null).
+  const first = await get(siteManifestUrl(apiBase, site), previous.etag ? { 'If-None-Match': previous.etag } : {});
+  if (first.status === 304) {
+    return { ...previous, source: 'unchanged', fetched: [], requests };
+  }
+  const { entries, etag } = await allParts(get, siteManifestUrl(apiBase, site), first, 'manifest');
+  const changed = entries.filter((entry) => previous.pages[entry.page]?.etag !== entry.etag);
+  if (changed.length > maxPageFetches) {
+    return { ...(await wholeBundle(get, apiBase, site)), source: 'network', requests };
+  }
+  /** @type {Record<string, { config: RenderConfig, etag: string }>} */
+  const pages = {};
+  for (const entry of entries) {
+    if (previous.pages[entry.page]?.etag === entry.etag) pages[entry.page] = previous.pages[entry.page];
+  }
+  const fetched = [];
+  for (const entry of changed) {
+    const answer = await get(renderConfigUrl(apiBase, site, entry.page));
+    if (answer.status === 404) continue; // taken off the site since the manifest was read
+    if (answer.status !== 200 || !isRenderConfig(answer.body)) {
+      throw unusable(answer, renderConfigUrl(apiBase, site, entry.page));
+    }
+    pages[entry.page] = { config: answer.body, etag: answer.etag ?? entry.etag };
+    fetched.push(entry.page);
+  }
+  return { site, etag, pages, source: 'revalidated', fetched, requests };
+}
+
+/**
+ * @param {(url: string, headers?: Record<string, string>) => Promise<JsonAnswer>} get
+ * @param {string} apiBase
+ * @param {string} site
+ */
+async function wholeBundle(get, apiBase, site) {
+  const url = siteBundleUrl(apiBase, site);
+  const { entries, etag } = await allParts(get, url, await get(url), 'bundle');
+  /** @type {Record<string, { config: RenderConfig, etag: string }>} */
+  const pages = {};
+  for (const entry of entries) {
+    if (!isRenderConfig(entry.config)) throw new RenderConfigError('Unavailable', `${url} answered a page without a render config`);
+    pages[entry.page] = { config: entry.config, etag: entry.etag };
+  }
+  return { site, etag, pages, fetched: Object.keys(pages) };
+}
+
+/**
+ * The entries of every part of a manifest or a bundle, from its first answer on. The
+ * ETag is the first part's when it is the only one, else null (each part has its own).
+ * @param {(url: string, headers?: Record<string, string>) => Promise<JsonAnswer>} get
+ * @param {string} url
+ * @param {JsonAnswer} answer
+ * @param {string} what
+ */
+async function allParts(get, url, answer, what) {
+  const entries = [];
+  let parts = 0;
+  for (;;) {
+    parts += 1;
+    if (answer.status === 404) {
+      const message = (isObject(answer.body) && typeof answer.body.message === 'string' && answer.body.message) || 'no such site';
+      throw new RenderConfigError('NotFound', message, { status: 404, body: answer.body });
+    }
+    if (answer.status !== 200 || !isObject(answer.body) || !Array.isArray(answer.body.pages)) {
+      throw unusable(answer, url);
+    }
+    for (const entry of answer.body.pages) {
+      if (!isObject(entry) || typeof entry.page !== 'string' || typeof entry.etag !== 'string') {
+        throw new RenderConfigError('Unavailable', `${url} answered a ${what} entry without a page and an ETag`);
+      }
+      entries.push(entry);
+    }
+    const cursor = answer.body.nextCursor;
+    if (typeof cursor !== 'string' || !cursor) break;
+    answer = await get(`${url}?cursor=${encodeURIComponent(cursor)}`);
+  }
+  return { entries, etag: parts === 1 ? answer.etag : null };
+}
+
+/**
+ * @typedef {{ status: number, body: unknown, etag: string | null }} JsonAnswer
+ */
+
+/**
+ * One GET of a JSON answer (and a 304's nothing), with one retry after a jittered pause
+ * for what may pass on a second try. No HTTP cache: the caller revalidates itself.
+ * @param {import('./render-config.js').FetchLike} fetchImpl
+ * @param {string} url
+ * @param {Record<string, string>} headers
+ * @param {number} timeoutMs
+ * @param {number} retryDelayMs
+ * @returns {Promise<JsonAnswer>}
+ */
+async function getJson(fetchImpl, url, headers, timeoutMs, retryDelayMs) {
+  let last;
+  for (let attemptNumber = 0; attemptNumber < 2; attemptNumber += 1) {
+    if (attemptNumber) await sleep(retryDelayMs * (0.5 + Math.random()));
+    const controller = new AbortController();
+    let timedOut = false;
+    const timer = setTimeout(() => {
+      timedOut = true;
+      controller.abort();
+    }, timeoutMs);
+    try {
+      const response = await fetchImpl(url, {
+        method: 'GET',
+        mode: 'cors',
+        credentials: 'omit',
+        cache: 'no-store',
+        headers,
+        signal: controller.signal,
+      });
+      const body = response.status === 304 ? undefined : await readJson(response);
+      last = { status: response.status, body, etag: response.headers.get('ETag') };
+      const transient = response.status >= 500 || response.status === 408 || response.status === 429;
+      if (!transient) return last;
+    } catch (cause) {
+      const what = timedOut ? `no answer from ${url} within ${timeoutMs} ms` : `${url} could not be fetched`;
+      last = new RenderConfigError('Unavailable', what, { cause });
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+  if (last instanceof RenderConfigError) throw last;
+  throw unusable(last, url);
+}
+
+/**
+ * @param {JsonAnswer} answer
+ * @param {string} url
+ */
+function unusable(answer, url) {
+  return new RenderConfigError('Unavailable', `${url} answered ${answer.status}`, { status: answer.status, body: answer.body });
 }

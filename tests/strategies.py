@@ -52,7 +52,7 @@ from typing import (
 from hypothesis import HealthCheck, Phase
 from hypothesis import strategies as st
 
-from chalicelib.core.fields import MAX_BODY_BYTES, MAX_SETTINGS_BYTES, MAX_SETTINGS_DEPTH
+from chalicelib.core.limits import MAX_BODY_BYTES, MAX_SETTINGS_BYTES, MAX_SETTINGS_DEPTH
 
 # The oddities a document can hold: a server may refuse each (with a 4xx), or keep it
 # exactly, but never answer 5xx or store something else.

@@ -65,6 +65,10 @@ PUBLIC = [
     ("GET", f"/metadata/{CONFIG_ID}"),
     ("GET", "/sites/shop/pages/home"),
     ("OPTIONS", "/sites/shop/pages/home"),
+    ("GET", "/sites/shop/manifest"),
+    ("OPTIONS", "/sites/shop/manifest"),
+    ("GET", "/sites/shop/bundle"),
+    ("OPTIONS", "/sites/shop/bundle"),
     # Checks its own credentials: a read token, or a preview link's ?token= (tests/test_previews.py).
     ("GET", "/preview/sites/shop/pages/home"),
     ("OPTIONS", "/preview/sites/shop/pages/home"),
@@ -119,6 +123,10 @@ ANSWERED_WITHOUT_A_TOKEN: Dict[Tuple[str, str], Tuple[int, Optional[str]]] = {
     ("GET", f"/metadata/{CONFIG_ID}"): (404, "NotFound"),
     ("GET", "/sites/shop/pages/home"): (404, "NotFound"),
     ("OPTIONS", "/sites/shop/pages/home"): (204, None),  # a preflight, answered without an Origin
+    ("GET", "/sites/shop/manifest"): (404, "NotFound"),
+    ("OPTIONS", "/sites/shop/manifest"): (204, None),
+    ("GET", "/sites/shop/bundle"): (404, "NotFound"),
+    ("OPTIONS", "/sites/shop/bundle"): (204, None),
     ("GET", "/preview/sites/shop/pages/home"): (401, "Unauthorized"),
     ("OPTIONS", "/preview/sites/shop/pages/home"): (204, None),
 }

@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from chalicelib.core.fields import MAX_BODY_BYTES, MAX_SETTINGS_BYTES, MAX_SETTINGS_DEPTH
+from chalicelib.core.limits import MAX_BODY_BYTES, MAX_SETTINGS_BYTES, MAX_SETTINGS_DEPTH
 from tests.conftest import Api
 from tests.helpers import assert_error
 

@@ -161,3 +161,35 @@ def test_transfer_codings_other_than_chunked_alone_are_a_contract_400(
     answer = exchange(port, raw_request("POST", "/metadata", headers) + chunked(b"hello"))
     body = answer.contract_error(400, "BadRequest")
     assert "Transfer-Encoding" in body["message"]
+
+
+@pytest.mark.parametrize(
+    ("request_line", "headers"),
+    [("GET /health HTTP/1.1", [("Connection", "close")]), ("GET /health HTTP/1.0", [])],
+)
+def test_an_answer_after_which_the_connection_closes_says_so(
+    port: int, request_line: str, headers: List[Tuple[str, str]]
+) -> None:
+    # Without it, a client that keeps connections may send its next request on this one.
+    method, path, version = request_line.split()
+    head = raw_request(method, path, headers).replace(b"HTTP/1.1", version.encode(), 1)
+    answer = exchange(port, head)
+    assert answer.status == 200
+    assert answer.headers["connection"] == "close"
+
+
+def test_a_kept_connection_is_not_said_to_close(port: int) -> None:
+    with socket.create_connection(("127.0.0.1", port), timeout=RAW_TIMEOUT) as conn:
+        for _ in range(2):
+            conn.sendall(raw_request("GET", "/health", []))
+            head = b""
+            while b"\r\n\r\n" not in head:
+                head += conn.recv(1)
+            assert b"connection:" not in head.lower()
+            length = int(
+                next(line for line in head.split(b"\r\n") if line.lower().startswith(b"content-length")).split(b":")[1]
+            )
+            body = b""
+            while len(body) < length:
+                body += conn.recv(length - len(body))
+            assert json.loads(body)["status"] == "ok"

@@ -46,7 +46,7 @@ from hypothesis import given, seed, settings
 from hypothesis import strategies as st
 
 from chalicelib import access as auth
-from chalicelib.core.fields import DEFAULT_CACHE_MAX_AGE, MAX_BODY_BYTES, MAX_SETTINGS_DEPTH
+from chalicelib.core.limits import DEFAULT_CACHE_MAX_AGE, MAX_BODY_BYTES, MAX_SETTINGS_DEPTH
 from chalicelib.services import get_services
 from chalicelib.writes import BatchIncomplete
 from devstack.poller import lambda_sqs_event

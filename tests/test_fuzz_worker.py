@@ -31,7 +31,7 @@ from hypothesis import strategies as st
 
 from chalicelib.core import ids
 from chalicelib.core.clock import isoformat, utc_now
-from chalicelib.core.fields import MAX_SETTINGS_DEPTH
+from chalicelib.core.limits import MAX_SETTINGS_DEPTH
 from chalicelib.writes import BatchIncomplete, OperationMeta
 from chalicelib.writes.configs import ConfigUpdate, ConfigUpdateData
 from devstack.poller import lambda_sqs_event

@@ -11,8 +11,8 @@ from urllib.parse import quote
 
 import pytest
 
-from chalicelib.core.fields import MAX_BODY_BYTES, MAX_SETTINGS_DEPTH
 from chalicelib.core.jsontext import MAX_INTEGER_DIGITS
+from chalicelib.core.limits import MAX_BODY_BYTES, MAX_SETTINGS_DEPTH
 from tests.conftest import Api
 from tests.helpers import assert_error
 

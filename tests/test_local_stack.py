@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -185,6 +186,91 @@ def test_twenty_concurrent_writes_all_apply(stack: LocalStack, http: Http) -> No
     assert [operation["status"] for operation in operations] == ["succeeded"] * 20
     listed = http.request("GET", "/metadata", params={"site": "e2e-burst", "limit": 100}).json()["items"]
     assert sorted(item["page"] for item in listed) == sorted(f"page-{index}" for index in range(20))
+
+
+def test_a_sites_manifest_and_bundle_over_http(stack: LocalStack) -> None:
+    origin = {"Origin": "https://store.acme.example"}
+    manifest = requests.get(f"{stack.url}/sites/acme-store/manifest", headers=origin, timeout=5)
+    assert manifest.status_code == 200, manifest.text
+    assert manifest.headers["Access-Control-Allow-Origin"] == origin["Origin"]
+    assert {"checkout", "home"} <= {entry["page"] for entry in manifest.json()["pages"]}
+    bundle = requests.get(f"{stack.url}/sites/acme-store/bundle", headers=origin, timeout=5)
+    assert bundle.headers["ETag"] == manifest.headers["ETag"]
+    for entry in bundle.json()["pages"]:
+        page = requests.get(f"{stack.url}/sites/acme-store/pages/{entry['page']}", timeout=5)
+        assert (entry["config"], entry["etag"]) == (page.json(), page.headers["ETag"])
+    cached = requests.get(
+        f"{stack.url}/sites/acme-store/bundle", headers={**origin, "If-None-Match": manifest.headers["ETag"]}, timeout=5
+    )
+    assert cached.status_code == 304
+    assert cached.content == b""
+    assert cached.headers["Cache-Control"] == "public, max-age=60, stale-while-revalidate=60, stale-if-error=86400"
+
+
+def test_the_static_build_example_writes_every_page_then_fetches_only_what_changed(
+    stack: LocalStack, http: Http, tmp_path: Path
+) -> None:
+    http.applied("PUT", "/sites/e2e-build", {"name": "Build", "allowedOrigins": [], "cacheMaxAge": 30})
+    ids = {page: http.applied("POST", "/metadata", config_body("e2e-build", page))["resourceId"] for page in ("a", "b")}
+    out = tmp_path / "build"
+
+    def run(site: str) -> subprocess.CompletedProcess[str]:
+        node = shutil.which("node")
+        assert node, "make test needs Node.js"
+        command = [node, "examples/static-build/build.mjs", "--api", stack.url, "--site", site, "--out", str(out)]
+        return subprocess.run(  # noqa: S603 (node and our own example)
+            command, cwd=PROJECT_DIR, capture_output=True, text=True, check=False, timeout=60
+        )
+
+    def build() -> str:
+        result = run("e2e-build")
+        assert result.returncode == 0, result.stderr
+        return result.stdout
+
+    def written() -> Dict[str, Any]:
+        pages = sorted(path for path in out.glob("*.json") if not path.name.startswith("."))
+        return {path.stem: json.loads(path.read_text()) for path in pages}
+
+    def served(page: str) -> Any:
+        return requests.get(f"{stack.url}/sites/e2e-build/pages/{page}", timeout=5).json()
+
+    assert "2 page(s)" in build()
+    assert written() == {"a": served("a"), "b": served("b")}
+    assert "unchanged, 0 fetched, 1 request(s)" in build()  # one 304
+    http.applied("PUT", f"/metadata/{ids['a']}", {"layout": "single", "theme": "light", "settings": {"n": 2}})
+    http.applied("DELETE", f"/metadata/{ids['b']}")
+    assert "revalidated, 1 fetched, 2 request(s)" in build()  # the manifest, then page a
+    assert written() == {"a": served("a")}
+    assert written()["a"]["layout"] == "single"
+    unknown = run("nowhere")
+    assert unknown.returncode == 1
+    assert "nowhere: NotFound: no site 'nowhere'" in unknown.stderr
+
+
+@pytest.mark.parametrize("clients", [50, 200])
+def test_every_connection_of_a_burst_of_clients_is_answered(stack: LocalStack, http: Http, clients: int) -> None:
+    """Clients that keep connections (requests) and ask for each to be closed, reading
+    pages and writing at once: none is refused, none is left without an answer."""
+    from bench.connections import burst
+
+    site = f"e2e-burst-{clients}"
+    http.applied("PUT", f"/sites/{site}", {"name": "Burst", "allowedOrigins": [], "cacheMaxAge": 30})
+    http.applied("POST", "/metadata", config_body(site, "home"))
+    found = burst(stack.url, ADMIN_TOKEN, site, clients, clients * 2)
+    assert (found.refused, found.dropped) == (0, 0), found.reasons
+    assert sum(found.answers.values()) == clients * 2
+    assert set(found.answers) <= {200, 202, 503}, found.answers  # 503: moto was too slow to answer in time
+
+    # The writes it queued are applied before the next test writes (and waits for its own).
+    assert stack.info is not None
+    sqs, queue = stack.aws("sqs"), stack.info.queue_url
+    names = ["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"]
+
+    def drained() -> bool:
+        counts = sqs.get_queue_attributes(QueueUrl=queue, AttributeNames=names)["Attributes"]
+        return all(counts.get(name) == "0" for name in names)
+
+    wait_for(drained, 180, "the burst's writes to be applied", interval=0.5)
 
 
 def test_parallel_repeats_of_a_keyed_write_name_one_operation(stack: LocalStack, http: Http) -> None:

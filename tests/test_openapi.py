@@ -17,7 +17,7 @@ from jsonschema import Draft202012Validator  # type: ignore[import-untyped]
 from openapi_spec_validator import validate
 
 from chalicelib import access as auth
-from chalicelib.core.fields import PAGE_PATTERN, SITE_PATTERN
+from chalicelib.core.limits import PAGE_PATTERN, SITE_PATTERN
 from tests.conftest import Api
 
 HTTP_METHODS = {"get", "put", "post", "delete", "options", "head", "patch", "trace"}
@@ -42,6 +42,10 @@ ANSWERS = {
     ("/openapi.json", "get"): 200,
     ("/sites/{site}/pages/{page}", "get"): 404,
     ("/sites/{site}/pages/{page}", "options"): 204,
+    ("/sites/{site}/manifest", "get"): 404,  # no site
+    ("/sites/{site}/manifest", "options"): 204,
+    ("/sites/{site}/bundle", "get"): 404,
+    ("/sites/{site}/bundle", "options"): 204,
     ("/metadata/{id}", "get"): 404,
     ("/metadata/{id}", "put"): 422,  # the empty body lacks its fields
     ("/metadata/{id}", "delete"): 404,

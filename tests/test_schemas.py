@@ -13,7 +13,7 @@ import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from chalicelib.core.fields import MAX_BODY_BYTES
+from chalicelib.core.limits import MAX_BODY_BYTES
 from chalicelib.schemas import dialect
 from chalicelib.services import get_services
 from devstack.poller import lambda_sqs_event

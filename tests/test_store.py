@@ -155,7 +155,7 @@ def test_an_operation_is_recorded_once(store: Store) -> None:
     put_site(store, site(), None, receipt("op1"))
     with pytest.raises(ConditionFailed) as refused:
         put_site(store, site(version=2), 1, receipt("op1"))
-    assert refused.value.failed_items == [1]  # the operation's record, not the site
+    assert refused.value.failed_items == [2]  # the operation's record, not the site (nor its delivery settings)
     assert store.sites.get("shop") == site()
 
 

@@ -5,6 +5,7 @@ operation type the worker knows registered in one place."""
 from __future__ import annotations
 
 import ast
+import importlib
 from pathlib import Path
 
 from chalicelib.web import openapi
@@ -60,6 +61,17 @@ def public_names(package: str) -> set[str]:
         if isinstance(node, ast.Assign) and any(getattr(target, "id", "") == "__all__" for target in node.targets):
             return set(ast.literal_eval(node.value))
     return set()
+
+
+def test_every_name_a_face_offers_is_there_when_asked_for() -> None:
+    """Faces load some names on first use (PEP 562): each name in `__all__` must resolve."""
+    for package in sorted(PACKAGES):
+        face = importlib.import_module(f"chalicelib.{package}")
+        for name in sorted(public_names(package)):
+            try:
+                getattr(face, name)
+            except AttributeError:
+                importlib.import_module(f"chalicelib.{package}.{name}")  # a module of the package
 
 
 def test_packages_use_each_other_through_their_faces() -> None:

@@ -11,10 +11,13 @@ from __future__ import annotations
 
 import secrets
 from dataclasses import dataclass
-from typing import Dict, Literal, Mapping, Optional
+from typing import TYPE_CHECKING, Dict, Literal, Mapping, Optional
 
 from chalicelib.core import DependencyUnavailable, Forbidden, Unauthorized, ids, isoformat, utc_now
-from chalicelib.store import Token, TokenStore
+
+if TYPE_CHECKING:
+    # The routes demand scopes from app.py's import on; the token store loads with the first check.
+    from chalicelib.store import Token, TokenStore
 
 Scope = Literal["read", "write", "admin"]
 SCOPES: tuple[Scope, ...] = ("read", "write", "admin")
@@ -99,6 +102,8 @@ def issue_token(
 ) -> tuple[str, Token]:
     """Stores a token (a new random one unless given) and answers it with its record;
     the token itself is shown once and never stored."""
+    from chalicelib.store import Token
+
     secret = token or mint_token()
     token_hash = ids.token_hash(secret)
     record = Token(tokenId=token_id(token_hash), name=name, scope=scope, createdAt=isoformat(utc_now()))

@@ -1,13 +1,17 @@
 """The vocabulary every other part shares: domain errors and the one place AWS errors
-become them (`aws_errors`), identifiers, time, entity tags, validated field types and
-the fields request bodies and operations share, what writes answer (`outcomes`), RFC
-6902 patches, structured logs, and the stage's settings.
+become them (`aws_errors`), identifiers, time, entity tags, limits and slugs (`limits`),
+validated field types and the fields request bodies and operations share (`fields`),
+what writes answer (`outcomes`), RFC 6902 patches, structured logs, the settings app.py
+reads when it is imported (`environment`) and the stage's settings (`stage`).
 
-Every module here is loaded by the first request anyway, so this face imports them all;
-the strict JSON parser (`jsontext`) alone loads on first use (`from chalicelib.core
-import jsontext`)."""
+What the routes need when app.py is imported is imported here; what builds pydantic
+models (`fields`, `outcomes`, `patches`, `stage`) loads on first use (PEP 562), so that a
+cold start builds none, and so does the strict JSON parser (`from chalicelib.core import
+jsontext`)."""
 
 from __future__ import annotations
+
+from typing import TYPE_CHECKING
 
 from chalicelib.core.aws_errors import (
     AWS_ERRORS,
@@ -21,6 +25,7 @@ from chalicelib.core.aws_errors import (
     unreachable,
 )
 from chalicelib.core.clock import epoch_seconds, isoformat, utc_now
+from chalicelib.core.environment import MissingSetting, required_setting
 from chalicelib.core.errors import (
     AlreadyApproved,
     ApprovalRequired,
@@ -42,9 +47,11 @@ from chalicelib.core.errors import (
     UnsupportedMediaType,
     ValidationFailed,
 )
-from chalicelib.core.etags import etag, if_match_holds, if_none_match_holds, schema_etag
-from chalicelib.core.fields import (
-    EVENT_TYPES,
+from chalicelib.core.etags import etag, if_match_holds, if_none_match_holds, pages_etag, schema_etag
+from chalicelib.core.ids import ID_PATTERN, is_config_id, is_release_id
+from chalicelib.core.lazy import lazy_names
+from chalicelib.core.limits import (
+    DEFAULT_PAGE_SIZE,
     MAX_BODY_BYTES,
     MAX_PAGE_SIZE,
     MAX_PREVIEW_SECONDS,
@@ -57,16 +64,6 @@ from chalicelib.core.fields import (
     TEMPLATE_PATTERN,
     TEST_EVENT_TYPE,
     WEBHOOK_NAME_PATTERN,
-    ConfigContent,
-    Model,
-    PageSlug,
-    SiteFields,
-    SiteSlug,
-    StrictModel,
-    TemplateName,
-    Timestamp,
-    WebhookFields,
-    WebhookName,
     is_page_slug,
     is_site_slug,
     is_template_name,
@@ -74,23 +71,73 @@ from chalicelib.core.fields import (
     json_depth,
     settings_size,
 )
-from chalicelib.core.ids import ID_PATTERN, is_config_id, is_release_id
-from chalicelib.core.lazy import lazy_names
 from chalicelib.core.logs import get_logger, log_context, metric_fields
-from chalicelib.core.outcomes import (
-    Accepted,
-    Checked,
-    ImpactedConfig,
-    ImpactReport,
-    OperationStatus,
-    PreviewLinkAccepted,
-    WebhookAccepted,
+
+if TYPE_CHECKING:
+    from chalicelib.core.fields import (
+        EVENT_TYPES,
+        ConfigContent,
+        Model,
+        PageSlug,
+        SiteFields,
+        SiteSlug,
+        StrictModel,
+        TemplateName,
+        Timestamp,
+        WebhookFields,
+        WebhookName,
+    )
+    from chalicelib.core.outcomes import (
+        Accepted,
+        Checked,
+        ImpactedConfig,
+        ImpactReport,
+        OperationStatus,
+        PreviewLinkAccepted,
+        WebhookAccepted,
+    )
+    from chalicelib.core.patches import FieldChange, make_patch, summarize
+    from chalicelib.core.stage import StageSettings, get_settings
+
+__getattr__ = lazy_names(
+    __name__,
+    {
+        **dict.fromkeys(
+            (
+                "EVENT_TYPES",
+                "ConfigContent",
+                "Model",
+                "PageSlug",
+                "SiteFields",
+                "SiteSlug",
+                "StrictModel",
+                "TemplateName",
+                "Timestamp",
+                "WebhookFields",
+                "WebhookName",
+            ),
+            "fields",
+        ),
+        **dict.fromkeys(
+            (
+                "Accepted",
+                "Checked",
+                "ImpactedConfig",
+                "ImpactReport",
+                "OperationStatus",
+                "PreviewLinkAccepted",
+                "WebhookAccepted",
+            ),
+            "outcomes",
+        ),
+        **dict.fromkeys(("FieldChange", "make_patch", "summarize"), "patches"),
+        **dict.fromkeys(("StageSettings", "get_settings"), "stage"),
+    },
 )
-from chalicelib.core.patches import FieldChange, make_patch, summarize
-from chalicelib.core.stage import StageSettings, get_settings
 
 __all__ = [
     "AWS_ERRORS",
+    "DEFAULT_PAGE_SIZE",
     "EVENT_TYPES",
     "ID_PATTERN",
     "MAX_BODY_BYTES",
@@ -120,6 +167,7 @@ __all__ = [
     "IdempotencyKeyReused",
     "ImpactReport",
     "ImpactedConfig",
+    "MissingSetting",
     "Model",
     "NotFound",
     "NotPublished",
@@ -167,7 +215,9 @@ __all__ = [
     "log_context",
     "make_patch",
     "metric_fields",
+    "pages_etag",
     "queue_error",
+    "required_setting",
     "schema_etag",
     "set_up_hint",
     "settings_size",

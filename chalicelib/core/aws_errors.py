@@ -12,7 +12,6 @@ from __future__ import annotations
 import os
 from typing import Any, Dict, Mapping, Optional, Sequence
 
-from boto3.dynamodb.types import TypeDeserializer
 from botocore.exceptions import (
     BotoCoreError,
     ClientError,
@@ -43,7 +42,6 @@ TRANSIENT_ERROR_CODES = frozenset(
 TRANSIENT_REASONS = frozenset(
     {"ThrottlingError", "ProvisionedThroughputExceeded", "TransactionConflict", "RequestLimitExceeded"}
 )
-_DESERIALIZER = TypeDeserializer()
 
 
 class ConditionFailed(Exception):
@@ -108,6 +106,14 @@ SET_UP_ERROR_CODES = frozenset(
 )
 
 
+def _deserialized(item: Mapping[str, Any]) -> Dict[str, Any]:
+    """An item as DynamoDB's low-level API spells it, as plain Python values."""
+    from boto3.dynamodb.types import TypeDeserializer  # only for a refused conditional write
+
+    deserializer = TypeDeserializer()
+    return {name: deserializer.deserialize(value) for name, value in item.items()}
+
+
 def table_error(exc: Exception) -> Exception:
     """A DynamoDB error as the domain sees it (see the module's docstring)."""
     if not isinstance(exc, ClientError):
@@ -121,7 +127,7 @@ def table_error(exc: Exception) -> Exception:
     if code == "ConditionalCheckFailedException":
         old: Mapping[str, Any] = exc.response.get("Item") or {}  # type: ignore[assignment]
         # With ReturnValuesOnConditionCheckFailure, the refusal carries the item in the way.
-        item = {name: _DESERIALIZER.deserialize(value) for name, value in old.items()} if old else None
+        item = _deserialized(old) if old else None
         return ConditionFailed([0], item)
     if code == "TransactionCanceledException":
         return _cancelled(exc)

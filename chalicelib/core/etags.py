@@ -2,11 +2,22 @@
 
 from __future__ import annotations
 
+import hashlib
+from typing import Iterable, Tuple
+
 
 def etag(config_id: str, version: int) -> str:
     """The entity tag of a config version. The id is part of it: a page whose config was
     deleted and created again starts at version 1, and must not match old caches."""
     return f'"{config_id}.{version}"'
+
+
+def pages_etag(served: Iterable[Tuple[str, str]]) -> str:
+    """The entity tag of a set of pages (the manifest's, and the bundle's: they name the
+    same versions), from each (page, entity tag of the version it serves): a page
+    published, unpublished, added or deleted changes it."""
+    digest = hashlib.sha256("".join(f"{page}\n{tag}\n" for page, tag in served).encode("utf-8"))
+    return f'"{digest.hexdigest()[:32]}"'
 
 
 def _tags(header: str) -> list[str]:

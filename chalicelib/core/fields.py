@@ -1,12 +1,12 @@
-"""The service's validated vocabulary: limits, slugs, names, origins and settings, as
-pydantic field types that request bodies, queue envelopes and stored items share."""
+"""The service's validated vocabulary: slugs, names, origins and settings, as pydantic
+field types that request bodies, queue envelopes and stored items share (the limits and
+patterns they check are `chalicelib.core.limits`)."""
 
 from __future__ import annotations
 
 import ipaddress
-import json
 import re
-from typing import Annotated, Any, Dict, Iterable, List, Literal, Tuple, get_args
+from typing import Annotated, Any, Dict, List, Literal, Tuple, get_args
 from urllib.parse import urlsplit
 
 from pydantic.config import ConfigDict
@@ -14,32 +14,27 @@ from pydantic.fields import Field
 from pydantic.functional_validators import AfterValidator
 from pydantic.main import BaseModel
 
-# Limits a client can rely on (the README lists them).
-MAX_BODY_BYTES = 256 * 1024
-MAX_SETTINGS_BYTES = 100 * 1024
-MAX_SETTINGS_DEPTH = 16
-MAX_ALLOWED_ORIGINS = 50
-MAX_CACHE_MAX_AGE = 31_536_000
-DEFAULT_CACHE_MAX_AGE = 60
-DEFAULT_PAGE_SIZE = 20
-MAX_PAGE_SIZE = 100
-MAX_SCHEMA_DESCRIPTION = 1000
-MAX_REQUIRED_APPROVALS = 3
-MAX_PREVIEW_SECONDS = 7 * 24 * 3600
+from chalicelib.core.limits import (
+    DEFAULT_CACHE_MAX_AGE,
+    MAX_ALLOWED_ORIGINS,
+    MAX_CACHE_MAX_AGE,
+    MAX_REQUIRED_APPROVALS,
+    MAX_SETTINGS_BYTES,
+    MAX_SETTINGS_DEPTH,
+    PAGE_PATTERN,
+    SITE_PATTERN,
+    TEMPLATE_PATTERN,
+    WEBHOOK_NAME_PATTERN,
+    json_depth,
+    settings_size,
+)
 
-SITE_PATTERN = r"^[a-z0-9][a-z0-9-]{0,62}$"
-PAGE_PATTERN = r"^[a-z0-9][a-z0-9._-]{0,127}$"
 # Constraints are given with Field, not StringConstraints: the same checks, without
 # importing pydantic.types at cold start.
 SiteSlug = Annotated[str, Field(pattern=SITE_PATTERN)]
 PageSlug = Annotated[str, Field(pattern=PAGE_PATTERN)]
-# Layout and theme name a template in the site's code: short, printable, no spaces.
-TEMPLATE_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._/-]{0,99}$"
 TemplateName = Annotated[str, Field(pattern=TEMPLATE_PATTERN)]
-# A webhook's name, unique within its site: a slug, as a site's is.
-WEBHOOK_NAME_PATTERN = SITE_PATTERN
 WebhookName = Annotated[str, Field(pattern=WEBHOOK_NAME_PATTERN)]
-MAX_WEBHOOKS_PER_SITE = 10
 # The change events a webhook can subscribe to (PRODUCT.md, "Change events").
 EventType = Literal[
     "page.published",
@@ -52,47 +47,6 @@ EventType = Literal[
     "schema.deleted",
 ]
 EVENT_TYPES: Tuple[str, ...] = get_args(EventType)
-# What POST /sites/{site}/webhooks/{name}/test sends: to that webhook only, whatever it subscribes to.
-TEST_EVENT_TYPE = "webhook.test"
-
-
-def is_site_slug(text: str) -> bool:
-    # fullmatch: with re.match, `$` also matches before a trailing newline ("shop\n").
-    return re.fullmatch(SITE_PATTERN, text) is not None
-
-
-def is_webhook_name(text: str) -> bool:
-    return re.fullmatch(WEBHOOK_NAME_PATTERN, text) is not None
-
-
-def is_page_slug(text: str) -> bool:
-    return re.fullmatch(PAGE_PATTERN, text) is not None
-
-
-def is_template_name(text: str) -> bool:
-    return re.fullmatch(TEMPLATE_PATTERN, text) is not None
-
-
-def json_depth(value: Any) -> int:
-    """How many containers deep a parsed JSON value nests (`{}` is 1), without recursion:
-    a client's value may be nested as deep as its text allows."""
-    deepest = 0
-    stack = [(value, 1)]
-    while stack:
-        node, level = stack.pop()
-        if isinstance(node, dict):
-            children: Iterable[Any] = node.values()
-        elif isinstance(node, list):
-            children = node
-        else:
-            continue
-        deepest = max(deepest, level)
-        stack.extend((child, level + 1) for child in children)
-    return deepest
-
-
-def settings_size(settings: Dict[str, Any]) -> int:
-    return len(json.dumps(settings, separators=(",", ":"), ensure_ascii=False).encode("utf-8"))
 
 
 def _bounded_settings(settings: Dict[str, Any]) -> Dict[str, Any]:

@@ -12,7 +12,6 @@ import hashlib
 import json
 import os
 import re
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Callable, Optional
 
@@ -20,13 +19,16 @@ ID_PATTERN = r"^[a-z2-7]{26}$"
 RELEASE_ID_PATTERN = r"^[0-9a-v]{26}$"
 
 
-@dataclass(frozen=True)
 class _Base32:
-    """16 bytes spelled as 26 lower-case characters of one base32 alphabet."""
+    """16 bytes spelled as 26 lower-case characters of one base32 alphabet. (A plain
+    class: a dataclass costs a cold start most of a millisecond to define.)"""
 
-    pattern: re.Pattern[str]
-    encoder: Callable[[bytes], bytes]
-    decoder: Callable[[str], bytes]
+    def __init__(
+        self, pattern: re.Pattern[str], encoder: Callable[[bytes], bytes], decoder: Callable[[str], bytes]
+    ) -> None:
+        self.pattern = pattern
+        self.encoder = encoder
+        self.decoder = decoder
 
     def encode(self, raw: bytes) -> str:
         return self.encoder(raw).decode("ascii").rstrip("=").lower()

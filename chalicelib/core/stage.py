@@ -1,4 +1,5 @@
-"""Run-time settings, read from the environment once and validated."""
+"""Run-time settings, read from the environment once and validated (with the first
+request: those app.py needs when it is imported are `chalicelib.core.environment`)."""
 
 from __future__ import annotations
 
@@ -73,24 +74,6 @@ class StageSettings(BaseModel):
     def from_env(cls, environ: Mapping[str, str]) -> StageSettings:
         known = {field.alias for field in cls.model_fields.values() if field.alias}
         return cls.model_validate({key: value for key, value in environ.items() if key in known})
-
-
-class MissingSetting(RuntimeError):
-    """A setting app.py needs when it is imported is not in the environment."""
-
-
-def required_setting(name: str, why: str, environ: Mapping[str, str] = os.environ) -> str:
-    """The value of a setting the app's shape depends on (read when app.py is imported,
-    so fixed when it is packaged): never a silent default, which could wire a stage to
-    another stage's resources."""
-    value = environ.get(name, "").strip()
-    if not value:
-        raise MissingSetting(
-            f"{name} is not set: {why}. Each stage sets it in .chalice/config.json; Chalice "
-            f"(chalice deploy/package/local --stage STAGE) applies the stage's variables before it "
-            f"imports app.py. Importing app.py any other way, set {name} first."
-        )
-    return value
 
 
 @lru_cache(maxsize=1)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Dict, Optional
+from typing import Dict, List, Optional, Protocol
 
 from chalice.app import Response
 
@@ -18,7 +18,14 @@ NOT_FOUND_MAX_AGE = 10
 PREFLIGHT_MAX_AGE = 600
 
 
-def cors_headers(site: Optional[Site], origin: Optional[str]) -> Dict[str, str]:
+class Origins(Protocol):
+    """A site, or what the public routes keep of it beside its pages."""
+
+    @property
+    def allowedOrigins(self) -> List[str]: ...
+
+
+def cors_headers(site: Optional[Origins], origin: Optional[str]) -> Dict[str, str]:
     """A grant only for an origin the site lists, matched exactly (scheme and port too)."""
     headers = {"Vary": "Origin"}
     if site is not None and origin and origin in site.allowedOrigins:
@@ -53,7 +60,7 @@ def page_response(
     config = snapshot.page_state.published() if snapshot.page_state else None
     if snapshot.site is None or config is None:
         missing = f"no site '{site}'" if snapshot.site is None else f"site '{site}' has no page '{page}'"
-        return _not_found(missing, cors, request_id)
+        return not_found(missing, cors, request_id)
     headers = {**cors, **cache_headers(snapshot.site.cacheMaxAge), "ETag": etag(config.id, config.version)}
     if if_none_match and if_none_match_holds(if_none_match, headers["ETag"]):
         return empty_response(304, headers)
@@ -63,10 +70,15 @@ def page_response(
 def impossible_page_response(site: str, page: str, request_id: str) -> Response:
     """A site or page slug that cannot exist: answered like any unknown page, without a
     read, to GET and to a preflight alike."""
-    return _not_found(f"no page '{page}' of site '{site}'", {"Vary": "Origin"}, request_id)
+    return not_found(f"no page '{page}' of site '{site}'", {"Vary": "Origin"}, request_id)
 
 
-def _not_found(message: str, cors: Dict[str, str], request_id: str) -> Response:
+def impossible_site_response(site: str, request_id: str) -> Response:
+    """A site slug that cannot exist, on the routes of a whole site: as an unknown site."""
+    return not_found(f"no site '{site}'", {"Vary": "Origin"}, request_id)
+
+
+def not_found(message: str, cors: Dict[str, str], request_id: str) -> Response:
     # Briefly, and never stale: a page created a moment later must show up soon.
     headers = {**cors, "Cache-Control": f"public, max-age={NOT_FOUND_MAX_AGE}"}
     return error_response(NotFound(message), request_id, headers)

@@ -5,6 +5,8 @@ Items and their keys (pk / sk, and gsi1pk / gsi1sk where an item is listed):
 | item                      | pk                 | sk                  | gsi1pk   | gsi1sk      |
 |---------------------------|--------------------|---------------------|----------|-------------|
 | site                      | SITE#<site>        | SITE                | SITES    | <site>      |
+| site's delivery settings  | SITE#<site>        | PAGE                |          |             |
+|   (sorts before its pages)|                    |                     |          |             |
 | page of a site (current   | SITE#<site>        | PAGE#<page>         |          |             |
 |   config, unique per page)|                    |                     |          |             |
 | layout schema of a site   | SITE#<site>        | SCHEMA#<layout>     |          |             |
@@ -29,12 +31,14 @@ Items and their keys (pk / sk, and gsi1pk / gsi1sk where an item is listed):
 A config's CURRENT item holds its latest version. Its page's item holds the latest
 version too (for listings) and what the page serves (`published`): the public route for
 (site, page) answers with one read; the route for an id reads the CURRENT item, then the
-page. Publishing writes the page's item only.
+page. Publishing writes the page's item only. The site's delivery settings (its origins
+and cache age, written with the site) sort just before its pages, so one Query of
+`site_pages_range` reads them with every page: the manifest and the bundle.
 """
 
 from __future__ import annotations
 
-from typing import Dict, Optional
+from typing import Dict, Optional, Tuple
 
 Key = Dict[str, str]
 
@@ -48,6 +52,9 @@ TTL_ATTRIBUTE = "expiresAt"
 SITE_SK = "SITE"
 SITES_LIST = "SITES"
 PAGE_PREFIX = "PAGE#"
+# Before every `PAGE#<page>` ("PAGE" is a prefix of them), and after: '$' follows '#'.
+SITE_PAGES_SK = "PAGE"
+PAGES_END_SK = "PAGE$"
 SCHEMA_PREFIX = "SCHEMA#"
 RELEASE_PREFIX = "RELEASE#"
 RELEASES_DUE = "RELEASES_DUE"
@@ -86,6 +93,22 @@ def page_sk(page: str) -> str:
 
 def page_key(site: str, page: str) -> Key:
     return {PK: site_pk(site), SK: page_sk(page)}
+
+
+def site_pages_key(site: str) -> Key:
+    """The site's delivery settings, read with its pages (`site_pages_range`)."""
+    return {PK: site_pk(site), SK: SITE_PAGES_SK}
+
+
+def site_pages_range() -> Tuple[str, str]:
+    """The sort keys of a site's delivery settings and of every page of it, and nothing
+    else of its partition (schemas, releases, the site itself sort after)."""
+    return SITE_PAGES_SK, PAGES_END_SK
+
+
+def page_of(sort_key: str) -> str:
+    """The page a page item's sort key names."""
+    return sort_key[len(PAGE_PREFIX) :]
 
 
 def schema_key(site: str, layout: str) -> Key:

@@ -22,6 +22,16 @@ def site_from_item(item: Item) -> Site:
     return Site.model_validate(item)
 
 
+def delivery_item(site: Site) -> Item:
+    """What the public routes need of the site, beside its pages (`keys.site_pages_key`)."""
+    return {
+        **keys.site_pages_key(site.site),
+        "allowedOrigins": site.allowedOrigins,
+        "cacheMaxAge": site.cacheMaxAge,
+        "version": site.version,
+    }
+
+
 class SiteStore:
     def __init__(self, table: SingleTable) -> None:
         self._table = table
@@ -49,3 +59,5 @@ class SiteStore:
         created = Attr(keys.PK).not_exists()
         condition = created if previous_version is None else Attr("version").eq(previous_version)
         transaction.put(site_item(site, applied), condition)
+        # A copy of its origins and cache age that sorts with its pages (keys.site_pages_key).
+        transaction.put(delivery_item(site))

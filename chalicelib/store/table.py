@@ -147,6 +147,21 @@ class SingleTable:
             raise table_error(exc) from exc
         return items[:limit], len(items) > limit
 
+    def query_once(
+        self, condition: ConditionBase, start: Optional[Item] = None, consistent: bool = False
+    ) -> Tuple[List[Item], Optional[Item]]:
+        """One `Query` call: its live items (DynamoDB reads at most 1 MB of items a call) and
+        the key to go on from, None once the range is read to its end."""
+        params: Dict[str, Any] = {"KeyConditionExpression": condition, "ConsistentRead": consistent}
+        if start:
+            params["ExclusiveStartKey"] = start
+        try:
+            response = self._table.query(**params)
+        except AWS_ERRORS as exc:
+            raise table_error(exc) from exc
+        items = [item for item in response.get("Items", []) if self.live(item) is not None]
+        return items, response.get("LastEvaluatedKey")
+
     def live(self, item: Optional[Item]) -> Optional[Item]:
         """TTL deletes lazily (within days): an expired item counts as gone."""
         if item is None:

@@ -1,7 +1,8 @@
 """Operational tooling: the scheduled backup and queue check, and the redrive of the
 dead-letter queue.
 
-The checks load on first use (PEP 562): the routes that serve pages never pay for them.
+The checks, and what they answer, load on first use (PEP 562): the routes that serve
+pages never pay for them.
 """
 
 from __future__ import annotations
@@ -9,12 +10,12 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from chalicelib.core import lazy_names
-from chalicelib.upkeep.reports import BackupReport, RedriveResult
 
 if TYPE_CHECKING:
     from chalicelib.upkeep.ages import QueueAges
     from chalicelib.upkeep.backups import BackupChecker, BackupPolicy, Targets, run_backup_check
     from chalicelib.upkeep.redrive import Redrive, TimeLeft, time_budget, time_left_in
+    from chalicelib.upkeep.reports import BackupReport, RedriveResult
 
 __getattr__ = lazy_names(
     __name__,
@@ -28,6 +29,8 @@ __getattr__ = lazy_names(
         "TimeLeft": "redrive",
         "time_budget": "redrive",
         "time_left_in": "redrive",
+        "BackupReport": "reports",
+        "RedriveResult": "reports",
     },
 )
 

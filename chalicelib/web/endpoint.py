@@ -3,38 +3,63 @@
 `endpoint` demands the route's scope, parses and validates the body declared in the
 view's signature, and renders any domain error (and anything unexpected) as the
 contract's error body. It also records what the route promises, for the OpenAPI document.
+
+A route names its body and answer models (by name, as the view's `body` annotation does
+under `from __future__ import annotations`): they are looked up in `chalicelib.web.models`
+when first needed, so that declaring the routes builds no model at cold start.
 """
 
 from __future__ import annotations
 
 import functools
 import logging
-from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Callable, Mapping, Optional, Sequence, Type, TypeVar, get_type_hints
+from types import MappingProxyType
+from typing import TYPE_CHECKING, Any, Callable, Dict, Mapping, NamedTuple, Optional, Sequence, Type, TypeVar, Union
 
 from botocore.exceptions import BotoCoreError
 from chalice.app import Chalice, Request, Response
 from pydantic.main import BaseModel
 
-from chalicelib.access import Principal, Scope
 from chalicelib.core import BadRequest, DependencyUnavailable, DomainError, isoformat, set_up_hint, unreachable
 from chalicelib.web.bodies import parse_body
 from chalicelib.web.responses import error_response, internal_error_response, request_id_of
 
+if TYPE_CHECKING:
+    from chalicelib.access import Scope
+
 Model = TypeVar("Model", bound=BaseModel)
 View = Callable[..., Response]
+# A model of the HTTP contract: the class, or its name in `chalicelib.web.models`.
+ModelRef = Union[str, Type[BaseModel]]
 
 
-@dataclass
+@functools.cache
+def resolve_model(ref: ModelRef) -> Type[BaseModel]:
+    """The model a route names; by name, it loads `chalicelib.web.models` on first use."""
+    if not isinstance(ref, str):
+        return ref
+    from chalicelib.web import models
+
+    found = getattr(models, ref, None)
+    if not (isinstance(found, type) and issubclass(found, BaseModel)):
+        raise TypeError(f"chalicelib.web.models names no model {ref!r}")
+    return found
+
+
+# The classes defined here are plain classes and named tuples, not dataclasses: app.py
+# imports this module at cold start, and each dataclass costs most of a millisecond to define.
+
+
 class Call:
     """One request as a view sees it."""
 
-    request: Request
-    request_id: str
-    actor: str = ""
-    # The name of the actor's token (for the audit trail).
-    actor_name: str = ""
+    def __init__(self, request: Request, request_id: str, actor: str = "", actor_name: str = "") -> None:
+        self.request = request
+        self.request_id = request_id
+        self.actor = actor
+        # The name of the actor's token (for the audit trail).
+        self.actor_name = actor_name
 
     @property
     def path(self) -> str:
@@ -95,14 +120,13 @@ class Call:
         return parse_body(raw, self.header("Content-Type"), model)
 
 
-@dataclass(frozen=True)
-class Param:
+class Param(NamedTuple):
     """A query parameter or request header a route reads."""
 
     name: str
     description: str
     required: bool = False
-    schema: Mapping[str, Any] = field(default_factory=lambda: {"type": "string"})
+    schema: Mapping[str, Any] = MappingProxyType({"type": "string"})
 
 
 LIMIT = Param("limit", "Items per page.", schema={"type": "integer", "minimum": 1, "maximum": 100, "default": 20})
@@ -129,13 +153,12 @@ DRY_RUN = Param(
 )
 
 
-@dataclass(frozen=True)
-class EndpointSpec:
+class EndpointSpec(NamedTuple):
     """What a route promises, for the OpenAPI document: its scope, inputs and answers."""
 
     scope: Optional[Scope]
-    body: Optional[Type[BaseModel]]
-    answers: Mapping[int, Optional[Type[BaseModel]]]
+    body_ref: Optional[ModelRef]
+    answer_refs: Mapping[int, Optional[ModelRef]]
     errors: Sequence[int] = ()
     query: Sequence[Param] = ()
     headers: Sequence[Param] = ()
@@ -144,21 +167,28 @@ class EndpointSpec:
     # Never cached or indexed: every answer says so (a preview).
     private: bool = False
 
+    @property
+    def body(self) -> Optional[Type[BaseModel]]:
+        return None if self.body_ref is None else resolve_model(self.body_ref)
+
+    @property
+    def answers(self) -> Dict[int, Optional[Type[BaseModel]]]:
+        return {status: None if ref is None else resolve_model(ref) for status, ref in self.answer_refs.items()}
+
 
 def endpoint(
     app: Chalice,
     logger: logging.Logger,
     *,
     scope: Optional[Scope],
-    answers: Mapping[int, Optional[Type[BaseModel]]],
+    answers: Mapping[int, Optional[ModelRef]],
     errors: Sequence[int] = (),
     query: Sequence[Param] = (),
     headers: Sequence[Param] = (),
     private: bool = False,
 ) -> Callable[[View], View]:
     def decorate(view: View) -> View:
-        hints = get_type_hints(view)
-        body_model = hints.get("body")
+        body_ref: Optional[ModelRef] = view.__annotations__.get("body")
 
         @functools.wraps(view)
         def wrapped(**path_params: str) -> Response:
@@ -167,12 +197,14 @@ def endpoint(
             call = Call(request, request_id_of(request, app.lambda_context))
             try:
                 if scope is not None:
+                    from chalicelib.access import Principal  # with the first protected request
+
                     authorizer = (request.context or {}).get("authorizer") or {}
                     principal = Principal.from_context(authorizer)
                     call.actor = principal.demand(scope)
                     call.actor_name = principal.name
-                if body_model is not None:
-                    return view(call, body=call.parse(body_model), **path_params)
+                if body_ref is not None:
+                    return view(call, body=call.parse(resolve_model(body_ref)), **path_params)
                 return view(call, **path_params)
             except DomainError as error:
                 if isinstance(error, DependencyUnavailable):
@@ -189,8 +221,8 @@ def endpoint(
         doc = (view.__doc__ or "").strip()
         wrapped.endpoint = EndpointSpec(  # type: ignore[attr-defined]
             scope=scope,
-            body=body_model,
-            answers=answers,
+            body_ref=body_ref,
+            answer_refs=answers,
             errors=tuple(errors),
             query=tuple(query),
             headers=tuple(headers),

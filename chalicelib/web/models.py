@@ -1,5 +1,6 @@
 """Request and response bodies of the HTTP contract that are not stored items as they are
-(those are `chalicelib.store.models`)."""
+(those are `chalicelib.store.models`), and the index of every model a route names: the
+routes name them, and `chalicelib.web.endpoint` finds them here when first needed."""
 
 from __future__ import annotations
 
@@ -11,26 +12,36 @@ from pydantic.fields import Field
 from chalicelib.core import (
     MAX_PREVIEW_SECONDS,
     MAX_SCHEMA_DESCRIPTION,
+    Accepted,
+    Checked,
     ConfigContent,
+    ImpactReport,
     Model,
     PageSlug,
+    PreviewLinkAccepted,
     SiteFields,
     SiteSlug,
     StrictModel,
     Timestamp,
+    WebhookAccepted,
     WebhookFields,
 )
+from chalicelib.delivery import SiteBundle, SiteManifest
+from chalicelib.editorial import ConfigDiff, ReleaseView
 from chalicelib.store import (
     AuditEntry,
     ConfigVersion,
     Delivery,
     LayoutSchema,
+    Operation,
+    PageRender,
     PreviewLink,
     Release,
     RenderConfig,
     Site,
     Webhook,
 )
+from chalicelib.upkeep import BackupReport, RedriveResult
 
 
 class SiteInput(SiteFields):
@@ -155,3 +166,45 @@ class TrialQueued(Model):
     eventId: str
     type: str
     status: Literal["queued"] = "queued"
+
+
+# Every model a route names: those above, and those defined with what they describe.
+__all__ = [
+    "Accepted",
+    "AuditPage",
+    "BackupReport",
+    "Checked",
+    "ConfigContent",
+    "ConfigCreateInput",
+    "ConfigDiff",
+    "ConfigPage",
+    "DeliveryPage",
+    "Health",
+    "ImpactReport",
+    "LayoutSchema",
+    "Operation",
+    "PageRender",
+    "PreviewLinkAccepted",
+    "PreviewLinkInput",
+    "PreviewLinkList",
+    "PublishInput",
+    "RedriveResult",
+    "ReleaseInput",
+    "ReleaseItemInput",
+    "ReleasePage",
+    "ReleaseView",
+    "RenderConfig",
+    "SchemaInput",
+    "SchemaPage",
+    "Site",
+    "SiteBundle",
+    "SiteInput",
+    "SiteManifest",
+    "SitePage",
+    "TrialQueued",
+    "VersionPage",
+    "Webhook",
+    "WebhookAccepted",
+    "WebhookInput",
+    "WebhookPage",
+]

@@ -50,6 +50,8 @@ AREAS: Tuple[Tuple[str, str], ...] = (
     ("/health", "service"),
     ("/openapi.json", "service"),
     ("/sites", "sites"),
+    ("/sites/{site}/manifest", "pages"),
+    ("/sites/{site}/bundle", "pages"),
     ("/metadata", "configs"),
     ("/metadata/{id}/preview-links", "previews"),
     ("/preview", "previews"),
@@ -61,7 +63,8 @@ SITE_AREAS = "/sites/{site}"
 TAG_DESCRIPTIONS: Mapping[str, str] = {
     "service": "The service itself: whether it is up, and this document.",
     "sites": "Sites: their names, allowed origins, caching and publishing settings.",
-    "pages": "What frontends fetch: a page's published render config, cacheable, with CORS for the site.",
+    "pages": "What frontends fetch: a page's published render config, cacheable, with CORS for the site; and every "
+    "page of a site at once (its manifest and its bundle), for builds and server-side renderers.",
     "configs": "Render configs of pages: writes, drafts, publishing, versions and differences.",
     "previews": "Drafts shown before they are published: preview links and the preview route.",
     "schemas": "Settings schemas: which `settings` each layout of a site accepts.",
