@@ -39,6 +39,9 @@ class Alarm:
     # Alarms when `datapoints` of the last `evaluation_periods` periods breach.
     evaluation_periods: int = 1
     datapoints: int = 1
+    # What no datapoint means: no trouble (an idle queue, a function nobody called), or,
+    # for a metric that must keep coming, trouble ("breaching").
+    missing: str = "notBreaching"
 
     def name(self, operations: StageOperations) -> str:
         return f"{operations.app_name}-{operations.stage}-{self.key}"
@@ -71,8 +74,7 @@ class Alarm:
             "DatapointsToAlarm": self.datapoints,
             "Threshold": float(self.threshold),
             "ComparisonOperator": self.comparison,
-            # No data is no trouble: an idle queue, a function nobody called.
-            "TreatMissingData": "notBreaching",
+            "TreatMissingData": self.missing,
         }
 
     def template(self, operations: StageOperations, topic: Any) -> Dict[str, Any]:
@@ -208,6 +210,22 @@ def alarms(operations: StageOperations) -> List[Alarm]:
         statistic="Maximum",
         threshold=1,
         period=check_period,
+    )
+    add(
+        "backup-check-silent",
+        "The scheduled check has recorded no result for two of its periods: check_backups is not running (its "
+        "schedule disabled or deleted, the function throttled or failing before it logs). Backups and queues go "
+        "unchecked. Look at the function's schedule rule and its logs.",
+        namespace=operations.metrics_namespace,
+        metric="BackupCheckFailing",
+        dimensions=(("Stage", operations.stage),),
+        statistic="SampleCount",
+        threshold=1,
+        comparison="LessThanThreshold",
+        period=check_period,
+        evaluation_periods=2,
+        datapoints=2,
+        missing="breaching",
     )
     add(
         "backup-check-errors",

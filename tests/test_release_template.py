@@ -344,7 +344,7 @@ def test_every_alarm_is_in_the_template_with_the_stages_values_and_notifies_its_
     assert properties(resources, ALARM_TOPIC) == {"TopicName": "metadata-manager-prod-alarms"}
     assert packaged["Outputs"]["AlarmTopicArn"] == {"Value": {"Ref": ALARM_TOPIC}}
     defined = alarms(operations)
-    assert len(of_type(packaged, "AWS::CloudWatch::Alarm")) == len(defined) >= 13
+    assert len(of_type(packaged, "AWS::CloudWatch::Alarm")) == len(defined) >= 14
     for alarm in defined:
         assert properties(resources, alarm.logical_id) == alarm.arguments(operations, {"Ref": ALARM_TOPIC})
     by_key = {alarm.key: properties(resources, alarm.logical_id) for alarm in defined}
@@ -363,6 +363,13 @@ def test_every_alarm_is_in_the_template_with_the_stages_values_and_notifies_its_
         "MetadataManager",
         3600,
     )
+    silent = by_key["backup-check-silent"]
+    assert (silent["Statistic"], silent["ComparisonOperator"], silent["TreatMissingData"]) == (
+        "SampleCount",
+        "LessThanThreshold",
+        "breaching",
+    )
+    assert by_key["worker-errors"]["TreatMissingData"] == "notBreaching"
     assert by_key["api-5xx-rate"]["Threshold"] == 0.01
     assert {"Name": "Resource", "Value": PAGE_ROUTE} in by_key["page-route-latency"]["Dimensions"]
     assert (by_key["page-route-latency"]["ExtendedStatistic"], by_key["page-route-latency"]["Threshold"]) == (
