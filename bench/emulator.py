@@ -121,8 +121,10 @@ class Limits:
     # queue (us-east-1, us-west-2, eu-west-1; other regions have less).
     fifo_group_sends: float = 300.0
     high_throughput_queue_sends: float = 70_000.0
-    # DynamoDB: write units a second one partition serves.
+    # DynamoDB: write units a second one partition serves, and an on-demand table (the
+    # account's default table-level quota).
     partition_write_units: float = 1_000.0
+    table_write_units: float = 40_000.0
     # The worker's cap: batches of the write queue running at once (`reserved_concurrency`).
     worker_cap: int = 2
     # A batch's visibility timeout: when a batch whose messages were not all deleted frees
@@ -137,6 +139,7 @@ class Limits:
             fifo_group_sends=self.fifo_group_sends / scale,
             high_throughput_queue_sends=self.high_throughput_queue_sends / scale,
             partition_write_units=self.partition_write_units / scale,
+            table_write_units=self.table_write_units / scale,
         )
 
 

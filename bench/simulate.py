@@ -16,7 +16,8 @@ evenly over `sites` sites. Each second it passes, in order:
 4. The worker: at most `cap` batches at once, each operation `worker calls x call time`
    seconds; bounded too by DynamoDB's write units per partition (the busiest partition of
    a site takes `site units` per operation; the change-events outbox's index partitions
-   `outbox units`) and by ReceiveMessage's limit (10 messages a call).
+   `outbox units`), by the table's on-demand quota (`table units` per operation) and by
+   ReceiveMessage's limit (10 messages a call).
 
 It prints the queue's depth and the age of its oldest message over time, the time to
 drain, and whether (and when) the `write-queue-age` alarm fires.
@@ -51,6 +52,9 @@ BATCH = 10
 SITE_UNITS = 2
 OUTBOX_UNITS = 2
 OUTBOX_SHARDS = 8
+# All of it, table and index: the config's two items (4), the page (2), the audit entry
+# (2), the operation's record (2), the outbox item written and deleted (3), its index entry (2).
+TABLE_UNITS = 15
 # The SDK's call time in AWS, inside the region: a few milliseconds to a few tens.
 CALL_SECONDS = 0.015
 
@@ -112,6 +116,7 @@ class Model:
     site_units: float = SITE_UNITS
     outbox_units: float = OUTBOX_UNITS
     outbox_shards: int = OUTBOX_SHARDS
+    table_units: float = TABLE_UNITS
     # ReceiveMessage calls a second (SQS FIFO's per-action limit) and messages a call.
     receive_calls: float = 300.0
     alarm_seconds: float = 300.0
@@ -153,6 +158,7 @@ class Model:
             "the worker's cap": self.worker_rate(),
             "a site's partitions": self.site_partition_rate(sites),
             "the outbox index's partitions": self.outbox_partition_rate(),
+            "the table's on-demand quota": self.limits.table_write_units / self.table_units,
             "SQS's ReceiveMessage limit": self.receive_rate(),
         }
         name = min(candidates, key=lambda key: candidates[key])

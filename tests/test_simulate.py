@@ -14,6 +14,7 @@ from bench.emulator import Limits
 from bench.simulate import (
     BATCH,
     SITE_UNITS,
+    TABLE_UNITS,
     Burst,
     Costs,
     Model,
@@ -33,7 +34,7 @@ COSTS = Costs(api_calls=("BatchGetItem", "SendMessage"), worker_calls=("A", "B",
 
 def model(cap: int = 1, **changes: Any) -> Model:
     """A lane applies 10 operations a second; nothing else binds unless asked to."""
-    limits = Limits(worker_cap=cap, partition_write_units=1e9, high_throughput_queue_sends=1e9)
+    limits = Limits(worker_cap=cap, partition_write_units=1e9, table_write_units=1e9, high_throughput_queue_sends=1e9)
     found = Model(
         api_rate=INFINITE,
         api_burst=0,
@@ -169,7 +170,7 @@ def emulated_and_simulated(
 
 
 def test_the_simulation_agrees_with_the_emulator_when_the_worker_sets_the_pace(aws: None) -> None:
-    limits = Limits(worker_cap=2, partition_write_units=1e6, visibility_seconds=3600)
+    limits = Limits(worker_cap=2, partition_write_units=1e6, table_write_units=1e9, visibility_seconds=3600)
     burst = Burst(rate=40, duration=3, sites=4)
     emulated, simulated, used = emulated_and_simulated(burst, limits)
     # The worker made the calls `make bench` measured, for each operation.
@@ -184,7 +185,9 @@ def test_the_simulation_agrees_with_the_emulator_when_the_worker_sets_the_pace(a
 
 
 def test_the_simulation_agrees_with_the_emulator_on_the_default_fifo_send_limit(aws: None) -> None:
-    limits = Limits(worker_cap=2, partition_write_units=1e6, fifo_queue_sends=10, visibility_seconds=3600)
+    limits = Limits(
+        worker_cap=2, partition_write_units=1e6, table_write_units=1e9, fifo_queue_sends=10, visibility_seconds=3600
+    )
     burst = Burst(rate=40, duration=3, sites=4)
     emulated, simulated, _ = emulated_and_simulated(burst, limits, high_throughput=False)
     assert emulated.refused > 0
@@ -197,12 +200,13 @@ def test_the_simulation_agrees_with_the_emulator_on_the_default_fifo_send_limit(
 def test_the_simulation_agrees_with_the_emulator_when_a_sites_partition_sets_the_pace(aws: None) -> None:
     # 24 write units a second a partition: 12 operations a second on one site, under the
     # worker's 2 lanes (20 a second).
-    limits = Limits(worker_cap=2, partition_write_units=24, visibility_seconds=3600)
+    limits = Limits(worker_cap=2, partition_write_units=24, table_write_units=1e9, visibility_seconds=3600)
     burst = Burst(rate=30, duration=3, sites=1)
     emulated, simulated, used = emulated_and_simulated(burst, limits)
     assert simulated.pace_set_by == "a site's partitions"
     site_units = emulated.units["table:SITE#site-0000"]
     assert site_units / emulated.operations == SITE_UNITS  # the page's item, in a transaction
+    assert sum(emulated.units.values()) / emulated.operations == TABLE_UNITS
     assert emulated.drain_after_burst is not None
     assert simulated.drain_after_burst is not None
     batch = BATCH * used.operation_seconds
