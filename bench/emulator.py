@@ -164,10 +164,9 @@ class QueueThrottle:
 
     def take(self, queue: str, group: str, high_throughput: bool) -> bool:
         if high_throughput:
-            allowed = (
-                self._bucket(("group", f"{queue}/{group}"), self.limits.fifo_group_sends).take()
-                and self._bucket(("queue", queue), self.limits.high_throughput_queue_sends).take()
-            )
+            group_bucket = self._bucket(("group", f"{queue}/{group}"), self.limits.fifo_group_sends)
+            queue_bucket = self._bucket(("high-throughput queue", queue), self.limits.high_throughput_queue_sends)
+            allowed = group_bucket.take() and queue_bucket.take()
         else:
             allowed = self._bucket(("queue", queue), self.limits.fifo_queue_sends).take()
         with self._lock:

@@ -339,6 +339,9 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     parser.add_argument("--cap", type=int, help="the worker's cap (default: the stage's reserved_concurrency)")
     parser.add_argument("--api-rate", type=float, help="the write route's throttle a second (0: none)")
     parser.add_argument("--call-ms", type=float, default=CALL_SECONDS * 1000, help="one AWS call, ms (default 15)")
+    parser.add_argument(
+        "--scale", type=float, default=1.0, help="AWS's rates divided by this, as make bench-burst has them (default 1)"
+    )
     parser.add_argument("--benchmarks", type=Path, default=BENCHMARKS, help="where `make bench` wrote the calls")
     args = parser.parse_args(argv)
     if args.rate <= 0 or args.duration <= 0 or args.sites < 1:
@@ -347,7 +350,10 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         costs = measured_costs(args.benchmarks)
     except (OSError, ValueError) as exc:
         parser.error(str(exc))
+    if args.scale <= 0:
+        parser.error("--scale must be above 0")
     model = stage_model(args.stage, not args.default_fifo, costs, args.call_ms / 1000)
+    model = replace(model, limits=model.limits.scaled(args.scale), receive_calls=model.receive_calls / args.scale)
     if args.cap is not None:
         model = replace(model, limits=replace(model.limits, worker_cap=max(1, args.cap)))
     if args.api_rate is not None:
