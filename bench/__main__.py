@@ -358,6 +358,7 @@ for the worker, whose cap and the table's partitions set the pace. The direct pa
 the table's throttling to the clients: what the SDK's retries cannot absorb becomes a 503.
 `python -m bench.simulate` works out the same at AWS's own scale
 ([docs/capacity.md](capacity.md)).
+
 {connection_text}"""
     return rows, text
 
