@@ -67,6 +67,12 @@ class Functions:
                     return result
         return handler(event, LambdaContext(name, memory_size=512))
 
+    def warm(self, name: str) -> None:
+        """Builds a function's services with an empty batch, before its pollers start: its
+        first real batch then runs without the lock, so a slow first batch (a receiver that
+        hangs) never holds up another function's invocations meanwhile."""
+        self.invoke_at_once(name, {"Records": []})
+
     def for_function(self, name: str, at_once: bool = False) -> Callable[[Dict[str, Any]], Any]:
         if at_once:
             return lambda event: self.invoke_at_once(name, event)
@@ -109,6 +115,8 @@ def start(app: Chalice, stage: str, sqs: Any, region: str, stop: threading.Event
         url = sqs.get_queue_url(QueueName=name)["QueueUrl"]
         fifo = name.endswith(".fifo")
         pollers = fifo_pollers(os.environ) if fifo else STANDARD_QUEUE_POLLERS
+        if pollers > 1:
+            functions.warm(source.name)
         for number in range(pollers):
             poller = QueuePoller(
                 sqs,
