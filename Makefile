@@ -6,7 +6,7 @@ STAMP  := $(VENV)/.installed-$(shell cat requirements.txt requirements-dev.txt |
 STAGE  ?= local
 PORT   ?= 8000
 
-.PHONY: install lint openapi-tools test test-fast run clean browser bench-read bench bench-burst bench-schemas fuzz policy check-policy package lint-templates provision deploy
+.PHONY: install lint openapi-tools test test-fast run clean browser bench-read bench bench-burst bench-schemas simulate fuzz policy check-policy package lint-templates provision deploy
 
 $(STAMP): requirements.txt requirements-dev.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -85,6 +85,12 @@ bench: install
 
 bench-burst: install
 	$(BIN)/python -m bench --only burst $(ARGS)
+
+# A burst against a deployed stage's limits, on paper (docs/capacity.md): queue depth, the
+# oldest write's age, the time to drain, the write-queue-age alarm. No AWS; under a second.
+# ARGS="--rate 10000 --duration 60 --sites 1000 --stage prod"; --help lists the rest.
+simulate: install
+	$(BIN)/python -m bench.simulate $(ARGS)
 
 # The JSON Schema libraries compared (docs/benchmarks.md, "Settings schemas"): each is pip
 # installed into a temporary directory (the registry must be reachable). Under a minute.

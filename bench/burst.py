@@ -1,12 +1,15 @@
-"""The burst benchmark: a burst of writes from many concurrent clients against a table
-whose write capacity is limited, through the decoupled path (the local stack: API, SQS,
-worker) and through a direct-write variant of the same endpoint (bench/direct_write.py),
-in the same run, against the same emulator and the same token bucket.
+"""The burst benchmark: a burst of writes from many concurrent clients against AWS's limits
+scaled down to this machine (bench/emulator.py: the table's write calls, each partition's
+write units, SQS's send limit, the worker's cap), through the decoupled path (the local
+stack: API, SQS, worker) with the write queue in high-throughput FIFO mode and in the
+default FIFO mode, and through a direct-write variant of the same endpoint
+(bench/direct_write.py), in the same run, against the same emulator and the same limits.
 
 Per variant: the share of requests a client sees fail, the latency of accepted requests
-(p50, p99), the time from the first request until every write is in the table, and the
-writes lost (sent, but not in the table once everything settled, for a client that does
-not retry; and, apart, any acknowledged but not applied).
+(p50, p99), the time from the first request until every write is in the table (and from
+the last request: the time to drain), and the writes lost (sent, but not in the table once
+everything settled, for a client that does not retry; and, apart, any acknowledged but not
+applied).
 """
 
 from __future__ import annotations
@@ -29,9 +32,10 @@ import boto3
 import requests
 
 from bench.connections import REFUSED, classify
-from bench.emulator import Emulator, TokenBucket
+from bench.emulator import Emulator, Limits, TokenBucket
 from devstack import state
-from infra.resources import PROJECT_DIR, StageResources
+from devstack.worker import FIFO_POLLERS_VARIABLE
+from infra.resources import DEFAULT_FIFO, HIGH_THROUGHPUT_FIFO, PROJECT_DIR, StageResources
 from tests.stack import LocalStack, free_port, wait_for
 
 REGION = "us-east-1"
@@ -47,12 +51,22 @@ NO_ANSWER = 0
 
 @dataclass(frozen=True)
 class Load:
-    requests: int = 2000
+    requests: int = 600
     clients: int = 50
-    # Write calls a second the table accepts: below what the API accepts here (about 40
-    # requests a second on 2 cores), so that the burst meets the limit.
+    # Write calls a second the table accepts: below what the API accepts here (about 10
+    # to 40 requests a second on 2 cores), so that the burst meets the limit.
     write_rate: float = 25.0
     write_burst: float = 25.0  # saved-up capacity, in calls
+    # AWS's documented limits divided by this: default FIFO's 300 sends a second become 3,
+    # below the API's pace here, and a partition's 1,000 write units 10; high-throughput
+    # FIFO's 300 a group and 70,000 a queue stay above it.
+    scale: float = 100.0
+    # The worker's cap (dev's `reserved_concurrency`): batches of the queue at once.
+    worker_cap: int = 2
+
+    def limits(self) -> Limits:
+        visibility = StageResources.for_stage("local").visibility_timeout_seconds
+        return Limits(worker_cap=self.worker_cap, visibility_seconds=visibility).scaled(self.scale)
 
 
 @dataclass
@@ -68,6 +82,14 @@ class Outcome:
     acknowledged_not_applied: int
     dead_letters: int = 0
     throttled_calls: int = 0
+    sqs_throttled: int = 0  # sends SQS refused (the SDK retries some)
+    partition_throttled: int = 0  # table writes a partition refused
+    most_batches: int = 0  # the most worker batches in flight at once
+
+    @property
+    def drain_seconds(self) -> float:
+        """From the last answer until every accepted write is in the table."""
+        return max(0.0, self.applied_seconds - self.burst_seconds)
 
     @property
     def error_rate(self) -> float:
@@ -195,34 +217,38 @@ def _statuses(dynamodb: Any, operation_ids: List[str]) -> Dict[str, str]:
     return found
 
 
-def run_decoupled(emulator: Emulator, folder: Path, load: Load) -> Outcome:
+def run_decoupled(emulator: Emulator, folder: Path, load: Load, high_throughput: bool = True) -> Outcome:
     port = free_port()
     env = _environment(emulator.endpoint)
     env["DEVSTACK_STATE_DIR"] = str(folder)
+    env[FIFO_POLLERS_VARIABLE] = str(load.worker_cap)
+    mode = "high-throughput" if high_throughput else "default"
     command = [sys.executable, "-m", "devstack", "--aws", "--no-reload", "--port", str(port)]
-    stack = _start(command, env, folder / "decoupled.log", port)
+    stack = _start(command, env, folder / f"decoupled-{mode}.log", port)
     try:
         stack.wait_output("Ctrl-C stops everything.")
         stack.info = state.read(port, folder)
-        site = "burst-decoupled"
+        site = f"burst-{mode}"
         _site(stack.url, site)
-        emulator.bucket.reset()
+        queue = stack.info.queue_url if stack.info else ""
+        attributes = HIGH_THROUGHPUT_FIFO if high_throughput else DEFAULT_FIFO
+        _aws(emulator.endpoint, "sqs").set_queue_attributes(QueueUrl=queue, Attributes=dict(attributes))
+        emulator.reset()
         results, started, ended = _burst(stack.url, site, load)
         accepted = [body["operationId"] for status, _, body in results if status == 202]
         dynamodb = _aws(emulator.endpoint, "dynamodb")
         # Cheap to ask, and it leaves the emulator to the worker: the queue is empty (none
         # waiting, none in flight) once every accepted operation has been dealt with.
-        queue = stack.info.queue_url if stack.info else ""
         wait_for(lambda: _queue_empty(emulator.endpoint, queue), SETTLE_TIMEOUT, "the write queue to drain", 0.25)
         applied = time.monotonic()
         statuses = _statuses(dynamodb, accepted)
         in_table = _pages(dynamodb, site)
         dlq = stack.info.dead_letter_queue_url if stack.info else ""
-        attributes = _aws(emulator.endpoint, "sqs").get_queue_attributes(
+        dead = _aws(emulator.endpoint, "sqs").get_queue_attributes(
             QueueUrl=dlq, AttributeNames=["ApproximateNumberOfMessages"]
         )["Attributes"]
         return Outcome(
-            variant="decoupled (API → SQS → worker)",
+            variant=f"decoupled, {mode} FIFO (API → SQS → worker)",
             sent=load.requests,
             accepted=len(accepted),
             errors=_errors(results, 202),
@@ -231,8 +257,11 @@ def run_decoupled(emulator: Emulator, folder: Path, load: Load) -> Outcome:
             applied_seconds=applied - started,
             in_table=in_table,
             acknowledged_not_applied=sum(statuses.get(op) != "succeeded" for op in accepted),
-            dead_letters=int(attributes.get("ApproximateNumberOfMessages", 0)),
+            dead_letters=int(dead.get("ApproximateNumberOfMessages", 0)),
             throttled_calls=emulator.bucket.refused,
+            sqs_throttled=emulator.aws.queues.refused,
+            partition_throttled=emulator.aws.partitions.refused,
+            most_batches=emulator.aws.worker.most,
         )
     finally:
         stack.stop()
@@ -247,7 +276,7 @@ def run_direct(emulator: Emulator, folder: Path, load: Load) -> Outcome:
         site = "burst-direct"
         dynamodb = _aws(emulator.endpoint, "dynamodb")
         _put_site_directly(dynamodb, site)
-        emulator.bucket.reset()
+        emulator.reset()
         results, started, ended = _burst(stack.url, site, load)
         in_table = _pages(dynamodb, site)
         accepted = sum(status == 201 for status, _, _ in results)
@@ -262,6 +291,7 @@ def run_direct(emulator: Emulator, folder: Path, load: Load) -> Outcome:
             in_table=in_table,
             acknowledged_not_applied=max(0, accepted - in_table),
             throttled_calls=emulator.bucket.refused,
+            partition_throttled=emulator.aws.partitions.refused,
         )
     finally:
         stack.stop()
@@ -305,15 +335,23 @@ def _errors(results: List[Tuple[int, float, Dict[str, Any]]], ok: int) -> Dict[i
     return counted
 
 
-def measure(load: Load) -> Tuple[Load, List[Outcome]]:
+VARIANTS = ("high-throughput", "default", "direct")
+
+
+def measure(load: Load, variants: Tuple[str, ...] = VARIANTS) -> Tuple[Load, List[Outcome]]:
     bucket = TokenBucket(load.write_rate, load.write_burst)
-    emulator = Emulator(bucket)
+    emulator = Emulator(bucket, load.limits(), StageResources.for_stage("local").queue_name)
     emulator.start()
+    outcomes: List[Outcome] = []
     try:
         with tempfile.TemporaryDirectory(prefix="mm-burst-") as folder:
-            decoupled = run_decoupled(emulator, Path(folder), load)
-            direct = run_direct(emulator, Path(folder), load)
-            return load, [decoupled, direct]
+            for variant in variants:
+                print(f"bench: burst, {variant}...", file=sys.stderr, flush=True)
+                if variant == "direct":
+                    outcomes.append(run_direct(emulator, Path(folder), load))
+                else:
+                    outcomes.append(run_decoupled(emulator, Path(folder), load, variant == "high-throughput"))
+            return load, outcomes
     finally:
         emulator.stop()
 

@@ -30,6 +30,10 @@ MAX_FIFO_BATCH = 10
 # A standard queue (webhook deliveries) is polled by several pollers at once, as Lambda
 # scales its event source: a slow receiver holds one of them, never the others.
 STANDARD_QUEUE_POLLERS = 4
+# A FIFO queue (the write queue) is polled by one poller unless this says how many, as a
+# deployed stage's cap (`reserved_concurrency`) lets that many batches run at once; the
+# burst benchmark sets it (bench/burst.py).
+FIFO_POLLERS_VARIABLE = "DEVSTACK_WORKER_CONCURRENCY"
 
 
 class Functions:
@@ -63,6 +67,12 @@ class Functions:
                     return result
         return handler(event, LambdaContext(name, memory_size=512))
 
+    def warm(self, name: str) -> None:
+        """Builds a function's services with an empty batch, before its pollers start: its
+        first real batch then runs without the lock, so a slow first batch (a receiver that
+        hangs) never holds up another function's invocations meanwhile."""
+        self.invoke_at_once(name, {"Records": []})
+
     def for_function(self, name: str, at_once: bool = False) -> Callable[[Dict[str, Any]], Any]:
         if at_once:
             return lambda event: self.invoke_at_once(name, event)
@@ -74,6 +84,16 @@ def reports_batch_item_failures(environ: Mapping[str, str]) -> bool:
     told so by WORKER_REPORTS_BATCH_FAILURES (see chalicelib.core.stage), and the local
     event source must do what they expect of it."""
     return environ.get("WORKER_REPORTS_BATCH_FAILURES", "").strip().lower() in ("1", "true", "yes", "on")
+
+
+def fifo_pollers(environ: Mapping[str, str]) -> int:
+    """How many batches of a FIFO queue run at once: 1, or DEVSTACK_WORKER_CONCURRENCY."""
+    text = environ.get(FIFO_POLLERS_VARIABLE, "").strip()
+    if not text:
+        return 1
+    if not text.isdigit() or int(text) < 1:
+        raise ValueError(f"{FIFO_POLLERS_VARIABLE} must be a whole number of 1 or more, not {text!r}")
+    return int(text)
 
 
 def queue_sources(app: Chalice) -> List[SQSEventConfig]:
@@ -94,19 +114,21 @@ def start(app: Chalice, stage: str, sqs: Any, region: str, stop: threading.Event
         name = _queue_name(source)
         url = sqs.get_queue_url(QueueName=name)["QueueUrl"]
         fifo = name.endswith(".fifo")
-        pollers = 1 if fifo else STANDARD_QUEUE_POLLERS
+        pollers = fifo_pollers(os.environ) if fifo else STANDARD_QUEUE_POLLERS
+        if pollers > 1:
+            functions.warm(source.name)
         for number in range(pollers):
             poller = QueuePoller(
                 sqs,
                 url,
-                functions.for_function(source.name, at_once=not fifo),
+                functions.for_function(source.name, at_once=pollers > 1),
                 batch_size=min(source.batch_size, MAX_FIFO_BATCH),
                 report_batch_item_failures=fifo and reports_batch_item_failures(os.environ),
             )
             threads.append(threading.Thread(target=poller.run, args=(stop,), name=f"poll-{source.name}-{number}"))
         print(
             f"devstack: {source.name} receives {name} in batches of up to {source.batch_size}"
-            + ("" if fifo else f", {pollers} batches at once"),
+            + ("" if pollers == 1 else f", {pollers} batches at once"),
             flush=True,
         )
     scheduler = Scheduler(app, stage, region, functions.invoke)
@@ -130,6 +152,11 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     signal.signal(signal.SIGTERM, on_signal)
     signal.signal(signal.SIGINT, on_signal)
     exit_with_parent()
+    try:
+        fifo_pollers(os.environ)
+    except ValueError as exc:
+        print(f"devstack: {exc}", file=sys.stderr, flush=True)
+        return 1
     logging.basicConfig(stream=sys.stdout, level=logging.INFO, format="%(message)s")
     quiet_sdk_logs()
     app: Chalice = importlib.import_module("app").app

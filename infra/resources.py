@@ -30,6 +30,17 @@ DLQ_RETENTION_SECONDS = 14 * 24 * 3600
 TIME_TO_LIVE = {"AttributeName": keys.TTL_ATTRIBUTE, "Enabled": True}
 # Deployed functions' log groups (the deploy path creates them; functions may not).
 LOG_RETENTION_DAYS = 30
+# The write queue in SQS's high-throughput FIFO mode: its throughput limit counts per
+# message group (a resource: `OperationKind.group`) instead of per queue, and a
+# deduplication id is remembered within its group. Every operation keeps one group for
+# good (the group is a function of its envelope, and a repeat of an operation sends the
+# same envelope), so deduplicating within the group drops every repeat it dropped before.
+# docs/capacity.md says what it changes.
+HIGH_THROUGHPUT_FIFO = {"DeduplicationScope": "messageGroup", "FifoThroughputLimit": "perMessageGroupId"}
+# SQS's default for a FIFO queue: one throughput limit and one deduplication scope for the
+# whole queue. The write queue's dead-letter queue keeps it (only SQS's own moves and the
+# redrive's batches of 10 reach it); `make bench-burst` compares the write queue in both.
+DEFAULT_FIFO = {"DeduplicationScope": "queue", "FifoThroughputLimit": "perQueue"}
 
 
 @dataclass(frozen=True)
@@ -148,8 +159,10 @@ def queue_properties(name: str, attributes: Dict[str, str], dead_letter_queue_ar
             properties[attribute] = {**policy, "deadLetterTargetArn": dead_letter_queue_arn}
         elif value in ("true", "false"):
             properties[attribute] = value == "true"
-        else:
+        elif value.isdigit():
             properties[attribute] = int(value)
+        else:
+            properties[attribute] = value
     return properties
 
 
@@ -162,8 +175,10 @@ def dead_letter_queue_attributes(resources: StageResources) -> Dict[str, str]:
 
 
 def queue_attributes(resources: StageResources, dead_letter_queue_arn: str) -> Dict[str, str]:
+    """The write queue: FIFO, grouped by resource, in high-throughput mode."""
     return {
         "FifoQueue": "true",
+        **HIGH_THROUGHPUT_FIFO,
         "VisibilityTimeout": str(resources.visibility_timeout_seconds),
         "MessageRetentionPeriod": str(resources.queue_retention_seconds),
         "SqsManagedSseEnabled": "true",
@@ -300,7 +315,8 @@ def _ensure_queue(sqs: Any, name: str, attributes: Dict[str, str]) -> str:
     if url is None:
         return str(sqs.create_queue(QueueName=name, Attributes=attributes)["QueueUrl"])
     current = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["All"])["Attributes"]
-    # FifoQueue cannot change after creation; everything else is brought in line.
+    # FifoQueue cannot change after creation; everything else is brought in line (a FIFO
+    # queue made in SQS's default mode is switched to high throughput here).
     changed = {key: value for key, value in attributes.items() if key != "FifoQueue" and current.get(key) != value}
     if changed:
         sqs.set_queue_attributes(QueueUrl=url, Attributes=changed)

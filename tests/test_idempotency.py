@@ -150,3 +150,23 @@ def test_a_key_used_with_a_write_that_failed_in_the_worker_replays_the_failure(a
     assert replay.status_code == 202
     assert replay.json_body["operationId"] == loser["operationId"]
     assert replay.json_body["status"] == "failed"
+
+
+def test_a_repeat_is_sent_in_the_first_sends_group_with_its_deduplication_id(api: Api) -> None:
+    """The write queue deduplicates within a message group (high-throughput FIFO): a repeat
+    sent again while pending is dropped by SQS only if it travels in the same group with
+    the same deduplication id as the first send."""
+    api.create_site()
+    sent: List[Dict[str, Any]] = []
+
+    def capture(params: Dict[str, Any], **_: Any) -> None:
+        sent.append({name: params[name] for name in ("MessageGroupId", "MessageDeduplicationId")})
+
+    get_services().sqs.meta.events.register("before-parameter-build.sqs.SendMessage", capture)
+    first = post(api, BODY, "twice").json_body
+    again = post(api, BODY, "twice").json_body  # pending: the envelope is sent again
+    assert again["operationId"] == first["operationId"]
+    assert len(sent) == 2
+    assert sent[0] == sent[1]
+    assert sent[0] == {"MessageGroupId": f"config:{first['id']}", "MessageDeduplicationId": first["operationId"]}
+    assert len(api.queued()) == 1  # SQS dropped the second

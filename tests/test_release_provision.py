@@ -28,7 +28,7 @@ from infra.functions import deployed_name, lambda_functions, load_app, log_group
 from infra.gateway_responses import GATEWAY_ERRORS
 from infra.monitoring import alarms
 from infra.operations import PAGE_ROUTE, WRITE_METHODS, StageOperations, app_routes, method_settings
-from infra.resources import LOG_RETENTION_DAYS, Provisioned, StageResources
+from infra.resources import LOG_RETENTION_DAYS, Provisioned, StageResources, dead_letter_queue_attributes, provision
 from tests.conftest import REGION
 from tests.helpers import Faults
 
@@ -95,6 +95,52 @@ def test_the_queue_outlasts_the_worker_and_dead_letters_after_the_receive_count(
         "deadLetterTargetArn": provisioned.dead_letter_queue_arn,
         "maxReceiveCount": 5,
     }
+
+
+@pytest.mark.parametrize("stage", ["local", "dev", "prod"])
+def test_the_write_queue_is_high_throughput_fifo_and_its_dead_letter_queue_is_not(aws: None, stage: str) -> None:
+    """The local stack provisions with `provision` too (devstack.supervisor)."""
+    session = boto3.session.Session(region_name=REGION)
+    provisioned = provision(session, StageResources.for_stage(stage))
+    sqs = session.client("sqs")
+    queue = sqs.get_queue_attributes(QueueUrl=provisioned.queue_url, AttributeNames=["All"])["Attributes"]
+    assert (queue["FifoQueue"], queue["DeduplicationScope"], queue["FifoThroughputLimit"]) == (
+        "true",
+        "messageGroup",
+        "perMessageGroupId",
+    )
+    dlq = sqs.get_queue_attributes(QueueUrl=provisioned.dead_letter_queue_url, AttributeNames=["All"])["Attributes"]
+    assert (dlq["FifoQueue"], dlq["DeduplicationScope"], dlq["FifoThroughputLimit"]) == ("true", "queue", "perQueue")
+
+
+def test_a_write_queue_made_in_the_default_fifo_mode_is_switched_to_high_throughput(
+    session: Any, prod: StageResources
+) -> None:
+    """A stage released before the change has its queue in SQS's default FIFO mode: the
+    next provisioning switches it, with SetQueueAttributes, and keeps its messages."""
+    sqs = session.client("sqs")
+    dlq_url = sqs.create_queue(QueueName=prod.dead_letter_queue_name, Attributes=dead_letter_queue_attributes(prod))[
+        "QueueUrl"
+    ]
+    url = sqs.create_queue(
+        QueueName=prod.queue_name,
+        Attributes={"FifoQueue": "true", "DeduplicationScope": "queue", "FifoThroughputLimit": "perQueue"},
+    )["QueueUrl"]
+    sqs.send_message(QueueUrl=url, MessageBody="{}", MessageGroupId="config:waiting", MessageDeduplicationId="op-1")
+    calls = Faults(session)
+
+    provisioned = provision_stage(session, prod, APP_NAME, FUNCTIONS)
+
+    assert provisioned.queue_url == url
+    assert provisioned.dead_letter_queue_url == dlq_url
+    switched = [call for call in calls.seen if call == "SetQueueAttributes"]
+    assert switched, "the existing queue was updated in place"
+    queue = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["All"])["Attributes"]
+    assert (queue["DeduplicationScope"], queue["FifoThroughputLimit"]) == ("messageGroup", "perMessageGroupId")
+    assert queue["ApproximateNumberOfMessages"] == "1"
+    again = Faults(session)
+    provision_stage(session, prod, APP_NAME, FUNCTIONS)
+    assert changes(again) == [], "once switched, it stays as it is"
 
 
 def test_every_function_gets_a_log_group_with_a_retention(session: Any, provisioned: Provisioned) -> None:

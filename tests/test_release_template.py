@@ -232,6 +232,27 @@ def test_the_queue_outlasts_a_running_batch_and_sends_failures_to_its_dead_lette
     assert "FifoQueue" not in deliveries  # standard: no receiver waits behind another
 
 
+@pytest.mark.parametrize("stage", ["dev", "prod"])
+def test_the_write_queue_is_high_throughput_fifo_in_each_stage(stage: str) -> None:
+    resources = merge(stage)["Resources"]
+    queue = properties(resources, QUEUE)
+    assert (queue["FifoQueue"], queue["DeduplicationScope"], queue["FifoThroughputLimit"]) == (
+        True,
+        "messageGroup",
+        "perMessageGroupId",
+    )
+    assert queue["QueueName"] == StageResources.for_stage(stage).queue_name
+    dead_letters = properties(resources, DEAD_LETTER_QUEUE)
+    assert dead_letters["FifoQueue"] is True
+    assert "FifoThroughputLimit" not in dead_letters
+    assert "DeduplicationScope" not in dead_letters
+
+
+def test_the_packaged_write_queue_is_high_throughput_fifo(resources: Dict[str, Any]) -> None:
+    queue = properties(resources, QUEUE)
+    assert (queue["DeduplicationScope"], queue["FifoThroughputLimit"]) == ("messageGroup", "perMessageGroupId")
+
+
 def test_each_function_logs_to_a_group_with_a_retention_made_before_it(resources: Dict[str, Any]) -> None:
     for function in FUNCTIONS:
         name = properties(resources, function_id(function))["FunctionName"]
