@@ -3,7 +3,7 @@ import { useEffect, useState } from "preact/hooks";
 import { html } from "./html.js";
 import { ApiError, forgetToken, keepToken, scopeOf, storedToken } from "./api.js";
 import { Field, Session, Title } from "./ui.js";
-import { describeError } from "./writes.js";
+import { Progress, describeError, useAnnouncer } from "./writes.js";
 import { SiteList, SiteScreen } from "./sites.js";
 import { ConfigScreen, NewConfig } from "./configs.js";
 import { AdminScreen } from "./admin.js";
@@ -60,6 +60,8 @@ function Screen({ route }) {
 export function App() {
   const [scope, setScope] = useState(null);
   const [checking, setChecking] = useState(Boolean(storedToken()));
+  const [flash, setFlash] = useState(null);
+  useAnnouncer(setFlash);
   const route = useRoute();
   useEffect(() => {
     const token = storedToken();
@@ -78,6 +80,7 @@ export function App() {
   const signOut = () => {
     forgetToken();
     setScope(null);
+    setFlash(null);
     location.hash = "#/";
   };
   if (checking) return html`<main id="main"><p role="status">Checking your token…</p></main>`;
@@ -96,6 +99,7 @@ export function App() {
       <span class="who">Signed in with a <strong>${scope}</strong> token</span>
       <button type="button" onClick=${signOut}>Sign out</button>
     </header>
+    <div class="flash"><${Progress} state=${flash} /></div>
     <main id="main" tabindex="-1" key=${route.join("/")}><${Screen} route=${route} /></main>
   <//>`;
 }

@@ -197,7 +197,7 @@ function ConfigEditor({ loaded, onSaved }) {
     </div>
     <div class="field">
       <span class="label" id="settings-label">Settings (JSON)${schema ? `, checked against the schema of ${schema.layout} (version ${schema.version})` : ""}</span>
-      <div class="code" ref=${host} aria-describedby="settings-help"></div>
+      <div class="code" ref=${host}></div>
       <small id="settings-help">Ctrl-Space completes from the layout's schema. Tab indents; press Escape, then Tab, to leave the editor.</small>
     </div>
     <${CheckStatus} check=${check} canWrite=${canWrite} onReveal=${(problem) => editor.current.reveal(problem)} problems=${settingsProblems} />

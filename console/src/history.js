@@ -12,7 +12,7 @@ export function HistoryTab({ loaded, onChanged }) {
   const { config, published } = loaded;
   const pager = usePager();
   const versions = useLoad(() => get(`metadata/${enc(config.id)}/versions${query({ limit: 20, cursor: pager.cursor })}`), [config.id, pager.cursor, config.version]);
-  const [pair, setPair] = useState({ from: published ? String(published.config.version) : "", to: String(config.version) });
+  const [pair, setPair] = useState({ from: "", to: String(config.version) });
   const [diff, setDiff] = useState(null);
   const [rollback, setRollback] = useState(null);
   const canWrite = useCan("write");

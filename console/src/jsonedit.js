@@ -185,14 +185,28 @@ export function syntaxError(text) {
   }
 }
 
+// The editor's own look, on top of CodeMirror's: its styles go into the shadow root as
+// constructed stylesheets, which the console's Content-Security-Policy allows (a <style>
+// element in the document it would refuse).
+const look = EditorView.theme({
+  "&": { minHeight: "12rem", maxHeight: "28rem", backgroundColor: "#fff", color: "#1b1f24" },
+  "&.cm-focused": { outline: "3px solid #ff9e1b", outlineOffset: "2px" },
+  ".cm-scroller": { overflow: "auto", fontFamily: "ui-monospace, SFMono-Regular, Menlo, Consolas, monospace", lineHeight: "1.5" },
+  ".cm-gutters": { backgroundColor: "#f3f5f7", color: "#4a5560", borderRight: "1px solid #c9d1d9" },
+  ".cm-tooltip-autocomplete ul li[aria-selected]": { backgroundColor: "#0b57b0", color: "#fff" },
+});
+
 /**
- * Mounts an editor in `parent`. `onChange(text)` hears every edit; `getSchema()` is the
+ * Mounts an editor in `parent`, inside a shadow root of its own (see `look`). `onChange(text)` hears every edit; `getSchema()` is the
  * layout's schema (or null). Answers the view and `show(problems)` that marks errors:
  * [{pointer | pos, message}].
  */
 export function mountEditor(parent, { text, onChange, getSchema, label, readOnly = false }) {
+  const root = parent.shadowRoot || parent.attachShadow({ mode: "open" });
+  root.replaceChildren();
   const view = new EditorView({
-    parent,
+    parent: root,
+    root,
     state: EditorState.create({
       doc: text,
       extensions: [
@@ -205,11 +219,13 @@ export function mountEditor(parent, { text, onChange, getSchema, label, readOnly
         indentOnInput(),
         syntaxHighlighting(defaultHighlightStyle),
         json(),
+        look,
         lintGutter(),
         autocompletion({ override: [schemaCompletion(getSchema)] }),
         keymap.of([...closeBracketsKeymap, ...defaultKeymap, ...historyKeymap, ...completionKeymap, indentWithTab]),
         EditorState.readOnly.of(readOnly),
-        EditorView.contentAttributes.of({ "aria-label": label, "aria-multiline": "true" }),
+        EditorView.editable.of(!readOnly),
+        EditorView.contentAttributes.of({ "aria-label": label, "aria-multiline": "true", tabindex: "0" }),
         EditorView.updateListener.of((update) => {
           if (update.docChanged) onChange(update.state.doc.toString());
         }),

@@ -34,6 +34,14 @@ export function describeError(error) {
   return [main || code, ...details].join("; ");
 }
 
+// The last write that ended, shown above every screen: a write that leads to another
+// screen (a page created, say) still says how it went there.
+let announce = () => {};
+
+export function useAnnouncer(setter) {
+  announce = setter;
+}
+
 /**
  * Submits a write and follows it. `run(label, method, path, {body, headers})` answers the
  * finished operation (or null when the write was refused, the reason being in `state`).
@@ -42,20 +50,24 @@ export function useWrite() {
   const [state, setState] = useState(null);
   const run = useCallback(async (label, method, path, options = {}) => {
     setState({ label, phase: "sending" });
+    announce(null);
     try {
       const headers = { "Idempotency-Key": idempotencyKey(), ...(options.headers || {}) };
       const answer = await call(method, path, { ...options, headers });
       if (answer.status !== 202 || !answer.body || !answer.body.operationId) {
         setState({ label, phase: "succeeded", answer: answer.body });
+        announce({ label, phase: "succeeded", answer: answer.body });
         return { status: "succeeded", answer: answer.body };
       }
       setState({ label, phase: "pending", answer: answer.body });
       const operation = await follow(answer.body.operationId, (current) =>
         setState({ label, phase: current.status, operation: current, answer: answer.body }),
       );
+      announce({ label, phase: operation.status, operation, answer: answer.body });
       return { ...operation, answer: answer.body };
     } catch (error) {
       setState({ label, phase: "refused", error });
+      announce({ label, phase: "refused", error });
       if (!(error instanceof ApiError)) throw error;
       return null;
     }
