@@ -52,7 +52,7 @@ lint: install
 
 test: lint check-policy lint-templates browser openapi-tools console
 	@command -v node >/dev/null || { echo "make test needs Node.js 18+ for frontend/'s tests: apt-get install nodejs" >&2; exit 1; }
-	node --test frontend/*.test.js
+	node --test frontend/*.test.js console/test/*.test.js
 	$(BIN)/python -m pytest -n 2 --dist loadfile
 
 # tests/test_browser.py drives Debian's Chromium through its chromedriver. As root (CI)

@@ -251,6 +251,7 @@ def test_an_editors_whole_journey(browser: webdriver.Chrome, stack: LocalStack, 
     press(browser, "Sign in")
     assert "the API does not know this token" in visible(browser, ".field .error").text
     sign_in(browser, stack, ADMIN_TOKEN)
+    accessible(browser, "02-sites")
     assert browser.execute_script("return sessionStorage.length") == 1
     assert browser.execute_script("return localStorage.length") == 0
     assert ADMIN_TOKEN not in browser.current_url
@@ -264,16 +265,18 @@ def test_an_editors_whole_journey(browser: webdriver.Chrome, stack: LocalStack, 
     succeeded(browser, f"Creating site {site}")
     link(browser, site)
     visible(browser, "h1", "Journey shop")
-    accessible(browser, "02-site-pages")
+    accessible(browser, "03-site-pages")
 
     # A schema, with its impact report before it is saved.
     link(browser, "Schemas")
+    visible(browser, "#schemas-heading")
+    accessible(browser, "04-schemas")
     link(browser, "New schema")
     fill(browser, "Layout", "hero")
     type_settings(browser, json.dumps(HERO_SCHEMA))
     press(browser, "Check impact")
     assert "0 config(s) checked; none would be rejected" in visible(browser, ".impact").text
-    accessible(browser, "03-schema-impact")
+    accessible(browser, "05-schema-impact")
     press(browser, "Save schema")
     succeeded(browser, "Saving the schema of hero")
     visible(browser, ".status-line", "Version 1")
@@ -289,7 +292,7 @@ def test_an_editors_whole_journey(browser: webdriver.Chrome, stack: LocalStack, 
     assert "is not of type" in problem.text or "string" in problem.text, problem.text
     marked = in_editor(browser, ".cm-lintRange-error")
     assert marked.text in ('"title": 42', "42", '"title"'), marked.text
-    accessible(browser, "04-config-schema-error")
+    accessible(browser, "06-config-schema-error")
     type_settings(browser, '{"title": "Hello", "dark": tr')
     check_phase(browser, "syntax")
     assert "line 1, column" in visible(browser, ".check", "JSON syntax error").text
@@ -324,7 +327,7 @@ def test_an_editors_whole_journey(browser: webdriver.Chrome, stack: LocalStack, 
     assert "settings/title" in review.text
     assert '"Hello"' in review.text
     assert '"Winter sale"' in review.text
-    accessible(browser, "05-config-review")
+    accessible(browser, "07-config-review")
     press(browser, "Save draft")
     succeeded(browser, "Saving the draft")
     visible(browser, ".status-line", "Version 2, draft ahead (version 2)")
@@ -341,14 +344,17 @@ def test_an_editors_whole_journey(browser: webdriver.Chrome, stack: LocalStack, 
     preview = requests.get(url, timeout=10)
     assert preview.status_code == 200
     assert preview.json()["settings"]["title"] == "Winter sale"
-    accessible(browser, "06-history-previews")
+    accessible(browser, "08-history-previews")
 
     # A release that needs an approval from another token.
     browser.get(f"{stack.url}/console#/sites/{site}/settings")
     fill(browser, "Required approvals", "1")
     press(browser, "Save settings")
     succeeded(browser, f"Saving site {site}")
+    accessible(browser, "09-site-settings")
     link(browser, "Releases")
+    visible(browser, "label", "home, version 2")
+    accessible(browser, "09b-releases")
     fill(browser, "Title", "Winter")
     visible(browser, "label", "home, version 2").click()
     press(browser, "Create release")
@@ -358,7 +364,7 @@ def test_an_editors_whole_journey(browser: webdriver.Chrome, stack: LocalStack, 
     press(browser, "Approve")
     refused = finished(browser, "Approve: Winter")
     assert "cannot be approved by the token that created it" in refused, refused
-    accessible(browser, "07-release")
+    accessible(browser, "10-release")
     release_url = browser.current_url
 
     reviewer = mmctl_token(stack, "write", name="second reviewer")
@@ -384,7 +390,7 @@ def test_an_editors_whole_journey(browser: webdriver.Chrome, stack: LocalStack, 
     approval = visible(browser, "tr[data-type='release.approve']")
     assert "second reviewer" in approval.text
     visible(browser, "tr[data-type='release.revert']")
-    accessible(browser, "08-audit")
+    accessible(browser, "11-audit")
 
 
 def test_a_read_token_is_offered_no_write_control(browser: webdriver.Chrome, stack: LocalStack, http: Http) -> None:
@@ -405,19 +411,20 @@ def test_a_read_token_is_offered_no_write_control(browser: webdriver.Chrome, sta
     assert not browser.find_elements(By.LINK_TEXT, "New page")
     assert not browser.find_elements(By.LINK_TEXT, "Audit log")
     assert not browser.find_elements(By.LINK_TEXT, "Webhooks")
-    accessible(browser, "09-read-token-pages")
+    accessible(browser, "12-read-token-pages")
     browser.get(f"{stack.url}/console#/configs/{created['resourceId']}")
     visible(browser, ".status-line", "Version 1")
     assert in_editor(browser, ".cm-content").get_attribute("contenteditable") == "false"
     assert not {"Save and publish", "Save draft", "Review changes"} & set(buttons(browser))
     visible(browser, ".check", "Read only")
-    accessible(browser, "10-read-token-config")
+    accessible(browser, "13-read-token-config")
     link(browser, "History and previews")
     visible(browser, "tr[data-version='1']")
     assert not {"Publish this version", "Create preview link", "Revoke"} & set(buttons(browser))
     browser.get(f"{stack.url}/console#/sites/{site}/releases")
     visible(browser, "#releases-heading")
     assert "Create release" not in buttons(browser)
+    accessible(browser, "13b-read-token-releases")
     browser.get(f"{stack.url}/console#/sites/{site}/schemas/hero")
     visible(browser, "#schema-heading")
     assert not {"Check impact", "Save schema", "Delete schema"} & set(buttons(browser))
@@ -453,7 +460,7 @@ def test_a_stale_edit_is_refused_and_offers_their_version(
     assert "Version 2 was saved while you edited" in conflict.text
     assert '"Theirs"' in conflict.text
     assert "theme" in conflict.text
-    accessible(browser, "11-conflict")
+    accessible(browser, "14-conflict")
     press(browser, "Reload their version (drop my edits)")
     assert json.loads(editor_text(browser)) == {"title": "Theirs"}
     assert field(browser, "Theme").get_attribute("value") == "light"
@@ -502,9 +509,40 @@ def test_the_admin_screens_pass_axe(browser: webdriver.Chrome, stack: LocalStack
     press(browser, "Rotate the secret")
     succeeded(browser, "Rotating the signing secret")
     visible(browser, ".secret code")
-    accessible(browser, "12-webhook")
+    accessible(browser, "15-webhook")
     link(browser, "Operations")
     visible(browser, "#backups-heading")
     press(browser, "Redrive")
     visible(browser, "[role=status]", "Moved 0")
-    accessible(browser, "13-operations")
+    accessible(browser, "16-operations")
+
+
+def test_keyboard_alone_signs_in_and_moves_through_the_console_in_order(
+    browser: webdriver.Chrome, stack: LocalStack
+) -> None:
+    browser.get(f"{stack.url}/console")
+    signed_in = "//button[normalize-space()='Sign out']"
+    wait_until(browser, "the console", lambda driver: driver.find_elements(By.XPATH, f"{signed_in} | //h1"))
+    if browser.find_elements(By.XPATH, signed_in):
+        press(browser, "Sign out")
+    heading = visible(browser, "h1", "Sign in")
+    # Each screen starts at its heading.
+    wait_until(browser, "the focus on the heading", lambda driver: driver.switch_to.active_element == heading)
+    ActionChains(browser).send_keys(Keys.TAB).perform()
+    assert browser.switch_to.active_element.get_attribute("name") == "token"
+    ActionChains(browser).send_keys(ADMIN_TOKEN, Keys.ENTER).perform()
+    sites = visible(browser, "h1", "Sites")
+    wait_until(browser, "the focus on the heading", lambda driver: driver.switch_to.active_element == sites)
+    # Backwards from the heading: the header, in reading order, from its end.
+    order = []
+    for _ in range(5):
+        ActionChains(browser).key_down(Keys.SHIFT).send_keys(Keys.TAB).key_up(Keys.SHIFT).perform()
+        order.append(browser.switch_to.active_element.text.strip())
+    assert order == ["Sign out", "Operations", "Sites", "Metadata Manager", "Skip to content"], order
+    ActionChains(browser).send_keys(Keys.ENTER).perform()
+    assert browser.switch_to.active_element.get_attribute("id") == "main"
+    # Forwards from there: the screen's own controls.
+    ActionChains(browser).send_keys(Keys.TAB).perform()
+    inside = "return document.getElementById('main').contains(document.activeElement)"
+    assert browser.execute_script(inside)
+    assert browser.switch_to.active_element.get_attribute("id") != "main"

@@ -3,7 +3,7 @@
 import { EditorState } from "@codemirror/state";
 import { EditorView, keymap, lineNumbers, highlightActiveLine, drawSelection } from "@codemirror/view";
 import { defaultKeymap, history, historyKeymap, indentWithTab } from "@codemirror/commands";
-import { json } from "@codemirror/lang-json";
+import { json, jsonLanguage } from "@codemirror/lang-json";
 import { syntaxTree, bracketMatching, indentOnInput, syntaxHighlighting, defaultHighlightStyle } from "@codemirror/language";
 import { autocompletion, closeBrackets, closeBracketsKeymap, completionKeymap } from "@codemirror/autocomplete";
 import { lintGutter, setDiagnostics } from "@codemirror/lint";
@@ -161,6 +161,18 @@ function schemaCompletion(getSchema) {
   };
 }
 
+/** Where the JSON parser (Lezer's) first found something wrong in `text`, or null. */
+function firstErrorAt(text) {
+  let found = null;
+  jsonLanguage.parser.parse(text).iterate({
+    enter(node) {
+      if (found === null && node.type.isError) found = node.from;
+      return found === null;
+    },
+  });
+  return found;
+}
+
 /** Where a JSON.parse error is, as {pos, line, column, message}; null when the text parses. */
 export function syntaxError(text) {
   try {
@@ -168,19 +180,18 @@ export function syntaxError(text) {
     return null;
   } catch (error) {
     const message = String(error.message);
-    let pos = text.length;
-    const position = /position (\d+)/.exec(message);
-    const lineColumn = /line (\d+) column (\d+)/.exec(message);
-    if (position) pos = Number(position[1]);
-    else if (lineColumn) {
-      const lines = text.split("\n");
-      pos = lines.slice(0, Number(lineColumn[1]) - 1).reduce((sum, line) => sum + line.length + 1, 0) + Number(lineColumn[2]) - 1;
-    }
-    pos = Math.max(0, Math.min(pos, text.length));
+    // V8 names the position for most errors, not all ("Unexpected token"): then the
+    // editor's own parser says where.
+    const position = /at position (\d+)/.exec(message);
+    let pos = position ? Number(position[1]) : firstErrorAt(text);
+    pos = Math.max(0, Math.min(pos === null ? text.length : pos, text.length));
     const before = text.slice(0, pos).split("\n");
     const line = before.length;
     const column = before[before.length - 1].length + 1;
-    const reason = message.replace(/^JSON\.parse: /, "").replace(/ in JSON at position \d+.*$/, "").replace(/\s*\(line \d+ column \d+\)$/, "");
+    const reason = message
+      .replace(/ in JSON at position \d+.*$/s, "")
+      .replace(/, ".*" is not valid JSON$/s, "")
+      .replace(/\s*\(line \d+ column \d+\)$/, "");
     return { pos, line, column, message: `line ${line}, column ${column}: ${reason}` };
   }
 }
