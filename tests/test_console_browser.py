@@ -17,7 +17,7 @@ from typing import Any, Callable, Dict, Iterator, List
 import pytest
 import requests
 from selenium import webdriver
-from selenium.common.exceptions import TimeoutException
+from selenium.common.exceptions import StaleElementReferenceException, TimeoutException
 from selenium.webdriver.common.action_chains import ActionChains
 from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
@@ -66,7 +66,7 @@ def browser() -> Iterator[webdriver.Chrome]:
 
 def wait_until(browser: webdriver.Chrome, what: str, found: Callable[[webdriver.Chrome], Any]) -> Any:
     try:
-        return WebDriverWait(browser, WAIT).until(found)
+        return WebDriverWait(browser, WAIT, ignored_exceptions=(StaleElementReferenceException,)).until(found)
     except TimeoutException as exc:
         shot(browser, "timeout-" + re.sub(r"[^a-z0-9]+", "-", what.lower())[:40])
         logged = "\n".join(str(entry["message"]) for entry in browser.get_log("browser"))  # type: ignore[no-untyped-call]
