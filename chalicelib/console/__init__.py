@@ -13,6 +13,7 @@ from chalicelib.console.serving import (
     Built,
     asset_response,
     built,
+    page_html,
     page_response,
 )
 
@@ -24,5 +25,6 @@ __all__ = [
     "Built",
     "asset_response",
     "built",
+    "page_html",
     "page_response",
 ]

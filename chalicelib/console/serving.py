@@ -66,7 +66,7 @@ class Built(NamedTuple):
 
     @property
     def page(self) -> str:
-        return _page(self.script, self.style)
+        return page_html(self.script, self.style)
 
     @property
     def page_etag(self) -> str:
@@ -94,7 +94,8 @@ def built(folder: Path = ASSETS) -> Built:
     return Built(script, style, assets)
 
 
-def _page(script: str, style: str) -> str:
+def page_html(script: str, style: str) -> str:
+    """The console's HTML page, naming its built script and stylesheet."""
     return f"""<!doctype html>
 <html lang="en">
 <head>
