@@ -260,7 +260,8 @@ export function PublishPanel({ loaded, version, onDone }) {
   const target = version || config.version;
   const [diff, setDiff] = useState(null);
   const [write, run] = useWrite();
-  if (!version && published && published.config.version === config.version) return null;
+  // Once published, what was done stays said.
+  if (!version && published && published.config.version === config.version) return html`<${Progress} state=${write} />`;
   if (site.requiredApprovals > 0)
     return html`<p class="note">This site requires ${site.requiredApprovals} approval(s): publish through a <a href=${`#/sites/${enc(site.site)}/releases`}>release</a>.</p>`;
   const show = async () => {

@@ -1,6 +1,6 @@
 // Every write is accepted (202) and applied later by the worker: `useWrite` submits it,
 // follows its operation until it succeeds or fails, and `Progress` says so in words.
-import { useCallback, useState } from "preact/hooks";
+import { useCallback, useEffect, useRef, useState } from "preact/hooks";
 import { html } from "./html.js";
 import { ApiError, call, follow, idempotencyKey } from "./api.js";
 
@@ -30,16 +30,25 @@ export function describeError(error) {
   const details = (error.details || [])
     .map((detail) => (detail.field ? `${detail.field}: ${detail.message}` : detail.message))
     .filter(Boolean);
-  const main = reason && error.message && !error.message.includes(reason) ? `${error.message} (${reason})` : error.message || reason;
+  const main = error.message || reason;
   return [main || code, ...details].join("; ");
 }
 
-// The last write that ended, shown above every screen: a write that leads to another
-// screen (a page created, say) still says how it went there.
-let announce = () => {};
+// A write whose screen was left (a page created leads to the page, say) goes on being
+// shown above every screen, until it ends and the next write starts.
+let setFlash = () => {};
+let shown = null;
 
 export function useAnnouncer(setter) {
-  announce = setter;
+  setFlash = setter;
+}
+
+// Screens left together (an editor and its publish panel) each say their last write: the latest stays.
+function announce(next) {
+  if (next === null || shown === null || next.at >= shown.at) {
+    shown = next;
+    setFlash(next);
+  }
 }
 
 /**
@@ -48,32 +57,46 @@ export function useAnnouncer(setter) {
  */
 export function useWrite() {
   const [state, setState] = useState(null);
+  const mounted = useRef(true);
+  const last = useRef(null);
+  useEffect(
+    () => () => {
+      mounted.current = false;
+      // Still going, or just ended (a screen that moves on once its write succeeded).
+      if (last.current && (!ENDED.has(last.current.phase) || Date.now() - last.current.at < 10000)) announce(last.current);
+    },
+    [],
+  );
+  const show = useCallback((next) => {
+    last.current = { ...next, at: Date.now() };
+    if (mounted.current) setState(next);
+    else announce(next);
+  }, []);
   const run = useCallback(async (label, method, path, options = {}) => {
-    setState({ label, phase: "sending" });
     announce(null);
+    show({ label, phase: "sending" });
     try {
       const headers = { "Idempotency-Key": idempotencyKey(), ...(options.headers || {}) };
       const answer = await call(method, path, { ...options, headers });
       if (answer.status !== 202 || !answer.body || !answer.body.operationId) {
-        setState({ label, phase: "succeeded", answer: answer.body });
-        announce({ label, phase: "succeeded", answer: answer.body });
+        show({ label, phase: "succeeded", answer: answer.body });
         return { status: "succeeded", answer: answer.body };
       }
-      setState({ label, phase: "pending", answer: answer.body });
+      show({ label, phase: "pending", answer: answer.body });
       const operation = await follow(answer.body.operationId, (current) =>
-        setState({ label, phase: current.status, operation: current, answer: answer.body }),
+        show({ label, phase: current.status, operation: current, answer: answer.body }),
       );
-      announce({ label, phase: operation.status, operation, answer: answer.body });
       return { ...operation, answer: answer.body };
     } catch (error) {
-      setState({ label, phase: "refused", error });
-      announce({ label, phase: "refused", error });
+      show({ label, phase: "refused", error });
       if (!(error instanceof ApiError)) throw error;
       return null;
     }
   }, []);
-  return [state, run, setState];
+  return [state, run, show];
 }
+
+const ENDED = new Set(["succeeded", "failed", "refused"]);
 
 const PHASES = {
   sending: "sending…",
