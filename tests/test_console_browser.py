@@ -447,6 +447,9 @@ def test_a_stale_edit_is_refused_and_offers_their_version(
     sign_in(browser, stack, ADMIN_TOKEN)
     browser.get(f"{stack.url}/console#/configs/{config_id}")
     visible(browser, ".status-line", "Version 1")
+    # The theme is offered from those the site's pages use.
+    offered = [option.get_attribute("value") for option in browser.find_elements(By.CSS_SELECTOR, "#themes option")]
+    assert offered == ["dark"]
     # Someone else saves while this editor is open.
     http.applied(
         "PUT", f"/metadata/{config_id}", {"layout": "plain", "theme": "light", "settings": {"title": "Theirs"}}

@@ -20,13 +20,18 @@ async function loadConfig(id) {
     const answer = await call("GET", `metadata/${enc(id)}`, { token: null });
     published = { config: answer.body, etag: answer.headers.get("ETag") };
   }
-  const [site, schemas] = await Promise.all([get(`sites/${enc(config.site)}`), get(`sites/${enc(config.site)}/schemas?limit=100`)]);
-  return { config, etag: draft.headers.get("ETag"), published, site, schemas: schemas.items };
+  return { ...(await loadSite(config.site)), config, etag: draft.headers.get("ETag"), published };
 }
 
+/** The site, its layouts' schemas, and the themes its pages use (offered when typing one). */
 async function loadSite(site) {
-  const [found, schemas] = await Promise.all([get(`sites/${enc(site)}`), get(`sites/${enc(site)}/schemas?limit=100`)]);
-  return { config: null, etag: null, published: null, site: found, schemas: schemas.items };
+  const [found, schemas, pages] = await Promise.all([
+    get(`sites/${enc(site)}`),
+    get(`sites/${enc(site)}/schemas?limit=100`),
+    get(`metadata${query({ site, limit: 100 })}`),
+  ]);
+  const themes = [...new Set(pages.items.map((page) => page.theme))].sort();
+  return { config: null, etag: null, published: null, site: found, schemas: schemas.items, themes };
 }
 
 export function NewConfig({ site }) {
@@ -191,8 +196,9 @@ function ConfigEditor({ loaded, onSaved }) {
               </select>`
             : html`<input id=${id} name="layout" value=${fields.layout} onInput=${set("layout")} readonly=${!canWrite} aria-describedby=${describedBy} />`}
       <//>
-      <${Field} label="Theme" error=${fieldError("theme")}>
-        ${(id, describedBy) => html`<input id=${id} name="theme" value=${fields.theme} onInput=${set("theme")} readonly=${!canWrite} aria-describedby=${describedBy} />`}
+      <${Field} label="Theme" hint=${loaded.themes.length ? "the themes the site's pages use, or another" : ""} error=${fieldError("theme")}>
+        ${(id, describedBy) => html`<input id=${id} name="theme" list="themes" value=${fields.theme} onInput=${set("theme")} readonly=${!canWrite} aria-describedby=${describedBy} />
+          <datalist id="themes">${loaded.themes.map((theme) => html`<option value=${theme} />`)}</datalist>`}
       <//>
     </div>
     <div class="field">

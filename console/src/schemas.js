@@ -6,10 +6,12 @@ import { mountEditor, syntaxError } from "./jsonedit.js";
 import { Field, LoadState, Pager, Time, enc, go, useCan, useLoad, usePager } from "./ui.js";
 import { Progress, describeError, useWrite } from "./writes.js";
 
+// The address of a new schema: "+" is in no layout's name, so no layout can be mistaken for it.
+const NEW = "+new";
 const STARTER = { type: "object", properties: {}, additionalProperties: false };
 
 export function SchemasTab({ site, layout }) {
-  if (layout !== null) return html`<${SchemaEditor} key=${layout} site=${site} layout=${layout === "new" ? null : layout} />`;
+  if (layout !== null) return html`<${SchemaEditor} key=${layout} site=${site} layout=${layout === NEW ? null : layout} />`;
   return html`<${SchemaList} site=${site} />`;
 }
 
@@ -19,7 +21,7 @@ function SchemaList({ site }) {
   const canAdmin = useCan("admin");
   return html`<section aria-labelledby="schemas-heading">
     <h2 id="schemas-heading">Settings schemas</h2>
-    ${canAdmin && html`<p><a class="button" href=${`#/sites/${enc(site.site)}/schemas/new`}>New schema</a></p>`}
+    ${canAdmin && html`<p><a class="button" href=${`#/sites/${enc(site.site)}/schemas/${NEW}`}>New schema</a></p>`}
     <${LoadState} state=${schemas} what="the schemas" />
     ${schemas.data &&
     html`<table class="list">
