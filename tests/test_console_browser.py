@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import re
 import uuid
+from datetime import UTC, datetime, timedelta
 from typing import Any, Callable, Dict, Iterator, List
 
 import pytest
@@ -345,6 +346,21 @@ def test_an_editors_whole_journey(browser: webdriver.Chrome, stack: LocalStack, 
     assert preview.status_code == 200
     assert preview.json()["settings"]["title"] == "Winter sale"
     accessible(browser, "08-history-previews")
+    press(browser, "Create preview link")
+    succeeded(browser, "Creating a preview link")
+    assert len(browser.find_elements(By.XPATH, "//button[normalize-space()='Revoke']")) == 2
+    revoked = field(browser, "Preview link (shown once)").get_attribute("value")
+    assert revoked is not None
+    assert revoked != url
+    browser.find_elements(By.XPATH, "//button[normalize-space()='Revoke']")[0].click()  # the newest first
+    succeeded(browser, "Revoking the preview link")
+    wait_until(
+        browser,
+        "one link left",
+        lambda driver: len(driver.find_elements(By.XPATH, "//button[normalize-space()='Revoke']")) == 1,
+    )
+    assert requests.get(revoked, timeout=10).status_code in (401, 403, 404)
+    assert requests.get(url, timeout=10).status_code == 200
 
     # A release that needs an approval from another token.
     browser.get(f"{stack.url}/console#/sites/{site}/settings")
@@ -383,6 +399,29 @@ def test_an_editors_whole_journey(browser: webdriver.Chrome, stack: LocalStack, 
     succeeded(browser, "Revert: Winter")
     visible(browser, "#release-heading .badge", "reverted")
     assert live(stack, site, "home")["settings"]["title"] == "Hello"
+
+    # A release scheduled for later, then cancelled.
+    link(browser, "All releases")
+    fill(browser, "Title", "Later")
+    visible(browser, "label", "home, version 2").click()
+    later = field(browser, "Publish at (your local time; empty: when published by hand)")
+    when = (datetime.now() + timedelta(days=30)).replace(second=0, microsecond=0)
+    browser.execute_script(
+        "arguments[0].value = arguments[1]; arguments[0].dispatchEvent(new Event('input', {bubbles: true}))",
+        later,
+        when.strftime("%Y-%m-%dT%H:%M"),
+    )
+    press(browser, "Create release")
+    succeeded(browser, 'Creating release "Later"')
+    visible(browser, "#release-heading", "Later")
+    assert when.astimezone(UTC).strftime("%Y-%m-%d %H:%M") in visible(browser, ".facts").text
+    press(browser, "Cancel")
+    succeeded(browser, "Cancel: Later")
+    visible(browser, "#release-heading .badge", "cancelled")
+    link(browser, "All releases")
+    statuses = visible(browser, "table.list tbody").text
+    assert "cancelled" in statuses
+    assert "reverted" in statuses
 
     # The audit log has it, with who did it.
     sign_in(browser, stack, ADMIN_TOKEN)

@@ -28,6 +28,7 @@ export function describeError(error) {
   const code = error.code || error.error;
   const reason = FAILURES[code];
   const details = (error.details || [])
+    .filter((detail) => detail.message && detail.message !== error.message)
     .map((detail) => (detail.field ? `${detail.field}: ${detail.message}` : detail.message))
     .filter(Boolean);
   const main = error.message || reason;
