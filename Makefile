@@ -6,7 +6,7 @@ STAMP  := $(VENV)/.installed-$(shell cat requirements.txt requirements-dev.txt |
 STAGE  ?= local
 PORT   ?= 8000
 
-.PHONY: install lint openapi-tools test test-fast run clean browser bench-read bench bench-burst bench-schemas simulate fuzz policy check-policy package lint-templates provision deploy
+.PHONY: install console lint openapi-tools test test-fast run clean browser bench-read bench bench-burst bench-schemas simulate fuzz policy check-policy package lint-templates provision deploy
 
 $(STAMP): requirements.txt requirements-dev.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -28,14 +28,31 @@ $(CLIENTS_STAMP): $(CLIENTS)/package.json $(CLIENTS)/package-lock.json
 
 openapi-tools: $(CLIENTS_STAMP)
 
+# The console (`console/`): its npm packages as console/package-lock.json locks them, then
+# the build (esbuild) into chalicelib/console/assets/, which the API serves and the Lambda
+# package carries; built again when a source or the lock changes.
+CONSOLE_DIR   := console
+CONSOLE_STAMP := $(CONSOLE_DIR)/node_modules/.installed-$(shell cat $(CONSOLE_DIR)/package-lock.json | sha1sum | cut -c1-12)
+CONSOLE_BUILT := chalicelib/console/assets/manifest.json
+
+$(CONSOLE_STAMP): $(CONSOLE_DIR)/package.json $(CONSOLE_DIR)/package-lock.json
+	@command -v npm >/dev/null || { echo "the console is built with npm (Node.js 18+): apt-get install nodejs npm" >&2; exit 1; }
+	cd $(CONSOLE_DIR) && npm ci --ignore-scripts --no-audit --no-fund --loglevel=error
+	touch $@
+
+$(CONSOLE_BUILT): $(CONSOLE_STAMP) $(CONSOLE_DIR)/build.mjs $(wildcard $(CONSOLE_DIR)/src/*)
+	cd $(CONSOLE_DIR) && node build.mjs
+
+console: $(CONSOLE_BUILT)
+
 lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy .
 
-test: lint check-policy lint-templates browser openapi-tools
+test: lint check-policy lint-templates browser openapi-tools console
 	@command -v node >/dev/null || { echo "make test needs Node.js 18+ for frontend/'s tests: apt-get install nodejs" >&2; exit 1; }
-	node --test frontend/*.test.js
+	node --test frontend/*.test.js console/test/*.test.js
 	$(BIN)/python -m pytest -n 2 --dist loadfile
 
 # tests/test_browser.py drives Debian's Chromium through its chromedriver. As root (CI)
@@ -59,7 +76,7 @@ policy: install
 check-policy: install
 	$(BIN)/python -m infra policy --check
 
-package: install
+package: install console
 	$(BIN)/python -m infra package --stage $(STAGE)
 
 lint-templates: install
@@ -68,10 +85,10 @@ lint-templates: install
 provision: install
 	$(BIN)/python -m infra provision --stage $(STAGE)
 
-deploy: install
+deploy: install console
 	$(BIN)/python -m infra deploy --stage $(STAGE)
 
-test-fast: install openapi-tools
+test-fast: install openapi-tools console
 	$(BIN)/python -m pytest -x -q -m "not e2e"
 
 # The public read route against a bare route, through the local stack (not a test).
@@ -80,7 +97,7 @@ bench-read: install
 
 # Cold start, AWS calls per request type, package size and the burst benchmark, as one
 # table; the figures go to docs/benchmarks.md. A few minutes; bench-burst is the burst alone.
-bench: install
+bench: install console
 	$(BIN)/python -m bench $(ARGS)
 
 bench-burst: install
@@ -105,7 +122,7 @@ fuzz: install
 	CONTRACT_FUZZ_EXAMPLES=200 CONTRACT_FUZZ_SEED= FAULT_EXAMPLES=150 FAULT_RELEASE_EXAMPLES=60 FAULT_RANDOM=1 FUZZ_WORKER_EXAMPLES=300 \
 	  $(BIN)/python -m pytest -q -n 2 --dist loadfile tests/test_fuzz_contract.py tests/test_fuzz_worker.py tests/test_faults.py
 
-run: install
+run: install console
 	$(BIN)/python -m devstack --port $(PORT) $(if $(SEED),--seed $(SEED)) $(if $(AWS),--aws) $(ARGS)
 
 clean:

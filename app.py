@@ -289,6 +289,35 @@ def get_config(call: Call, id: str) -> Response:
     return delivery.config_response(state, id, call.header("If-None-Match"), call.request_id)
 
 
+# --- the console -------------------------------------------------------------------------
+
+
+@app.route("/console", methods=["GET"])
+@endpoint(app, log, scope=None, answers={200: None, 304: None}, headers=(IF_NONE_MATCH,), media=("text/html",))
+def console_page(call: Call) -> Response:
+    """The console: a web application for editors and admins, which uses this API with a token."""
+    from chalicelib import console  # with the console's first request, never at cold start
+
+    return console.page_response(call.header("If-None-Match"))
+
+
+@app.route("/console/assets/{asset}", methods=["GET"])
+@endpoint(
+    app,
+    log,
+    scope=None,
+    answers={200: None, 304: None},
+    errors=(404,),
+    headers=(IF_NONE_MATCH,),
+    media=("text/javascript", "text/css"),
+)
+def console_asset(call: Call, asset: str) -> Response:
+    """A script or stylesheet of the console; its name changes with its content, so it is kept for a year."""
+    from chalicelib import console
+
+    return console.asset_response(asset, call.header("If-None-Match"))
+
+
 # --- sites -----------------------------------------------------------------------------
 
 

@@ -1,5 +1,5 @@
 """`make bench` (`python -m bench`): cold start, AWS calls per request type, the Lambda
-package's size and the burst benchmark, printed as one table; each part's figures, with
+package's size, the console's first load and the burst benchmark, printed as one table; each part's figures, with
 the machine and the date, replace its own section of docs/benchmarks.md.
 `make bench-burst` (`python -m bench --only burst`) runs the burst alone."""
 
@@ -10,7 +10,7 @@ import json
 import sys
 from typing import List, Optional, Sequence, Tuple
 
-from bench import burst, calls, coldstart, connections, package_size
+from bench import burst, calls, coldstart, connections, console_size, package_size
 from bench.report import machine, replace_section, table
 from devstack.supervisor import LISTEN_BACKLOG
 
@@ -205,6 +205,36 @@ runtime has it). Largest parts, unzipped: {largest}.
     return rows, text
 
 
+def console_part() -> Tuple[List[Row], str]:
+    first = console_size.measure()
+    kib = 1024
+    budget = f"{console_size.BUDGET_COMPRESSED // kib} KiB"
+    verdict = "ok" if first.within_budget else "ABOVE BUDGET"
+    rows: List[Row] = [
+        ("console", "first load, gzipped", f"{first.compressed / kib:.1f} KiB", f"budget {budget}: {verdict}"),
+        ("console", "first load, raw", f"{first.raw / kib:.1f} KiB", f"{len(first.files)} files"),
+    ]
+    lines = [[f"`{name}`", f"{raw / kib:.1f}", f"{packed / kib:.1f}"] for name, raw, packed in first.files]
+    lines.append(["**first load**", f"{first.raw / kib:.1f}", f"{first.compressed / kib:.1f}"])
+    text = f"""## Console
+
+`make bench`, {machine()}.
+
+What a browser fetches to open `/console` for the first time: the page and the two assets
+it names, as `make console` builds them (esbuild, minified: Preact with htm, CodeMirror 6
+with its JSON language, lint and completion, and the console's screens). Compressed is
+gzip at level 9, as a CDN or API Gateway's compression would send it; later loads fetch
+the page only (the assets are kept for a year, their names changing with their content).
+
+{table(["file", "raw KiB", "gzipped KiB"], lines, "lrr")}
+
+**{first.compressed / kib:.1f} KiB gzipped** against a budget of {budget}: **{verdict}**. Serving it
+costs the cold start nothing: `import app` does not load `chalicelib.console`
+(`tests/test_cold_start.py`); the console's routes load it on their first request.
+"""
+    return rows, text
+
+
 # The connection bursts: (concurrent clients, requests), 10 requests per client.
 CONNECTION_LOADS = ((50, 500), (200, 2000))
 
@@ -365,7 +395,7 @@ the table's throttling to the clients: what the SDK's retries cannot absorb beco
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
-    parser.add_argument("--only", choices=["coldstart", "calls", "package", "burst"], action="append")
+    parser.add_argument("--only", choices=["coldstart", "calls", "package", "console", "burst"], action="append")
     parser.add_argument("--runs", type=int, default=15, help="cold-start runs of each (default 15)")
     parser.add_argument("--requests", type=int, default=burst.Load.requests)
     parser.add_argument("--clients", type=int, default=burst.Load.clients)
@@ -379,7 +409,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     )
     parser.add_argument("--no-write", action="store_true", help="print only; leave docs/benchmarks.md as it is")
     args = parser.parse_args(argv)
-    parts = args.only or ["coldstart", "calls", "package", "burst"]
+    parts = args.only or ["coldstart", "calls", "package", "console", "burst"]
     load = burst.Load(
         requests=args.requests,
         clients=args.clients,
@@ -392,7 +422,13 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     unknown = [name for name in variants if name not in burst.VARIANTS]
     if unknown or not variants:
         parser.error(f"--variants: choose from {', '.join(burst.VARIANTS)}")
-    titles = {"coldstart": "Cold start", "calls": "AWS calls", "package": "Package size", "burst": "Burst"}
+    titles = {
+        "coldstart": "Cold start",
+        "calls": "AWS calls",
+        "package": "Package size",
+        "console": "Console",
+        "burst": "Burst",
+    }
     rows: List[Row] = []
     for part in parts:
         print(f"bench: {titles[part]}...", file=sys.stderr, flush=True)
@@ -402,6 +438,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
             found, text = calls_part()
         elif part == "package":
             found, text = package_part()
+        elif part == "console":
+            found, text = console_part()
         else:
             found, text = burst_part(load, variants)
         rows += found

@@ -162,6 +162,28 @@ class Http:
         return operation
 
 
+def mmctl_token(stack: LocalStack, scope: str, name: str = "e2e") -> str:
+    """A token made the way a developer would: mmctl, pointed at the printed moto endpoint."""
+    assert stack.info is not None
+    env = {
+        **stack.env,
+        "AWS_ENDPOINT_URL": str(stack.info.aws_endpoint),
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_DEFAULT_REGION": stack.info.region,
+    }
+    result = subprocess.run(  # noqa: S603
+        [sys.executable, "-m", "mmctl", "tokens", "create", "--name", name, "--scope", scope],
+        cwd=PROJECT_DIR,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+    return str(json.loads(result.stdout)["token"])
+
+
 @dataclass
 class Answer:
     status: int

@@ -62,6 +62,9 @@ PROTECTED = [
 PUBLIC = [
     ("GET", "/health"),
     ("GET", "/openapi.json"),
+    # The console's page and assets: the console asks for a token itself, for the API.
+    ("GET", "/console"),
+    ("GET", "/console/assets/console-AAAAAAAA.js"),
     ("GET", f"/metadata/{CONFIG_ID}"),
     ("GET", "/sites/shop/pages/home"),
     ("OPTIONS", "/sites/shop/pages/home"),
@@ -120,6 +123,8 @@ ADMITTED: Dict[Tuple[str, str], Tuple[int, Optional[str]]] = {
 ANSWERED_WITHOUT_A_TOKEN: Dict[Tuple[str, str], Tuple[int, Optional[str]]] = {
     ("GET", "/health"): (200, None),
     ("GET", "/openapi.json"): (200, None),
+    ("GET", "/console"): (200, None),
+    ("GET", "/console/assets/console-AAAAAAAA.js"): (404, "NotFound"),  # no such build
     ("GET", f"/metadata/{CONFIG_ID}"): (404, "NotFound"),
     ("GET", "/sites/shop/pages/home"): (404, "NotFound"),
     ("OPTIONS", "/sites/shop/pages/home"): (204, None),  # a preflight, answered without an Origin

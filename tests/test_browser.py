@@ -9,8 +9,6 @@ page rendering from the config it kept. Screenshots go to artifacts/browser/.
 from __future__ import annotations
 
 import re
-import shutil
-import tempfile
 import threading
 import uuid
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
@@ -22,31 +20,15 @@ import pytest
 import requests
 from selenium import webdriver
 from selenium.common.exceptions import TimeoutException
-from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import WebDriverWait
 
 from infra.resources import PROJECT_DIR
+from tests.chromium import chromium
 from tests.stack import Http, LocalStack, free_port, port_open, running_stack
 
 pytestmark = pytest.mark.e2e
 
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMEDRIVER = Path("/usr/bin/chromedriver")
-# Without these, Chromium reaches for Google's hosts (updates, sync, field trials) and
-# fails without a network; a sandbox needs privileges a CI container does not have.
-CHROMIUM_FLAGS = (
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--disable-dev-shm-usage",
-    "--window-size=1200,900",
-)
 ARTIFACTS = PROJECT_DIR / "artifacts" / "browser"
 ADMIN_TOKEN = f"browser-admin-{uuid.uuid4().hex[:12]}"
 SITE = "browser-shop"
@@ -103,22 +85,8 @@ def http(local_stack: LocalStack, site_origin: str) -> Http:
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator[webdriver.Chrome]:
-    missing = [str(path) for path in (CHROMIUM, CHROMEDRIVER) if not path.is_file()]
-    if missing:
-        pytest.fail(f"{', '.join(missing)} missing: `make browser` installs Debian's chromium and chromium-driver")
-    profile = tempfile.mkdtemp(prefix="chromium-profile-")
-    options = webdriver.ChromeOptions()
-    options.binary_location = str(CHROMIUM)
-    for flag in (*CHROMIUM_FLAGS, f"--user-data-dir={profile}"):
-        options.add_argument(flag)
-    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
-    # An explicit driver: Selenium Manager (which would download one) is never run.
-    driver = webdriver.Chrome(options=options, service=Service(str(CHROMEDRIVER)))
-    try:
+    with chromium() as driver:
         yield driver
-    finally:
-        driver.quit()
-        shutil.rmtree(profile, ignore_errors=True)
 
 
 def create_config(http: Http, page: str, layout: str, theme: str, title: str, site: str = SITE) -> str:

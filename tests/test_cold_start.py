@@ -31,6 +31,7 @@ NOT_AT_IMPORT = [
     "chalicelib.schemas",
     "jsonschema_rs",
     "jsonpatch",
+    "chalicelib.console",  # the console's page and assets: loaded by their routes only
 ]
 
 

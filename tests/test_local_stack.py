@@ -34,6 +34,7 @@ from tests.stack import (
     children_of,
     exchange,
     free_port,
+    mmctl_token,
     port_open,
     raw_request,
     running_stack,
@@ -150,28 +151,6 @@ def test_a_body_whose_framing_is_broken_is_answered_not_dropped(stack: LocalStac
     exchange(stack.port, too_long + b"hello").contract_error(413, "PayloadTooLarge")
     bad_chunk = raw_request("POST", "/metadata", [("Transfer-Encoding", "chunked")])
     exchange(stack.port, bad_chunk + b"zz\r\nhello\r\n0\r\n\r\n").contract_error(400, "BadRequest")
-
-
-def mmctl_token(stack: LocalStack, scope: str) -> str:
-    """A token made the way a developer would: mmctl, pointed at the printed moto endpoint."""
-    assert stack.info is not None
-    env = {
-        **stack.env,
-        "AWS_ENDPOINT_URL": str(stack.info.aws_endpoint),
-        "AWS_ACCESS_KEY_ID": "testing",
-        "AWS_SECRET_ACCESS_KEY": "testing",
-        "AWS_DEFAULT_REGION": stack.info.region,
-    }
-    result = subprocess.run(  # noqa: S603
-        [sys.executable, "-m", "mmctl", "tokens", "create", "--name", "e2e", "--scope", scope],
-        cwd=PROJECT_DIR,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=True,
-    )
-    return str(json.loads(result.stdout)["token"])
 
 
 def test_twenty_concurrent_writes_all_apply(stack: LocalStack, http: Http) -> None:

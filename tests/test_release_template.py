@@ -300,6 +300,20 @@ def test_the_package_carries_bytecode_a_cold_start_can_use_as_is(package_dir: Pa
             assert flags == 0b01, module
 
 
+def test_the_package_carries_the_built_console(package_dir: Path) -> None:
+    """`make package` builds the console first; its assets travel in chalicelib/."""
+    built = PROJECT_DIR / "chalicelib" / "console" / "assets"
+    manifest = json.loads((built / "manifest.json").read_text())
+    with zipfile.ZipFile(package_dir / "deployment.zip") as deployment:
+        names = set(deployment.namelist())
+        for name in ("manifest.json", manifest["script"], manifest["style"]):
+            assert f"chalicelib/console/assets/{name}" in names, name
+        assert (
+            deployment.read(f"chalicelib/console/assets/{manifest['script']}")
+            == (built / manifest["script"]).read_bytes()
+        )
+
+
 # --- capacity, throttling, alarms, dashboard, tracing ------------------------------------
 
 

@@ -166,6 +166,8 @@ class EndpointSpec(NamedTuple):
     description: str = ""
     # Never cached or indexed: every answer says so (a preview).
     private: bool = False
+    # The media types of a success that is not JSON (the console's page and assets).
+    media: Sequence[str] = ()
 
     @property
     def body(self) -> Optional[Type[BaseModel]]:
@@ -186,6 +188,7 @@ def endpoint(
     query: Sequence[Param] = (),
     headers: Sequence[Param] = (),
     private: bool = False,
+    media: Sequence[str] = (),
 ) -> Callable[[View], View]:
     def decorate(view: View) -> View:
         body_ref: Optional[ModelRef] = view.__annotations__.get("body")
@@ -229,6 +232,7 @@ def endpoint(
             summary=doc.split("\n")[0],
             description=doc,
             private=private,
+            media=tuple(media),
         )
         return wrapped
 

@@ -20,6 +20,7 @@ from typing import Any, Dict, Iterator, List, Mapping, Set, Tuple
 from chalice.app import Chalice, RouteEntry
 
 from chalicelib.access import SCOPES
+from chalicelib.console import ASSET_PATTERN
 from chalicelib.core import (
     ID_PATTERN,
     MAX_BODY_BYTES,
@@ -58,6 +59,7 @@ AREAS: Tuple[Tuple[str, str], ...] = (
     ("/operations", "operations"),
     ("/admin", "admin"),
     ("/admin/audit", "audit"),
+    ("/console", "console"),
 )
 SITE_AREAS = "/sites/{site}"
 TAG_DESCRIPTIONS: Mapping[str, str] = {
@@ -72,6 +74,8 @@ TAG_DESCRIPTIONS: Mapping[str, str] = {
     "audit": "Who changed what, and how, newest first.",
     "operations": "How an accepted write is going.",
     "admin": "For operators: the backup check's reports and the dead-letter redrive.",
+    "console": "The console, an admin web application for editors: its HTML page and the scripts and styles it "
+    "loads. These are not API routes: the console itself uses the routes above, with a token.",
 }
 
 PATH_PARAMETERS: Mapping[str, Tuple[str, Mapping[str, Any]]] = {
@@ -84,6 +88,10 @@ PATH_PARAMETERS: Mapping[str, Tuple[str, Mapping[str, Any]]] = {
     "layout": (
         "A layout of the site: the name of a template in the site's code.",
         {"type": "string", "pattern": TEMPLATE_PATTERN},
+    ),
+    "asset": (
+        "A built asset of the console, named with a hash of its content (the page names the current ones).",
+        {"type": "string", "pattern": ASSET_PATTERN},
     ),
     "operation_id": (
         "An operation's id: the `operationId` of a 202 answer, also the end of its `Location` header.",

@@ -81,6 +81,10 @@ HEADERS: Mapping[str, Tuple[str, Mapping[str, Any]]] = {
     "Access-Control-Max-Age": ("How many seconds a browser may keep the preflight answer.", {"type": "string"}),
     "X-Robots-Tag": ("`noindex`: a preview is never indexed.", {"type": "string"}),
     "Referrer-Policy": ("`no-referrer`: a preview link's token never leaves in a Referer.", {"type": "string"}),
+    "Content-Security-Policy": (
+        "What the console's page may load and run: only what this API serves (`default-src 'self'`).",
+        {"type": "string"},
+    ),
 }
 # What every answer of a private route (a preview) carries.
 PRIVATE_HEADERS = ("Cache-Control", "X-Robots-Tag", "Referrer-Policy", "Vary")
@@ -121,7 +125,9 @@ def responses(
             "description": SUCCESS_DESCRIPTIONS.get(status, HTTPStatus(status).phrase),
             "headers": header_objects(_headers(method, spec, status, model)),
         }
-        if status not in NO_CONTENT:
+        if status not in NO_CONTENT and spec.media:
+            response["content"] = {media: {"schema": {"type": "string"}} for media in spec.media}
+        elif status not in NO_CONTENT:
             schema = dict(models[(model, "serialization")]) if model is not None else {"type": "object"}
             response["content"] = {"application/json": {"schema": schema}}
         found[str(status)] = response
@@ -190,6 +196,8 @@ def _headers(method: str, spec: EndpointSpec, status: int, model: Optional[Any] 
         return headers  # answered by `endpoint`, Chalice or the gateway: nothing of the route's own
     if spec.private:
         return headers + _private_headers(method, status)
+    if spec.media and status in (200, 304):
+        headers.append(("Content-Security-Policy", True))
     if status == 202 and isinstance(model, type) and issubclass(model, Accepted):
         headers.append(("Location", True))
     declared = {param.name for param in spec.headers}
